@@ -1,0 +1,168 @@
+// Package label parses and prints the names of targets (//pkg:name) and the
+// target patterns (//pkg/..., //pkg:all, -//legacy/...) that select them, with
+// Bazel's meaning. It is pure: it knows nothing of files or of the workspace.
+package label
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Label names one target: an image, or a file of a package.
+// Pkg is the package's path below the workspace root ("" for the root
+// package); Name is the target's name, which for a file is its path relative
+// to the package (it may contain slashes).
+type Label struct {
+	Pkg  string
+	Name string
+}
+
+// String prints the label in its canonical form, //pkg:name.
+func (l Label) String() string {
+	return "//" + l.Pkg + ":" + l.Name
+}
+
+// Short prints //pkg when the name repeats the package's last component,
+// the way Bazel users write it.
+func (l Label) Short() string {
+	if l.Pkg != "" && l.Name == lastComponent(l.Pkg) {
+		return "//" + l.Pkg
+	}
+	return l.String()
+}
+
+// IsZero reports whether l is the zero label.
+func (l Label) IsZero() bool { return l.Pkg == "" && l.Name == "" }
+
+// Less orders labels by package, then by name.
+func (l Label) Less(o Label) bool {
+	if l.Pkg != o.Pkg {
+		return l.Pkg < o.Pkg
+	}
+	return l.Name < o.Name
+}
+
+// Error is a malformed label or pattern. It is bad input, never a bug.
+type Error struct {
+	Input string
+	Msg   string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("invalid label %q: %s", e.Input, e.Msg) }
+
+// BadInput marks the error as the user's to fix (exit code 2).
+func (e *Error) BadInput() bool { return true }
+
+// Parse parses an absolute label, //pkg:name or //pkg.
+func Parse(s string) (Label, error) {
+	if !strings.HasPrefix(s, "//") {
+		return Label{}, &Error{s, "an absolute label starts with //"}
+	}
+	return ParseRelative(s, "")
+}
+
+// ParseRelative parses a label written inside package pkg: besides the
+// absolute forms it accepts :name and a bare name, both meaning pkg:name.
+func ParseRelative(s, pkg string) (Label, error) {
+	if s == "" {
+		return Label{}, &Error{s, "empty label"}
+	}
+	if strings.HasPrefix(s, "@") {
+		return Label{}, &Error{s, "external repositories (@repo//...) are not supported"}
+	}
+	var l Label
+	switch {
+	case strings.HasPrefix(s, "//"):
+		rest := s[2:]
+		if i := strings.IndexByte(rest, ':'); i >= 0 {
+			l = Label{Pkg: rest[:i], Name: rest[i+1:]}
+			if l.Name == "" {
+				return Label{}, &Error{s, "empty target name after ':'"}
+			}
+		} else {
+			if rest == "" {
+				return Label{}, &Error{s, "the root package needs a target name (//:name)"}
+			}
+			l = Label{Pkg: rest, Name: lastComponent(rest)}
+		}
+	case strings.HasPrefix(s, ":"):
+		l = Label{Pkg: pkg, Name: s[1:]}
+	default:
+		if strings.Contains(s, ":") {
+			return Label{}, &Error{s, "a label with a package starts with //"}
+		}
+		l = Label{Pkg: pkg, Name: s}
+	}
+	if msg := checkPackage(l.Pkg); msg != "" {
+		return Label{}, &Error{s, msg}
+	}
+	if msg := checkName(l.Name); msg != "" {
+		return Label{}, &Error{s, msg}
+	}
+	return l, nil
+}
+
+// CheckName reports what is wrong with a target name, or "" if nothing is.
+func CheckName(name string) string { return checkName(name) }
+
+func checkPackage(pkg string) string {
+	if pkg == "" {
+		return ""
+	}
+	if strings.HasPrefix(pkg, "/") || strings.HasSuffix(pkg, "/") {
+		return "package name may not start or end with '/'"
+	}
+	for _, seg := range strings.Split(pkg, "/") {
+		switch seg {
+		case "":
+			return "package name may not contain '//'"
+		case ".", "..":
+			return "package name may not contain '.' or '..' segments"
+		}
+		for _, r := range seg {
+			if !isPackageRune(r) {
+				return fmt.Sprintf("package name may not contain %q", r)
+			}
+		}
+	}
+	return ""
+}
+
+func checkName(name string) string {
+	if name == "" {
+		return "empty target name"
+	}
+	if strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") {
+		return "target name may not start or end with '/'"
+	}
+	for _, seg := range strings.Split(name, "/") {
+		switch seg {
+		case "":
+			return "target name may not contain '//'"
+		case ".", "..":
+			return "target name may not contain '.' or '..' segments"
+		}
+	}
+	for _, r := range name {
+		if !isNameRune(r) {
+			return fmt.Sprintf("target name may not contain %q", r)
+		}
+	}
+	return ""
+}
+
+func isPackageRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+		strings.ContainsRune("-._+@=,~", r)
+}
+
+func isNameRune(r rune) bool {
+	return isPackageRune(r) || r == '/'
+}
+
+func lastComponent(pkg string) string {
+	if i := strings.LastIndexByte(pkg, '/'); i >= 0 {
+		return pkg[i+1:]
+	}
+	return pkg
+}

@@ -1,0 +1,163 @@
+package rules
+
+import (
+	"github.com/imgraph/imgraph/label"
+)
+
+// Platforms imgraph knows how to bake for.
+const (
+	PlatformAWS   = "aws"
+	PlatformLocal = "local"
+)
+
+// Workspace is what the root IMAGES.star declares with workspace(...).
+type Workspace struct {
+	Root       string // absolute directory of the root IMAGES.star
+	Name       string
+	HomeRegion string
+	Platform   string // default platform; --platform overrides it
+	Cache      string // default cache location, "" for the local default
+}
+
+// Pos is a place in a Starlark file, relative to the workspace root.
+type Pos struct {
+	File string // slash-separated, relative to the workspace root
+	Line int32
+	Col  int32
+}
+
+// Image is one image(...) target, with every select() resolved for the
+// platform the workspace was loaded for.
+type Image struct {
+	Label  label.Label
+	Pos    Pos
+	Parent label.Label // zero when Source is set
+	Source *Source     // nil when Parent is set
+
+	Provision []Provisioner
+	Artifacts []Artifact // sorted by name
+	Salt      string
+
+	// Distribution: never part of the key.
+	Regions     []string // where the finished image must exist; sorted, home first
+	Tags        map[string]string
+	Description string
+	ShareWith   []string // aws: accounts and organization ARNs, sorted
+	PublishSSM  string   // aws: parameter name that receives the image id
+
+	AWS AWSAttrs // content-affecting attributes of the aws platform
+}
+
+// AWSAttrs are the aws platform's attributes that decide an image's content.
+type AWSAttrs struct {
+	InstanceType string
+	SSHUser      string
+	SSHPort      int
+	VolumeSizeGB int
+	Encrypted    bool
+	KMSKey       string
+	Subnet       string // where the build instance runs; not content
+}
+
+// SourceKind names the kinds of root source.
+type SourceKind string
+
+const (
+	SourceAMI       SourceKind = "ami"
+	SourceAMIFilter SourceKind = "ami_filter"
+	SourceSSM       SourceKind = "ssm_parameter"
+	SourceRootfs    SourceKind = "rootfs"
+)
+
+// Source is where a root image starts.
+type Source struct {
+	Kind SourceKind
+	Pos  Pos
+
+	ID string // ami: the image id
+
+	// ami_filter
+	Owners       []string
+	NamePattern  string
+	Architecture string
+	Filters      map[string][]string
+
+	Parameter string // ssm_parameter: the parameter's name
+
+	// rootfs: a directory or tarball (File), or a URL pinned by SHA256.
+	File   *File
+	URL    string
+	SHA256 string
+}
+
+// Floating reports whether the source must be resolved (and locked) before
+// it names one image.
+func (s *Source) Floating() bool {
+	return s.Kind == SourceAMIFilter || s.Kind == SourceSSM
+}
+
+// Platform is the platform a source belongs to.
+func (s *Source) Platform() string {
+	if s.Kind == SourceRootfs {
+		return PlatformLocal
+	}
+	return PlatformAWS
+}
+
+// File is a file of a package that a provisioner sends, or a rootfs.
+type File struct {
+	Label label.Label // the file as a target: //pkg:path/in/pkg
+	Path  string      // absolute path on this machine
+}
+
+// ProvisionerKind names the kinds of provisioner.
+type ProvisionerKind string
+
+const (
+	ProvisionShell ProvisionerKind = "shell"
+	ProvisionCopy  ProvisionerKind = "copy"
+)
+
+// Provisioner is one step run inside the image being baked, in order.
+type Provisioner struct {
+	Kind ProvisionerKind
+	Pos  Pos
+
+	// shell: exactly one of Script and Inline.
+	Script    *File
+	Inline    []string
+	Env       map[string]string
+	SecretEnv []string // names read from imgraph's environment at bake time; sorted
+
+	// copy
+	Src  *File
+	Dest string
+	Mode string // octal, "" to keep the source file's mode
+}
+
+// Artifact is a file imgraph fetches, verifies and uploads before the
+// provisioners run; they find it at $IMGRAPH_ARTIFACT_<NAME>.
+type Artifact struct {
+	Name   string
+	URL    string
+	SHA256 string
+	Pos    Pos
+}
+
+// Files lists every file the image sends, in provisioner order.
+func (im *Image) Files() []*File {
+	var fs []*File
+	for i := range im.Provision {
+		p := &im.Provision[i]
+		if p.Script != nil {
+			fs = append(fs, p.Script)
+		}
+		if p.Src != nil {
+			fs = append(fs, p.Src)
+		}
+	}
+	if im.Source != nil && im.Source.File != nil {
+		fs = append(fs, im.Source.File)
+	}
+	return fs
+}
