@@ -44,11 +44,18 @@ func (l Label) Less(o Label) bool {
 
 // Error is a malformed label or pattern. It is bad input, never a bug.
 type Error struct {
-	Input string
-	Msg   string
+	Input   string
+	Msg     string
+	Pattern bool // the input was a target pattern rather than a label
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("invalid label %q: %s", e.Input, e.Msg) }
+func (e *Error) Error() string {
+	what := "label"
+	if e.Pattern {
+		what = "pattern"
+	}
+	return fmt.Sprintf("invalid %s %q: %s", what, e.Input, e.Msg)
+}
 
 // BadInput marks the error as the user's to fix (exit code 2).
 func (e *Error) BadInput() bool { return true }
@@ -56,7 +63,7 @@ func (e *Error) BadInput() bool { return true }
 // Parse parses an absolute label, //pkg:name or //pkg.
 func Parse(s string) (Label, error) {
 	if !strings.HasPrefix(s, "//") {
-		return Label{}, &Error{s, "an absolute label starts with //"}
+		return Label{}, &Error{Input: s, Msg: "an absolute label starts with //"}
 	}
 	return ParseRelative(s, "")
 }
@@ -65,10 +72,10 @@ func Parse(s string) (Label, error) {
 // absolute forms it accepts :name and a bare name, both meaning pkg:name.
 func ParseRelative(s, pkg string) (Label, error) {
 	if s == "" {
-		return Label{}, &Error{s, "empty label"}
+		return Label{}, &Error{Input: s, Msg: "empty label"}
 	}
 	if strings.HasPrefix(s, "@") {
-		return Label{}, &Error{s, "external repositories (@repo//...) are not supported"}
+		return Label{}, &Error{Input: s, Msg: "external repositories (@repo//...) are not supported"}
 	}
 	var l Label
 	switch {
@@ -77,11 +84,11 @@ func ParseRelative(s, pkg string) (Label, error) {
 		if i := strings.IndexByte(rest, ':'); i >= 0 {
 			l = Label{Pkg: rest[:i], Name: rest[i+1:]}
 			if l.Name == "" {
-				return Label{}, &Error{s, "empty target name after ':'"}
+				return Label{}, &Error{Input: s, Msg: "empty target name after ':'"}
 			}
 		} else {
 			if rest == "" {
-				return Label{}, &Error{s, "the root package needs a target name (//:name)"}
+				return Label{}, &Error{Input: s, Msg: "the root package needs a target name (//:name)"}
 			}
 			l = Label{Pkg: rest, Name: lastComponent(rest)}
 		}
@@ -89,15 +96,15 @@ func ParseRelative(s, pkg string) (Label, error) {
 		l = Label{Pkg: pkg, Name: s[1:]}
 	default:
 		if strings.Contains(s, ":") {
-			return Label{}, &Error{s, "a label with a package starts with //"}
+			return Label{}, &Error{Input: s, Msg: "a label with a package starts with //"}
 		}
 		l = Label{Pkg: pkg, Name: s}
 	}
 	if msg := checkPackage(l.Pkg); msg != "" {
-		return Label{}, &Error{s, msg}
+		return Label{}, &Error{Input: s, Msg: msg}
 	}
 	if msg := checkName(l.Name); msg != "" {
-		return Label{}, &Error{s, msg}
+		return Label{}, &Error{Input: s, Msg: msg}
 	}
 	return l, nil
 }
@@ -113,11 +120,13 @@ func checkPackage(pkg string) string {
 		return "package name may not start or end with '/'"
 	}
 	for _, seg := range strings.Split(pkg, "/") {
-		switch seg {
-		case "":
+		if seg == "" {
 			return "package name may not contain '//'"
-		case ".", "..":
-			return "package name may not contain '.' or '..' segments"
+		}
+		// Like Bazel, reject "..." too: a package named "..." could not be
+		// told apart from the recursive pattern //a/... .
+		if strings.Trim(seg, ".") == "" {
+			return "package name may not contain a segment of only dots ('.', '..', '...')"
 		}
 		for _, r := range seg {
 			if !isPackageRune(r) {

@@ -34,10 +34,10 @@ func ParsePattern(s, cwd string) (Pattern, error) {
 		s = s[1:]
 	}
 	if s == "" {
-		return Pattern{}, &Error{in, "empty pattern"}
+		return Pattern{}, patternError(in, "empty pattern")
 	}
 	if strings.HasPrefix(s, "@") {
-		return Pattern{}, &Error{in, "external repositories (@repo//...) are not supported"}
+		return Pattern{}, patternError(in, "external repositories (@repo//...) are not supported")
 	}
 	absolute := strings.HasPrefix(s, "//")
 	if absolute {
@@ -45,7 +45,7 @@ func ParsePattern(s, cwd string) (Pattern, error) {
 	}
 	pkgPart, target, hasColon := strings.Cut(s, ":")
 	if hasColon && target == "" {
-		return Pattern{}, &Error{in, "empty target name after ':'"}
+		return Pattern{}, patternError(in, "empty target name after ':'")
 	}
 	if pkgPart == "..." || strings.HasSuffix(pkgPart, "/...") {
 		p.Recursive = true
@@ -53,18 +53,18 @@ func ParsePattern(s, cwd string) (Pattern, error) {
 	}
 	if !absolute {
 		if strings.HasPrefix(pkgPart, "/") {
-			return Pattern{}, &Error{in, "a pattern starts with //, ':' or a relative package path"}
+			return Pattern{}, patternError(in, "a pattern starts with //, ':' or a relative package path")
 		}
 		joined, ok := joinPackage(cwd, pkgPart)
 		if !ok {
-			return Pattern{}, &Error{in, "the pattern climbs above the workspace root"}
+			return Pattern{}, patternError(in, "the pattern climbs above the workspace root")
 		}
 		pkgPart = joined
 	} else if !hasColon && !p.Recursive && pkgPart == "" {
-		return Pattern{}, &Error{in, "the root package needs a target name (//:name) or //..."}
+		return Pattern{}, patternError(in, "the root package needs a target name (//:name) or //...")
 	}
 	if msg := checkPackage(pkgPart); msg != "" {
-		return Pattern{}, &Error{in, msg}
+		return Pattern{}, patternError(in, msg)
 	}
 	p.Pkg = pkgPart
 	switch {
@@ -73,19 +73,23 @@ func ParsePattern(s, cwd string) (Pattern, error) {
 	case target == "*" || target == "all-targets":
 		p.Selects = Everything
 	case p.Recursive:
-		return Pattern{}, &Error{in, "a recursive pattern selects :all or :*, not one target"}
+		return Pattern{}, patternError(in, "a recursive pattern selects :all or :*, not one target")
 	case hasColon:
 		if msg := checkName(target); msg != "" {
-			return Pattern{}, &Error{in, msg}
+			return Pattern{}, patternError(in, msg)
 		}
 		p.Name = target
 	default:
 		p.Name = lastComponent(pkgPart)
 		if p.Name == "" {
-			return Pattern{}, &Error{in, "the root package needs a target name (//:name) or //..."}
+			return Pattern{}, patternError(in, "the root package needs a target name (//:name) or //...")
 		}
 	}
 	return p, nil
+}
+
+func patternError(in, msg string) error {
+	return &Error{Input: in, Msg: msg, Pattern: true}
 }
 
 // joinPackage joins a relative package path to cwd, resolving "." and "..";
@@ -158,7 +162,11 @@ func (p Pattern) String() string {
 	}
 	switch p.Selects {
 	case One:
-		b.WriteString(":" + p.Name)
+		// ":all" would read back as the wildcard; "//x/all" names the target
+		// all of package x/all, as it did when parsed.
+		if !(isWildcardName(p.Name) && p.Name == lastComponent(p.Pkg)) {
+			b.WriteString(":" + p.Name)
+		}
 	case Rules:
 		if !p.Recursive {
 			b.WriteString(":all")
@@ -167,4 +175,9 @@ func (p Pattern) String() string {
 		b.WriteString(":*")
 	}
 	return b.String()
+}
+
+// isWildcardName reports whether ":name" selects targets rather than naming one.
+func isWildcardName(name string) bool {
+	return name == "all" || name == "all-targets" || name == "*"
 }

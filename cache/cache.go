@@ -1,0 +1,72 @@
+// Package cache remembers baked images by key, so a build can skip the images
+// whose key is already baked. A Store holds one Record per key and a pointer
+// to the latest record of each label; a Locker lets one process at a time
+// bake a key.
+package cache
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Record is what the cache remembers of one baked image, by key.
+type Record struct {
+	Key        string            `json:"key"`   // hex sha256
+	Label      string            `json:"label"` // //pkg:name
+	Platform   string            `json:"platform"`
+	Images     map[string]string `json:"images"` // region -> image id
+	Tags       map[string]string `json:"tags,omitempty"`
+	ShareWith  []string          `json:"share_with,omitempty"`
+	PublishSSM string            `json:"publish_ssm,omitempty"`
+	Inputs     json.RawMessage   `json:"inputs,omitempty"` // the key's named parts; opaque to the cache
+	RunID      string            `json:"run_id,omitempty"`
+	Created    time.Time         `json:"created"`
+}
+
+// Store is where records live. Every method is safe for concurrent use by
+// goroutines and by several processes.
+type Store interface {
+	// Get returns the records held for keys; a key with no (or an
+	// unreadable) record is absent from the map.
+	Get(ctx context.Context, keys []string) (map[string]*Record, error)
+	// Put writes rec (atomically) and makes it the latest record for its label.
+	Put(ctx context.Context, rec *Record) error
+	// Latest returns the last record put for label, or nil if there is none.
+	Latest(ctx context.Context, label string) (*Record, error)
+}
+
+// Locker serialises work on one key across processes.
+type Locker interface {
+	// Lock blocks until this process holds key's lock or ctx ends; unlock
+	// releases it.
+	Lock(ctx context.Context, key string) (unlock func(), err error)
+}
+
+// Stats is what `imgraph cache stat` shows.
+type Stats struct {
+	Records  int    `json:"records"`
+	Labels   int    `json:"labels"`
+	Bytes    int64  `json:"bytes"`
+	Location string `json:"location"`
+}
+
+// ErrInvalidKey is wrapped by every error about a malformed key.
+var ErrInvalidKey = errors.New("invalid key")
+
+// checkKey accepts exactly 64 lowercase hex digits. Keys name files, so this
+// is also what keeps a key from reaching outside the cache directory.
+func checkKey(key string) error {
+	if len(key) != 64 {
+		return fmt.Errorf("cache: %w %q: want 64 lowercase hex digits, have %d characters", ErrInvalidKey, key, len(key))
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return fmt.Errorf("cache: %w %q: want 64 lowercase hex digits, have %q at %d", ErrInvalidKey, key, c, i)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgraph/imgraph/engine"
+	"github.com/imgraph/imgraph/label"
+)
+
+func explainCommand(e *env, opts *options) *cobra.Command {
+	var diff bool
+	c := &cobra.Command{
+		Use:   "explain LABEL",
+		Short: "Print an image's key and every input it covers",
+		Long: `Explain prints the key of one image and the named inputs it was computed
+from. With --diff it names each input that differs from the last bake of that
+image the cache holds: the reason a build would bake it again.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOutput(opts, "text", "json"); err != nil {
+				return err
+			}
+			s, err := openSession(e, opts)
+			if err != nil {
+				return err
+			}
+			p, err := label.ParsePattern(args[0], s.cwd)
+			if err != nil {
+				return err
+			}
+			l, ok := p.Single()
+			if !ok || p.Negative {
+				return usagef("explain takes one image label, not the pattern %q", args[0])
+			}
+			a, err := analyze(c.Context(), s, opts, []string{l.String()})
+			if err != nil {
+				return err
+			}
+			key := a.Keys[l]
+			if !diff {
+				if opts.output == "json" {
+					return writeJSON(e.stdout, explainJSON{Label: l.String(), Key: key.Hex, Parts: key.Parts})
+				}
+				fmt.Fprintf(e.stdout, "%s\nkey %s\n", l, key.Hex)
+				writeParts(e.stdout, key.Parts, "  ")
+				return nil
+			}
+			store, err := openCache(e, opts, s.ws)
+			if err != nil {
+				return err
+			}
+			last, err := store.Latest(c.Context(), l.String())
+			if err != nil {
+				return err
+			}
+			out := explainJSON{Label: l.String(), Key: key.Hex, Parts: key.Parts, Changes: []string{}}
+			switch {
+			case last == nil:
+				out.Status = "never baked"
+			case last.Key == key.Hex:
+				out.Status = "unchanged"
+				out.LastKey = last.Key
+			default:
+				out.Status = "changed"
+				out.LastKey = last.Key
+				var old []engine.Part
+				if err := json.Unmarshal(last.Inputs, &old); err != nil || len(old) == 0 {
+					out.Changes = append(out.Changes, "the last bake recorded no inputs to compare")
+				}
+				for _, ch := range engine.Diff(old, key.Parts) {
+					out.Changes = append(out.Changes, ch.String())
+				}
+			}
+			if opts.output == "json" {
+				return writeJSON(e.stdout, out)
+			}
+			fmt.Fprintf(e.stdout, "%s\nkey %s\n", l, key.Hex)
+			switch out.Status {
+			case "never baked":
+				fmt.Fprintln(e.stdout, "never baked: the cache holds no bake of this image")
+			case "unchanged":
+				fmt.Fprintln(e.stdout, "unchanged since the last bake")
+			default:
+				fmt.Fprintf(e.stdout, "changed since the last bake (key %s):\n", last.Key[:12])
+				for _, ch := range out.Changes {
+					fmt.Fprintf(e.stdout, "  %s\n", ch)
+				}
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&diff, "diff", false, "name the inputs that differ from the last bake in the cache")
+	return c
+}
+
+type explainJSON struct {
+	Label   string        `json:"label"`
+	Key     string        `json:"key"`
+	Parts   []engine.Part `json:"parts"`
+	Status  string        `json:"status,omitempty"`
+	LastKey string        `json:"last_key,omitempty"`
+	Changes []string      `json:"changes,omitempty"`
+}
+
+// writeParts prints a key's tree, one part a line.
+func writeParts(w io.Writer, parts []engine.Part, indent string) {
+	for _, p := range parts {
+		var fields []string
+		for _, f := range []string{p.Note, p.Value, shortDigest(p.Digest)} {
+			if f != "" {
+				fields = append(fields, f)
+			}
+		}
+		if len(p.Parts) > 0 {
+			fmt.Fprintf(w, "%s%s:%s\n", indent, p.Name, prefixed(strings.Join(fields, " ")))
+			writeParts(w, p.Parts, indent+"  ")
+			continue
+		}
+		fmt.Fprintf(w, "%s%s:%s\n", indent, p.Name, prefixed(strings.Join(fields, " ")))
+	}
+}
+
+func prefixed(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " " + s
+}
+
+func shortDigest(d string) string {
+	if len(d) > 12 {
+		return d[:12]
+	}
+	return d
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,189 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/imgraph/imgraph/label"
+	"github.com/imgraph/imgraph/rules"
+)
+
+// PatternError is a target pattern that names nothing in the workspace.
+type PatternError struct {
+	Pattern label.Pattern
+	Msg     string
+	Hint    string
+}
+
+func (e *PatternError) Error() string {
+	s := fmt.Sprintf("pattern %s: %s", e.Pattern, e.Msg)
+	if e.Hint != "" {
+		s += "\n  hint: " + e.Hint
+	}
+	return s
+}
+
+// BadInput marks the error as the user's to fix (exit code 2).
+func (e *PatternError) BadInput() bool { return true }
+
+// PackagesFor lists the packages the positive patterns name. A pattern
+// that names a package that does not exist, or finds no package beneath it,
+// is an error.
+func PackagesFor(all []string, patterns []label.Pattern) ([]string, error) {
+	exists := make(map[string]bool, len(all))
+	for _, p := range all {
+		exists[p] = true
+	}
+	set := map[string]bool{}
+	for _, p := range patterns {
+		if p.Negative {
+			continue
+		}
+		if !p.Recursive {
+			if !exists[p.Pkg] {
+				e := &PatternError{Pattern: p, Msg: fmt.Sprintf("package //%s does not exist", p.Pkg)}
+				if near, ok := label.Nearest(p.Pkg, all); ok {
+					e.Hint = fmt.Sprintf("did you mean //%s?", near)
+				}
+				return nil, e
+			}
+			set[p.Pkg] = true
+			continue
+		}
+		found := false
+		for _, pkg := range all {
+			if p.MatchesPackage(pkg) {
+				set[pkg] = true
+				found = true
+			}
+		}
+		if !found {
+			return nil, &PatternError{Pattern: p, Msg: fmt.Sprintf("no packages found beneath //%s", p.Pkg)}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// checkSingles reports a single-target pattern whose image does not exist.
+func checkSingles(res *rules.Result, patterns []label.Pattern) error {
+	for _, p := range patterns {
+		l, ok := p.Single()
+		if !ok || p.Negative || res.Images[l] != nil {
+			continue
+		}
+		e := &PatternError{Pattern: p, Msg: fmt.Sprintf("package //%s has no image %q", l.Pkg, l.Name)}
+		var names []string
+		if pkg := res.Loaded[l.Pkg]; pkg != nil {
+			for _, im := range pkg.Images {
+				names = append(names, im.Label.Name)
+			}
+		}
+		if near, ok := label.Nearest(l.Name, names); ok {
+			e.Hint = fmt.Sprintf("did you mean %s?", label.Label{Pkg: l.Pkg, Name: near})
+		} else if len(names) > 0 {
+			sort.Strings(names)
+			e.Hint = fmt.Sprintf("its images are %s", joinAnd(names))
+		}
+		return e
+	}
+	return nil
+}
+
+// Analysis is a loaded, keyed graph: everything a plan, build or explain
+// needs before it asks a cache or a cloud.
+type Analysis struct {
+	Result      *rules.Result
+	Graph       *Graph
+	Targets     []label.Label // the images the patterns select, graph order
+	Closure     []label.Label // the targets and all their ancestors, graph order
+	Keys        map[label.Label]Key
+	Lock        *Lock
+	LockChanges []LockChange // what resolving missing sources changed
+}
+
+// AnalyzeOptions say what to analyse and how the lock may change.
+type AnalyzeOptions struct {
+	Patterns []label.Pattern
+	Locked   bool     // --locked: a lock that would change is an error
+	Resolver Resolver // resolves floating sources missing from the lock
+}
+
+// Analyze loads the packages the patterns need, builds the graph, brings
+// the lock up to date (in memory) and computes every key.
+func Analyze(ctx context.Context, l *rules.Loader, opt AnalyzeOptions) (*Analysis, error) {
+	a, err := LoadGraph(ctx, l, opt.Patterns)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.key(ctx, opt); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// LoadGraph loads the packages the patterns need and builds the graph,
+// without touching the lock or computing keys.
+func LoadGraph(ctx context.Context, l *rules.Loader, patterns []label.Pattern) (*Analysis, error) {
+	pkgs, err := PackagesFor(l.Packages(), patterns)
+	if err != nil {
+		return nil, err
+	}
+	res, err := l.Load(ctx, pkgs)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSingles(res, patterns); err != nil {
+		return nil, err
+	}
+	g, err := NewGraph(res.Images)
+	if err != nil {
+		return nil, quoteLines(res, err)
+	}
+	a := &Analysis{Result: res, Graph: g}
+	a.Targets = Select(g, patterns)
+	a.Closure = g.Closure(a.Targets)
+	return a, nil
+}
+
+func (a *Analysis) key(ctx context.Context, opt AnalyzeOptions) error {
+	region := a.Result.Workspace.HomeRegion
+	lock, err := ReadLock(a.Result.Workspace.Root)
+	if err != nil {
+		return err
+	}
+	resolver := opt.Resolver
+	if resolver == nil {
+		resolver = NoResolver{Platform: a.Result.Platform}
+	}
+	a.Lock, a.LockChanges, err = UpdateLock(ctx, a.Graph, a.Closure, lock, region, resolver, LockOptions{Locked: opt.Locked})
+	if err != nil {
+		return err
+	}
+	a.Keys, err = Keys(ctx, a.Graph, a.Closure, KeyConfig{Platform: a.Result.Platform, Region: region, Lock: a.Lock})
+	return quoteLines(a.Result, err)
+}
+
+// quoteLines adds the source line to errors found after loading, which
+// know their position but not the text there.
+func quoteLines(res *rules.Result, err error) error {
+	var cycle *CycleError
+	var list rules.ErrorList
+	switch {
+	case errors.As(err, &cycle):
+		cycle.Line = res.Line(cycle.Pos)
+	case errors.As(err, &list):
+		for _, e := range list {
+			if e.Line == "" && e.Pos.Line > 0 {
+				e.Line = res.Line(e.Pos)
+			}
+		}
+	}
+	return err
+}

@@ -1,0 +1,150 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+)
+
+// fileDigest is the content of a file or directory as a key sees it.
+type fileDigest struct {
+	Digest string // sha256 of the bytes, or of the tree's canonical listing
+	Mode   string // "0755" or "0644" for a file; "dir" for a tree
+}
+
+// digester hashes each path once, however many images send it.
+type digester struct {
+	mu      sync.Mutex
+	entries map[digestReq]*digestEntry
+}
+
+type digestReq struct {
+	path      string
+	fullModes bool
+}
+
+type digestEntry struct {
+	once sync.Once
+	d    fileDigest
+	err  error
+}
+
+func newDigester() *digester { return &digester{entries: map[digestReq]*digestEntry{}} }
+
+// digest hashes the file or tree at path. Workspace files keep only their
+// executable bit (what version control keeps), so two checkouts with
+// different umasks agree; a root filesystem keeps its full permission bits
+// (fullModes), which are part of the image.
+func (d *digester) digest(path string, fullModes bool) (fileDigest, error) {
+	req := digestReq{path, fullModes}
+	d.mu.Lock()
+	e := d.entries[req]
+	if e == nil {
+		e = &digestEntry{}
+		d.entries[req] = e
+	}
+	d.mu.Unlock()
+	e.once.Do(func() { e.d, e.err = hashPath(path, fullModes) })
+	return e.d, e.err
+}
+
+func hashPath(path string, fullModes bool) (fileDigest, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileDigest{}, err
+	}
+	if !fi.IsDir() {
+		sum, err := hashFile(path)
+		return fileDigest{Digest: sum, Mode: modeString(fi.Mode(), fullModes)}, err
+	}
+	sum, err := hashTree(path, fullModes)
+	return fileDigest{Digest: sum, Mode: "dir"}, err
+}
+
+func modeString(m fs.FileMode, full bool) string {
+	if full {
+		perm := uint32(m.Perm())
+		if m&fs.ModeSetuid != 0 {
+			perm |= 0o4000
+		}
+		if m&fs.ModeSetgid != 0 {
+			perm |= 0o2000
+		}
+		if m&fs.ModeSticky != 0 {
+			perm |= 0o1000
+		}
+		return fmt.Sprintf("%04o", perm)
+	}
+	if m.Perm()&0o111 != 0 {
+		return "0755"
+	}
+	return "0644"
+}
+
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hashTree hashes a directory as the sorted list of its entries: path,
+// type, mode, and the content or link target of each.
+func hashTree(root string, fullModes bool) (string, error) {
+	type entry struct{ rel, line string }
+	var entries []entry
+	err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		fi, err := de.Info()
+		if err != nil {
+			return err
+		}
+		mode := modeString(fi.Mode(), fullModes)
+		switch {
+		case de.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, entry{rel, fmt.Sprintf("l %q %q", rel, target)})
+		case de.IsDir():
+			entries = append(entries, entry{rel, fmt.Sprintf("d %q %s", rel, mode)})
+		case de.Type().IsRegular():
+			sum, err := hashFile(p)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, entry{rel, fmt.Sprintf("f %q %s %s", rel, mode, sum)})
+		default:
+			// Device nodes, sockets and pipes are made by the baker, not sent.
+			entries = append(entries, entry{rel, fmt.Sprintf("s %q %s", rel, fi.Mode().Type())})
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].rel < entries[j].rel })
+	h := sha256.New()
+	for _, e := range entries {
+		io.WriteString(h, e.line)
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,0 +1,150 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"strings"
+)
+
+// KeySchema is the version of the key's encoding. Bumping it rebakes
+// everything, so it changes only when what a key covers changes.
+const KeySchema = "1"
+
+// Part is one named input of a key. A leaf has a Value (what a person
+// reads) and, for content, a Digest; an inner part groups its Parts. The
+// tree is what `imgraph explain` prints and what `--diff` compares.
+// Note is shown but never hashed: it names where content came from (a
+// file's label, an artifact's URL), so moving content does not rebake it.
+type Part struct {
+	Name   string `json:"name"`
+	Value  string `json:"value,omitempty"`
+	Digest string `json:"digest,omitempty"`
+	Note   string `json:"note,omitempty"`
+	Parts  []Part `json:"parts,omitempty"`
+}
+
+// Key is an image's key and the inputs it was computed from.
+type Key struct {
+	Hex   string
+	Parts []Part
+}
+
+// Short is the key's first twelve hex digits, for people.
+func (k Key) Short() string { return short(k.Hex) }
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+// newKey hashes parts in a canonical encoding: every string is length
+// prefixed and every list counted, so no two trees encode alike.
+func newKey(parts []Part) Key {
+	h := sha256.New()
+	writeString(h, "imgraph-key")
+	writeParts(h, parts)
+	return Key{Hex: hex.EncodeToString(h.Sum(nil)), Parts: parts}
+}
+
+func writeParts(h hash.Hash, parts []Part) {
+	writeInt(h, len(parts))
+	for _, p := range parts {
+		writeString(h, p.Name)
+		writeString(h, p.Value)
+		writeString(h, p.Digest)
+		writeParts(h, p.Parts)
+	}
+}
+
+func writeString(h hash.Hash, s string) {
+	writeInt(h, len(s))
+	h.Write([]byte(s))
+}
+
+func writeInt(h hash.Hash, n int) {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(n))
+	h.Write(b[:])
+}
+
+// Change is one input that differs between two keys.
+type Change struct {
+	Path string // the part's names from the root, joined by ": "
+	Was  string // "" when the part is new
+	Now  string // "" when the part is gone
+}
+
+func (c Change) String() string {
+	switch {
+	case c.Was == "":
+		return fmt.Sprintf("%s: added (%s)", c.Path, c.Now)
+	case c.Now == "":
+		return fmt.Sprintf("%s: removed (was %s)", c.Path, c.Was)
+	}
+	return fmt.Sprintf("%s: %s → %s", c.Path, c.Was, c.Now)
+}
+
+// Diff lists the leaf inputs that differ from old to new, in the order of
+// the new tree; parts are matched by name at each level.
+func Diff(old, new []Part) []Change {
+	var out []Change
+	diffParts(nil, old, new, &out)
+	return out
+}
+
+func diffParts(path []string, old, new []Part, out *[]Change) {
+	oldBy := make(map[string]Part, len(old))
+	for _, p := range old {
+		oldBy[p.Name] = p
+	}
+	seen := map[string]bool{}
+	for _, n := range new {
+		seen[n.Name] = true
+		p := append(path[:len(path):len(path)], n.Name)
+		o, ok := oldBy[n.Name]
+		switch {
+		case !ok:
+			*out = append(*out, Change{Path: strings.Join(p, ": "), Now: n.describe()})
+		case len(n.Parts) > 0 || len(o.Parts) > 0:
+			if o.Value != n.Value || o.Digest != n.Digest {
+				*out = append(*out, Change{Path: strings.Join(p, ": "), Was: o.describe(), Now: n.describe()})
+			}
+			diffParts(p, o.Parts, n.Parts, out)
+		case o.Value != n.Value || o.Digest != n.Digest:
+			*out = append(*out, Change{Path: strings.Join(p, ": "), Was: o.describe(), Now: n.describe()})
+		}
+	}
+	for _, o := range old {
+		if !seen[o.Name] {
+			p := append(path[:len(path):len(path)], o.Name)
+			*out = append(*out, Change{Path: strings.Join(p, ": "), Was: o.describe()})
+		}
+	}
+}
+
+// describe is a part's note, value and digest, as a change prints them.
+func (p Part) describe() string {
+	var s string
+	switch {
+	case p.Digest != "" && p.Value != "":
+		s = p.Value + " " + short(p.Digest)
+	case p.Digest != "":
+		s = short(p.Digest)
+	default:
+		s = p.Value
+	}
+	switch {
+	case p.Note != "" && s != "":
+		return p.Note + " " + s
+	case p.Note != "":
+		return p.Note
+	case s == "":
+		return fmt.Sprintf("%d parts", len(p.Parts))
+	}
+	return s
+}

@@ -1,0 +1,461 @@
+// Package rules is the Starlark world of imgraph: the builtins of
+// IMAGES.star files, loading packages and the .star files they load(), and
+// turning image(...) calls into Images.
+package rules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/imgraph/imgraph/label"
+)
+
+// Config is what a load depends on besides the files.
+type Config struct {
+	Platform string            // "" for the workspace's default
+	Vars     map[string]string // --var name=value
+}
+
+// Package is one loaded IMAGES.star.
+type Package struct {
+	Path   string   // "" for the root package
+	Images []*Image // in declaration order
+}
+
+// Result is the loaded part of a workspace.
+type Result struct {
+	Workspace *Workspace
+	Platform  string
+	Packages  []string // every package of the workspace, sorted
+	Loaded    map[string]*Package
+	Images    map[label.Label]*Image
+
+	loader *Loader
+}
+
+// Line is the text of the source line at pos, for error messages.
+func (r *Result) Line(pos Pos) string {
+	if r.loader == nil {
+		return ""
+	}
+	return r.loader.line(pos.File, pos.Line)
+}
+
+// Loader loads packages of one workspace under one configuration. It is
+// safe for concurrent use; each package and each .star file runs once.
+type Loader struct {
+	ws          *Workspace
+	platform    string
+	vars        map[string]string
+	packages    map[string]bool
+	pkgList     []string
+	predeclared starlark.StringDict
+
+	mu      sync.Mutex
+	pkgs    map[string]*pkgLoad
+	modules map[string]*moduleLoad
+	loads   map[string][]string // .star file -> the files it loads, for cycle checks
+	srcs    map[string][]byte   // workspace-relative file -> its text, for quoting
+}
+
+type pkgLoad struct {
+	once sync.Once
+	pkg  *Package
+	errs ErrorList
+}
+
+type moduleLoad struct {
+	once    sync.Once
+	globals starlark.StringDict
+	err     error
+}
+
+// NewLoader discovers the workspace's packages and prepares to load them.
+func NewLoader(ws *Workspace, cfg Config) (*Loader, error) {
+	platform := cfg.Platform
+	if platform == "" {
+		platform = ws.Platform
+	}
+	if platform != PlatformAWS && platform != PlatformLocal {
+		return nil, &Error{Msg: fmt.Sprintf("unknown platform %q", platform), Hint: `the platforms are "aws" and "local"`}
+	}
+	pkgs, err := ws.Packages()
+	if err != nil {
+		return nil, fmt.Errorf("searching %s for packages: %w", ws.Root, err)
+	}
+	l := &Loader{
+		ws:       ws,
+		platform: platform,
+		vars:     cfg.Vars,
+		packages: make(map[string]bool, len(pkgs)),
+		pkgList:  pkgs,
+		pkgs:     map[string]*pkgLoad{},
+		modules:  map[string]*moduleLoad{},
+		loads:    map[string][]string{},
+		srcs:     map[string][]byte{},
+	}
+	for _, p := range pkgs {
+		l.packages[p] = true
+	}
+	l.predeclared = l.builtins()
+	return l, nil
+}
+
+// Platform is the platform every select() is resolved for.
+func (l *Loader) Platform() string { return l.platform }
+
+// Packages lists every package of the workspace, sorted.
+func (l *Loader) Packages() []string { return l.pkgList }
+
+// HasPackage reports whether pkg is a package of the workspace.
+func (l *Loader) HasPackage(pkg string) bool { return l.packages[pkg] }
+
+// Load loads the packages pkgs and, transitively, the packages of every
+// parent their images name. It reports every error of every package
+// together, as an ErrorList.
+func (l *Loader) Load(ctx context.Context, pkgs []string) (*Result, error) {
+	res := &Result{
+		Workspace: l.ws,
+		Platform:  l.platform,
+		Packages:  l.pkgList,
+		Loaded:    map[string]*Package{},
+		Images:    map[label.Label]*Image{},
+		loader:    l,
+	}
+	var errs ErrorList
+	want := pkgs
+	for len(want) > 0 {
+		loaded, werrs, err := l.loadWave(ctx, want)
+		if err != nil {
+			return nil, err
+		}
+		errs = append(errs, werrs...)
+		var next []string
+		seen := map[string]bool{}
+		for _, p := range loaded {
+			if res.Loaded[p.Path] != nil {
+				continue
+			}
+			res.Loaded[p.Path] = p
+			for _, im := range p.Images {
+				res.Images[im.Label] = im
+				if im.Parent.IsZero() {
+					continue
+				}
+				pp := im.Parent.Pkg
+				if !l.packages[pp] {
+					errs = append(errs, l.at(im.Pos, "image %q: parent %s: %s", im.Label.Name, im.Parent, l.noPackage(pp)))
+					continue
+				}
+				if res.Loaded[pp] == nil && !seen[pp] {
+					seen[pp] = true
+					next = append(next, pp)
+				}
+			}
+		}
+		want = next
+	}
+	errs = append(errs, l.checkParents(res)...)
+	if len(errs) > 0 {
+		return res, errs.sorted()
+	}
+	return res, nil
+}
+
+// loadWave loads the given packages in parallel.
+func (l *Loader) loadWave(ctx context.Context, pkgs []string) ([]*Package, ErrorList, error) {
+	out := make([]*Package, len(pkgs))
+	errLists := make([]ErrorList, len(pkgs))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(2 * runtime.GOMAXPROCS(0))
+	for i, p := range pkgs {
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			out[i], errLists[i] = l.loadPackage(p)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	var pkgsOut []*Package
+	var errs ErrorList
+	for i := range pkgs {
+		if out[i] != nil {
+			pkgsOut = append(pkgsOut, out[i])
+		}
+		errs = append(errs, errLists[i]...)
+	}
+	return pkgsOut, errs, nil
+}
+
+// checkParents reports parents that name no image of a loaded package.
+func (l *Loader) checkParents(res *Result) ErrorList {
+	var errs ErrorList
+	for _, im := range res.Images {
+		if im.Parent.IsZero() || !l.packages[im.Parent.Pkg] || res.Images[im.Parent] != nil {
+			continue
+		}
+		p := res.Loaded[im.Parent.Pkg]
+		if p == nil {
+			continue // its package failed to load; that error is reported
+		}
+		var names []string
+		for _, other := range p.Images {
+			names = append(names, other.Label.Name)
+		}
+		e := l.at(im.Pos, "image %q: parent %s does not exist: package //%s has no image %q", im.Label.Name, im.Parent, im.Parent.Pkg, im.Parent.Name)
+		if near, ok := label.Nearest(im.Parent.Name, names); ok {
+			e.Hint = fmt.Sprintf("did you mean %s?", label.Label{Pkg: im.Parent.Pkg, Name: near})
+		}
+		errs = append(errs, e)
+	}
+	return errs
+}
+
+// noPackage says that pkg is not a package, naming the nearest one.
+func (l *Loader) noPackage(pkg string) string {
+	msg := fmt.Sprintf("package //%s does not exist (no %s in %s)", pkg, BuildFile, path.Join(".", pkg))
+	if near, ok := label.Nearest(pkg, l.pkgList); ok {
+		msg += fmt.Sprintf("; did you mean //%s?", near)
+	}
+	return msg
+}
+
+// loadPackage runs one package's IMAGES.star, once.
+func (l *Loader) loadPackage(pkg string) (*Package, ErrorList) {
+	l.mu.Lock()
+	pl := l.pkgs[pkg]
+	if pl == nil {
+		pl = &pkgLoad{}
+		l.pkgs[pkg] = pl
+	}
+	l.mu.Unlock()
+	pl.once.Do(func() { pl.pkg, pl.errs = l.execPackage(pkg) })
+	return pl.pkg, pl.errs
+}
+
+func (l *Loader) execPackage(pkg string) (*Package, ErrorList) {
+	if !l.packages[pkg] {
+		return nil, ErrorList{{Msg: l.noPackage(pkg)}}
+	}
+	file := path.Join(pkg, BuildFile)
+	src, err := l.readSource(file)
+	if err != nil {
+		return nil, ErrorList{{Pos: Pos{File: file}, Msg: err.Error()}}
+	}
+	st := &pkgState{pkg: pkg, file: file, names: map[string]Pos{}}
+	thread := l.newThread(pkg, file, st, []string{file})
+	_, err = starlark.ExecFileOptions(fileOptions, thread, file, src, l.predeclared)
+	errs := st.errs
+	if err != nil {
+		errs = append(errs, fromStarlark(err, l)...)
+		return nil, errs
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return &Package{Path: pkg, Images: st.images}, nil
+}
+
+// fileOptions are the Starlark dialect of IMAGES.star and .star files.
+var fileOptions = &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, Recursion: false}
+
+// threadState is what builtins know of the file being run.
+type threadState struct {
+	loader *Loader
+	pkg    string    // the package relative paths and labels resolve against
+	file   string    // the file being run (workspace-relative)
+	build  *pkgState // nil while running a loaded .star file's top level
+	chain  []string  // the load() chain that led here, for cycle errors
+}
+
+// pkgState collects what one IMAGES.star declares.
+type pkgState struct {
+	pkg    string
+	file   string
+	images []*Image
+	names  map[string]Pos
+	errs   ErrorList
+}
+
+const threadKey = "imgraph.thread"
+
+func (l *Loader) newThread(pkg, file string, build *pkgState, chain []string) *starlark.Thread {
+	t := &starlark.Thread{Name: file, Load: l.load}
+	t.SetLocal(threadKey, &threadState{loader: l, pkg: pkg, file: file, build: build, chain: chain})
+	return t
+}
+
+func stateOf(t *starlark.Thread) *threadState {
+	return t.Local(threadKey).(*threadState)
+}
+
+// load implements load("//pkg:file.star", ...) and load(":file.star").
+func (l *Loader) load(thread *starlark.Thread, module string) (starlark.StringDict, error) {
+	ts := stateOf(thread)
+	file, err := l.moduleFile(ts, module)
+	if err != nil {
+		return nil, err
+	}
+	// Cycles are found in the load statements before anything runs, so no
+	// two goroutines can ever wait on each other's modules.
+	if cycle := l.loadCycle(file, nil); cycle != nil {
+		return nil, fmt.Errorf("load cycle: %s", strings.Join(cycle, " -> "))
+	}
+	l.mu.Lock()
+	m := l.modules[file]
+	if m == nil {
+		m = &moduleLoad{}
+		l.modules[file] = m
+	}
+	l.mu.Unlock()
+	m.once.Do(func() {
+		src, err := l.readSource(file)
+		if err != nil {
+			m.err = err
+			return
+		}
+		dir := path.Dir(file)
+		if dir == "." {
+			dir = ""
+		}
+		t := l.newThread(dir, file, nil, append(ts.chain[:len(ts.chain):len(ts.chain)], file))
+		m.globals, m.err = starlark.ExecFileOptions(fileOptions, t, file, src, l.predeclared)
+		if m.err != nil {
+			m.err = fromStarlark(m.err, l)
+		}
+	})
+	if m.err != nil {
+		var list ErrorList
+		if errors.As(m.err, &list) {
+			return nil, fmt.Errorf("in %s: %w", file, list)
+		}
+		return nil, m.err
+	}
+	return m.globals, nil
+}
+
+// moduleFile resolves the label of a load() to a workspace-relative file.
+func (l *Loader) moduleFile(ts *threadState, module string) (string, error) {
+	lbl, err := label.ParseRelative(module, ts.pkg)
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasSuffix(lbl.Name, ".star") {
+		return "", fmt.Errorf("load(%q): only .star files can be loaded", module)
+	}
+	file := path.Join(lbl.Pkg, lbl.Name)
+	if _, err := os.Stat(l.abs(file)); err != nil {
+		return "", fmt.Errorf("%s does not exist", file)
+	}
+	return file, nil
+}
+
+// loadCycle returns the load chain from file back to itself, if any.
+func (l *Loader) loadCycle(file string, stack []string) []string {
+	for i, f := range stack {
+		if f == file {
+			return append(append([]string{}, stack[i:]...), file)
+		}
+	}
+	stack = append(stack, file)
+	for _, dep := range l.loadsOf(file) {
+		if c := l.loadCycle(dep, stack); c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+// loadsOf lists the files a .star file loads, read from its syntax.
+func (l *Loader) loadsOf(file string) []string {
+	l.mu.Lock()
+	deps, ok := l.loads[file]
+	l.mu.Unlock()
+	if ok {
+		return deps
+	}
+	src, err := l.readSource(file)
+	if err == nil {
+		if f, err := fileOptions.Parse(file, src, 0); err == nil {
+			dir := path.Dir(file)
+			if dir == "." {
+				dir = ""
+			}
+			for _, stmt := range f.Stmts {
+				if ld, ok := stmt.(*syntax.LoadStmt); ok {
+					if dep, err := l.moduleFile(&threadState{pkg: dir}, ld.ModuleName()); err == nil {
+						deps = append(deps, dep)
+					}
+				}
+			}
+		}
+	}
+	l.mu.Lock()
+	l.loads[file] = deps
+	l.mu.Unlock()
+	return deps
+}
+
+func (l *Loader) abs(file string) string {
+	return filepath.Join(l.ws.Root, filepath.FromSlash(file))
+}
+
+func (l *Loader) readSource(file string) ([]byte, error) {
+	l.mu.Lock()
+	src, ok := l.srcs[file]
+	l.mu.Unlock()
+	if ok {
+		return src, nil
+	}
+	src, err := os.ReadFile(l.abs(file))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s does not exist", file)
+		}
+		return nil, err
+	}
+	l.mu.Lock()
+	l.srcs[file] = src
+	l.mu.Unlock()
+	return src, nil
+}
+
+// line quotes a line of a file already read.
+func (l *Loader) line(file string, n int32) string {
+	l.mu.Lock()
+	src := l.srcs[file]
+	l.mu.Unlock()
+	return nthLine(src, n)
+}
+
+// at makes an Error at pos quoting its line.
+func (l *Loader) at(pos Pos, format string, args ...any) *Error {
+	return at(pos, l, format, args...)
+}
+
+// SortedLabels lists the labels of images, sorted.
+func SortedLabels(images map[label.Label]*Image) []label.Label {
+	ls := make([]label.Label, 0, len(images))
+	for l := range images {
+		ls = append(ls, l)
+	}
+	sort.Slice(ls, func(i, j int) bool { return ls[i].Less(ls[j]) })
+	return ls
+}
