@@ -55,12 +55,18 @@ func (d *digester) digest(path string, fullModes bool) (fileDigest, error) {
 }
 
 func hashPath(path string, fullModes bool) (fileDigest, error) {
-	fi, err := os.Stat(path)
+	// Open first and stat the open file: one path lookup, not two.
+	f, err := os.Open(path)
+	if err != nil {
+		return fileDigest{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return fileDigest{}, err
 	}
 	if !fi.IsDir() {
-		sum, err := hashFile(path)
+		sum, err := hashReader(f)
 		return fileDigest{Digest: sum, Mode: modeString(fi.Mode(), fullModes)}, err
 	}
 	sum, err := hashTree(path, fullModes)
@@ -93,8 +99,12 @@ func hashFile(path string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
+	return hashReader(f)
+}
+
+func hashReader(r io.Reader) (string, error) {
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, r); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

@@ -12,12 +12,6 @@ import (
 	"github.com/imgraph/imgraph/rules"
 )
 
-// Kinds of query node, as Bazel names them.
-const (
-	KindImage = "image rule"
-	KindFile  = "source file"
-)
-
 // QueryNodes turns the loaded images into the query language's universe:
 // every image, and every file an image sends as a node of its own, so
 // rdeps(//..., //base:harden.sh) finds the images that use a script.
@@ -36,7 +30,7 @@ func (a *Analysis) QueryNodes() []query.Node {
 			}
 			files[f.Label] = true
 		}
-		nodes = append(nodes, query.Node{Label: l, Kind: KindImage, Deps: deps, Attrs: imageAttrs(im)})
+		nodes = append(nodes, query.Node{Label: l, Kind: query.KindImage, Deps: deps, Attrs: imageAttrs(im)})
 	}
 	for _, f := range slices.SortedFunc(maps.Keys(files), func(a, b label.Label) int {
 		if a.Less(b) {
@@ -47,7 +41,7 @@ func (a *Analysis) QueryNodes() []query.Node {
 		}
 		return 0
 	}) {
-		nodes = append(nodes, query.Node{Label: f, Kind: KindFile, Attrs: map[string]string{"name": f.Name}})
+		nodes = append(nodes, query.Node{Label: f, Kind: query.KindFile, Attrs: map[string]string{"name": f.Name}})
 	}
 	return nodes
 }

@@ -130,7 +130,7 @@ func imageBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args starl
 			if p.Kind == ProvisionCopy {
 				what = "copy src"
 			}
-			if _, err := os.Stat(f.Path); err != nil {
+			if !l.fileExists(f.Path) {
 				e := l.at(p.Pos, "image %q: %s %s does not exist", name.s, what, f.Label)
 				e.Hint = fmt.Sprintf("looked for %s", relToRoot(l, f.Path))
 				st.errs = append(st.errs, e)
@@ -138,7 +138,7 @@ func imageBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args starl
 		}
 	}
 	if im.Source != nil && im.Source.File != nil {
-		if _, err := os.Stat(im.Source.File.Path); err != nil {
+		if !l.fileExists(im.Source.File.Path) {
 			e := l.at(im.Source.Pos, "image %q: rootfs %s does not exist", name.s, im.Source.File.Label)
 			e.Hint = fmt.Sprintf("looked for %s", relToRoot(l, im.Source.File.Path))
 			st.errs = append(st.errs, e)

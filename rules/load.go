@@ -69,6 +69,7 @@ type Loader struct {
 	modules map[string]*moduleLoad
 	loads   map[string][]string // .star file -> the files it loads, for cycle checks
 	srcs    map[string][]byte   // workspace-relative file -> its text, for quoting
+	exists  sync.Map            // absolute path -> bool: files stat'ed once however often named
 }
 
 type pkgLoad struct {
@@ -92,7 +93,7 @@ func NewLoader(ws *Workspace, cfg Config) (*Loader, error) {
 	if platform != PlatformAWS && platform != PlatformLocal {
 		return nil, &Error{Msg: fmt.Sprintf("unknown platform %q", platform), Hint: `the platforms are "aws" and "local"`}
 	}
-	pkgs, err := ws.Packages()
+	pkgs, srcs, err := ws.scan()
 	if err != nil {
 		return nil, fmt.Errorf("searching %s for packages: %w", ws.Root, err)
 	}
@@ -105,7 +106,7 @@ func NewLoader(ws *Workspace, cfg Config) (*Loader, error) {
 		pkgs:     map[string]*pkgLoad{},
 		modules:  map[string]*moduleLoad{},
 		loads:    map[string][]string{},
-		srcs:     map[string][]byte{},
+		srcs:     srcs,
 	}
 	for _, p := range pkgs {
 		l.packages[p] = true
@@ -411,6 +412,17 @@ func (l *Loader) loadsOf(file string) []string {
 	l.loads[file] = deps
 	l.mu.Unlock()
 	return deps
+}
+
+// fileExists reports whether path exists, asking the file system once per
+// path: thousands of images name the same few shared scripts.
+func (l *Loader) fileExists(path string) bool {
+	if v, ok := l.exists.Load(path); ok {
+		return v.(bool)
+	}
+	_, err := os.Stat(path)
+	l.exists.Store(path, err == nil)
+	return err == nil
 }
 
 func (l *Loader) abs(file string) string {

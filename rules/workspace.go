@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -58,17 +59,18 @@ func FindWorkspace(dir string) (*Workspace, error) {
 	}
 }
 
-var (
-	regionRE    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-	workspaceRE = regexp.MustCompile(`(?m)^workspace\s*\(`)
-)
+var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
+// mayCallWorkspace is a cheap test run on every package's file before
+// parsing it to look for a top-level workspace() call.
+func mayCallWorkspace(src []byte) bool { return bytes.Contains(src, []byte("workspace")) }
 
 // parseWorkspace reads the workspace(...) call of a root IMAGES.star. Its
 // arguments must be literals: the platform they name decides every select(),
 // so they are known before any Starlark runs. It returns nil, nil when the
 // file has no top-level workspace call.
 func parseWorkspace(dir string, src []byte) (*Workspace, error) {
-	if !workspaceRE.Match(src) {
+	if !mayCallWorkspace(src) {
 		return nil, nil
 	}
 	f, err := (&syntax.FileOptions{}).Parse(BuildFile, src, 0)
@@ -174,7 +176,15 @@ func nthLine(src []byte, n int32) string {
 // below the root (and the root itself) holding an IMAGES.star, except
 // ignored directories and nested workspaces.
 func (ws *Workspace) Packages() ([]string, error) {
+	pkgs, _, err := ws.scan()
+	return pkgs, err
+}
+
+// scan finds the packages and returns the text of their IMAGES.star files,
+// read once here so loading need not read them again.
+func (ws *Workspace) scan() ([]string, map[string][]byte, error) {
 	var pkgs []string
+	srcs := map[string][]byte{}
 	err := filepath.WalkDir(ws.Root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == ws.Root {
@@ -199,16 +209,17 @@ func (ws *Workspace) Packages() ([]string, error) {
 		if err != nil {
 			return err
 		}
-		if rel != "" && workspaceRE.Match(src) {
+		if rel != "" && mayCallWorkspace(src) {
 			if f, err := (&syntax.FileOptions{}).Parse(BuildFile, src, 0); err == nil && workspaceCall(f) != nil {
 				return filepath.SkipDir // a workspace of its own
 			}
 		}
 		pkgs = append(pkgs, rel)
+		srcs[path.Join(rel, BuildFile)] = src
 		return nil
 	})
 	sort.Strings(pkgs)
-	return pkgs, err
+	return pkgs, srcs, err
 }
 
 func exists(p string) bool {

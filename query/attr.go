@@ -1,0 +1,35 @@
+package query
+
+func attrFunction() *function {
+	return &function{
+		name:     "attr",
+		params:   []param{{"name", wordParam}, {"regex", regexParam}, {"expr", exprParam}},
+		required: 3,
+		eval:     evalAttr,
+	}
+}
+
+// evalAttr is attr(name, regex, x): the nodes of x that have attribute name
+// with a value the regex matches anywhere. Values are matched as rendered,
+// lists as "[a, b]", as in Bazel; a node without the attribute never matches.
+func evalAttr(ev *evaluator, args []Expr) (nodeSet, error) {
+	name, ok := args[0].(*Word)
+	if !ok {
+		return nil, errorf(args[0].Pos(), "the name argument of attr must be a word")
+	}
+	re, err := regexArg(args, 1)
+	if err != nil {
+		return nil, err
+	}
+	x, err := ev.eval(args[2])
+	if err != nil {
+		return nil, err
+	}
+	out := ev.u.empty()
+	for i := range x.members() {
+		if v, ok := ev.u.nodes[i].Attrs[name.Text]; ok && re.MatchString(v) {
+			out.add(i)
+		}
+	}
+	return out, nil
+}
