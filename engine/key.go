@@ -32,6 +32,16 @@ type Key struct {
 	Parts []Part
 }
 
+// part returns the top-level part named name.
+func (k Key) part(name string) Part {
+	for _, p := range k.Parts {
+		if p.Name == name {
+			return p
+		}
+	}
+	return Part{}
+}
+
 // Short is the key's first twelve hex digits, for people.
 func (k Key) Short() string { return short(k.Hex) }
 
@@ -74,19 +84,39 @@ func writeInt(h hash.Hash, n int) {
 
 // Change is one input that differs between two keys.
 type Change struct {
-	Path string // the part's names from the root, joined by ": "
-	Was  string // "" when the part is new
-	Now  string // "" when the part is gone
+	Path    string // the part's names from the root, joined by ": "
+	Subject string // what the part is about when that did not change: a file's label
+	Was     string // "" when the part is new
+	Now     string // "" when the part is gone
 }
 
+// String reads like "provision: [0] shell: script //base:harden.sh: 1a2b… → 3c4d…".
 func (c Change) String() string {
+	path := c.Path
+	if c.Subject != "" {
+		path += " " + c.Subject
+	}
 	switch {
 	case c.Was == "":
-		return fmt.Sprintf("%s: added (%s)", c.Path, c.Now)
+		return fmt.Sprintf("%s: added (%s)", path, c.Now)
 	case c.Now == "":
-		return fmt.Sprintf("%s: removed (was %s)", c.Path, c.Was)
+		return fmt.Sprintf("%s: removed (was %s)", path, c.Was)
 	}
-	return fmt.Sprintf("%s: %s → %s", c.Path, c.Was, c.Now)
+	return fmt.Sprintf("%s: %s → %s", path, c.Was, c.Now)
+}
+
+// change describes a part present on both sides, saying only what differs.
+func change(path []string, o, n Part) Change {
+	c := Change{Path: strings.Join(path, ": ")}
+	if o.Note == n.Note {
+		c.Subject = n.Note
+		o.Note, n.Note = "", ""
+	}
+	if o.Value == n.Value && o.Digest != n.Digest {
+		o.Value, n.Value = "", ""
+	}
+	c.Was, c.Now = o.describe(), n.describe()
+	return c
 }
 
 // Diff lists the leaf inputs that differ from old to new, in the order of
@@ -112,11 +142,11 @@ func diffParts(path []string, old, new []Part, out *[]Change) {
 			*out = append(*out, Change{Path: strings.Join(p, ": "), Now: n.describe()})
 		case len(n.Parts) > 0 || len(o.Parts) > 0:
 			if o.Value != n.Value || o.Digest != n.Digest {
-				*out = append(*out, Change{Path: strings.Join(p, ": "), Was: o.describe(), Now: n.describe()})
+				*out = append(*out, change(p, o, n))
 			}
 			diffParts(p, o.Parts, n.Parts, out)
 		case o.Value != n.Value || o.Digest != n.Digest:
-			*out = append(*out, Change{Path: strings.Join(p, ": "), Was: o.describe(), Now: n.describe()})
+			*out = append(*out, change(p, o, n))
 		}
 	}
 	for _, o := range old {

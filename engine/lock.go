@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
 )
@@ -91,6 +93,9 @@ func ReadLock(root string) (*Lock, error) {
 	if err := dec.Decode(&l); err != nil {
 		return nil, &LockError{rules.LockFile, fmt.Errorf("not a lock file: %v", err)}
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, &LockError{rules.LockFile, fmt.Errorf("not a lock file: more after the lock's closing brace (a bad merge?)")}
+	}
 	if l.Version != LockVersion {
 		return nil, &LockError{rules.LockFile, fmt.Errorf("version %d; this imgraph reads version %d", l.Version, LockVersion)}
 	}
@@ -100,6 +105,11 @@ func ReadLock(root string) (*Lock, error) {
 		}
 	}
 	l.sort()
+	for i := 1; i < len(l.Sources); i++ {
+		if a, b := l.Sources[i-1], l.Sources[i]; a.Source == b.Source && a.Region == b.Region {
+			return nil, &LockError{rules.LockFile, fmt.Errorf("%s in %s is locked twice (%s and %s)", a.Source, a.Region, a.ID, b.ID)}
+		}
+	}
 	return &l, nil
 }
 
@@ -130,28 +140,21 @@ func (l *Lock) Write(root string) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// Resolved is what a floating source resolves to.
-type Resolved struct {
-	ID      string
-	Name    string
-	Created string
-}
-
 // Resolver resolves floating sources; the aws platform implements it.
 type Resolver interface {
-	Resolve(ctx context.Context, region string, src *rules.Source) (Resolved, error)
+	Resolve(ctx context.Context, region string, src *rules.Source) (bake.Resolved, error)
 }
 
 // NoResolver is the Resolver of platforms that cannot resolve sources.
 type NoResolver struct{ Platform string }
 
 // Resolve always fails, saying what would be needed.
-func (n NoResolver) Resolve(_ context.Context, region string, src *rules.Source) (Resolved, error) {
+func (n NoResolver) Resolve(_ context.Context, region string, src *rules.Source) (bake.Resolved, error) {
 	why := fmt.Errorf("floating sources are resolved by the aws platform, and this build is for the %s platform", n.Platform)
 	if n.Platform == rules.PlatformAWS {
 		why = fmt.Errorf("no aws account is configured to resolve it")
 	}
-	return Resolved{}, &ResolveError{Source: src.Describe(), Region: region, Err: why}
+	return bake.Resolved{}, &ResolveError{Source: src.Describe(), Region: region, Err: why}
 }
 
 // ResolveError is a floating source that could not be resolved.

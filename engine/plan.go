@@ -152,7 +152,7 @@ func distribution(im *rules.Image, rec *cache.Record) (Action, []string) {
 		}
 	}
 	if action == ActionCached {
-		reasons = []string{"baked as " + rec.Images[im.Regions[0]]}
+		reasons = []string{"baked as " + shortID(rec.Images[im.Regions[0]])}
 	}
 	return action, reasons
 }
@@ -201,6 +201,15 @@ func bakeReasons(ctx context.Context, store Records, t *Target, p *Plan) ([]stri
 		reasons = []string{"inputs changed since the last bake"}
 	}
 	return reasons, nil
+}
+
+// shortID shortens the ids that are keys (a local image's) for people;
+// cloud image ids are short already.
+func shortID(id string) string {
+	if len(id) == 64 {
+		return id[:12]
+	}
+	return id
 }
 
 func joinAnd(xs []string) string {

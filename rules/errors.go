@@ -131,7 +131,11 @@ func fromStarlark(err error, src sources) ErrorList {
 		if errors.As(evalErr.Unwrap(), &list) {
 			return list
 		}
-		return ErrorList{at(innermost(evalErr.CallStack), src, "%s", evalErr.Msg)}
+		pos := innermost(evalErr.CallStack)
+		if l, ok := src.(*Loader); ok {
+			pos = l.callee(pos)
+		}
+		return ErrorList{at(pos, src, "%s", evalErr.Msg)}
 	}
 	return ErrorList{{Msg: err.Error()}}
 }

@@ -102,7 +102,7 @@ func runGolden(t *testing.T, c *goldenCase) (string, int) {
 	}
 	var out bytes.Buffer
 	e := &env{dir: filepath.Join(root, c.cwd), stdin: strings.NewReader(""), stdout: &out, stderr: &out,
-		getenv: func(string) string { return "" }}
+		getenv: func(string) string { return "" }, lookupEnv: func(string) (string, bool) { return "", false }}
 	args := append([]string{"--cache", filepath.Join(t.TempDir(), "cache")}, c.args...)
 	code := run(context.Background(), e, args)
 	return strings.ReplaceAll(out.String(), root, "$WORKSPACE"), code

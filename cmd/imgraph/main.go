@@ -4,17 +4,34 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/imgraph/imgraph/bake/local"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// A re-executed sandbox of the local platform never reaches the CLI.
+	local.MaybeRunSandbox()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first Ctrl-C cancels: every bake undoes its work, then
+		// imgraph exits 130. The second exits at once.
+		<-signals
+		fmt.Fprintln(os.Stderr, "imgraph: interrupted; cleaning up (Ctrl-C again to exit at once)")
+		cancel()
+		<-signals
+		os.Exit(exitInterrupted)
+	}()
 	dir, err := os.Getwd()
 	if err != nil {
 		dir = "."
 	}
-	os.Exit(run(ctx, &env{dir: dir, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:]))
+	code := run(ctx, &env{dir: dir, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, lookupEnv: os.LookupEnv}, os.Args[1:])
+	os.Exit(code)
 }

@@ -35,7 +35,13 @@ copy it to a region, retag or share it, or find it cached, and why.`,
 			if err != nil {
 				return err
 			}
-			p, err := engine.MakePlan(c.Context(), a.Graph, a.Closure, a.Keys, store, nil)
+			// Cache hits are checked against the platform's images where
+			// the platform can be reached; plan then says what build would.
+			var checker engine.Checker
+			if baker, err := newBaker(s.loader.Platform(), store, e); err == nil {
+				checker = baker
+			}
+			p, err := engine.MakePlan(c.Context(), a.Graph, a.Closure, a.Keys, store, checker)
 			if err != nil {
 				return err
 			}

@@ -25,11 +25,12 @@ const (
 
 // env is the world a run of imgraph sees: tests give it their own.
 type env struct {
-	dir    string // the working directory
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
-	getenv func(string) string
+	dir       string // the working directory
+	stdin     io.Reader
+	stdout    io.Writer
+	stderr    io.Writer
+	getenv    func(string) string
+	lookupEnv func(string) (string, bool) // secret_env values come from here
 }
 
 // options are the flags common to the commands.
@@ -79,7 +80,9 @@ func run(ctx context.Context, e *env, args []string) int {
 	pf.StringVar(&opts.output, "output", "", "output format (text or json; query has its own)")
 
 	root.AddCommand(
+		buildCommand(e, opts),
 		planCommand(e, opts),
+		exportCommand(e, opts),
 		queryCommand(e, opts),
 		explainCommand(e, opts),
 		lockCommand(e, opts),

@@ -1,0 +1,174 @@
+//go:build linux
+
+package local_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/rules"
+)
+
+func TestPhases(t *testing.T) {
+	t.Parallel()
+	b, _ := newBaker(t)
+	ws := newWorkspace(t)
+	var phases []string
+	job := rootJob(image("phases", inline("true"), copyTo(ws.file("f", "f\n", 0o644), "/f", "")), busyboxRootfs(t))
+	job.Phase = func(p string) { phases = append(phases, p) }
+	bakeOK(t, b, job)
+	want := []string{bake.PhasePrepare, "provision [0] shell", "provision [1] copy", bake.PhaseCapture, bake.PhaseCleanup}
+	if fmt.Sprint(phases) != fmt.Sprint(want) {
+		t.Errorf("phases = %q, want %q", phases, want)
+	}
+}
+
+// Two bakes of one key at once (two imgraph processes, say) end with one
+// image and no temporary tree.
+func TestConcurrentBakesOfOneKey(t *testing.T) {
+	t.Parallel()
+	b, store := newBaker(t)
+	rootfs := busyboxRootfs(t)
+	key := newKey()
+	var g errgroup.Group
+	for i := range 2 {
+		g.Go(func() error {
+			job := rootJob(image("same", inline(fmt.Sprintf("echo %d > /who", i))), rootfs)
+			job.Key = key
+			var log strings.Builder
+			job.Log = &log
+			id, err := b.Bake(context.Background(), job)
+			if err == nil && id != key {
+				err = fmt.Errorf("bake %d returned %s", i, id)
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(store.Path("images"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != key {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("images/ holds %v, want only %s", names, key)
+	}
+	if who := imageFile(t, b, key, "who"); who != "0\n" && who != "1\n" {
+		t.Errorf("/who = %q: the image is not one bake's whole tree", who)
+	}
+}
+
+// When another process captures the same key first, its image stands and
+// this bake's tree is discarded.
+func TestCaptureLosesToAnotherProcess(t *testing.T) {
+	t.Parallel()
+	b, store := newBaker(t)
+	job := rootJob(image("late", inline("echo mine > /who")), busyboxRootfs(t))
+	job.Phase = func(p string) {
+		if p == bake.PhaseCapture {
+			mustMkdir(t, filepath.Join(b.ImageDir(job.Key), "etc"), 0o755)
+			writeFile(t, filepath.Join(b.ImageDir(job.Key), "who"), "theirs\n", 0o644)
+		}
+	}
+	bakeOK(t, b, job)
+	if who := imageFile(t, b, job.Key, "who"); who != "theirs\n" {
+		t.Errorf("/who = %q, want the image captured first", who)
+	}
+	if left := leftovers(t, store); len(left) > 0 {
+		t.Errorf("temporary trees left: %v", left)
+	}
+}
+
+func TestExistCopyPublish(t *testing.T) {
+	t.Parallel()
+	b, store := newBaker(t)
+	id, _ := bakeOK(t, b, rootJob(image("base"), busyboxRootfs(t)))
+	ctx := context.Background()
+	missing := newKey()
+	exist, err := b.Exist(ctx, map[string][]string{"us-east-1": {id, missing, "../../etc"}, "eu-west-1": {id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !exist["us-east-1"][id] || exist["us-east-1"][missing] || exist["us-east-1"]["../../etc"] || !exist["eu-west-1"][id] {
+		t.Errorf("Exist = %v", exist)
+	}
+
+	copied, err := b.Copy(ctx, &bake.CopyJob{ID: id, From: "us-east-1", To: "eu-west-1"})
+	if err != nil || copied != id {
+		t.Errorf("Copy = %q, %v; want the same id", copied, err)
+	}
+	if _, err := b.Copy(ctx, &bake.CopyJob{ID: missing, From: "us-east-1", To: "eu-west-1"}); err == nil {
+		t.Errorf("Copy of an image that is not baked succeeded")
+	}
+
+	before := treeHash(t, b.ImageDir(id))
+	tags := map[string]string{"imgraph:key": id, "Team": "platform"}
+	if err := b.Publish(ctx, &bake.PublishJob{Image: image("base"), ID: id, Region: "us-east-1", Tags: tags}); err != nil {
+		t.Fatal(err)
+	}
+	if treeHash(t, b.ImageDir(id)) != before {
+		t.Errorf("Publish changed the image")
+	}
+	data, err := os.ReadFile(store.Path("images", id+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct{ Tags map[string]string }
+	if err := json.Unmarshal(data, &rec); err != nil || rec.Tags["Team"] != "platform" {
+		t.Errorf("published record %s: %v", data, err)
+	}
+	if left := leftovers(t, store); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+func TestResolveIsBadInput(t *testing.T) {
+	t.Parallel()
+	b, _ := newBaker(t)
+	_, err := b.Resolve(context.Background(), "us-east-1", &rules.Source{Kind: rules.SourceAMIFilter})
+	var bad interface{ BadInput() bool }
+	if !errors.As(err, &bad) || !bad.BadInput() || !strings.Contains(err.Error(), "no floating sources") {
+		t.Errorf("Resolve = %v, want a bad-input error saying there are no floating sources", err)
+	}
+}
+
+func TestBadJobs(t *testing.T) {
+	t.Parallel()
+	b, store := newBaker(t)
+	cases := []struct {
+		name string
+		job  *bake.Job
+		want string
+	}{
+		{"parent not baked", childJob(image("orphan"), newKey()), "is not baked"},
+		{"ami source", &bake.Job{Image: image("ami"), Key: newKey(), Source: &rules.Source{Kind: rules.SourceAMI}, SourceID: "ami-0123"},
+			"bakes from a parent image or a root filesystem"},
+		{"missing rootfs", rootJob(image("gone"), "/nonexistent/rootfs"), "/nonexistent/rootfs"},
+		{"key not hex", &bake.Job{Image: image("bad"), Key: "../escape", Parent: newKey()}, "not an image id"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := b.Bake(context.Background(), c.job)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Bake = %v, want an error containing %q", err, c.want)
+			}
+		})
+	}
+	if left := leftovers(t, store); len(left) > 0 {
+		t.Errorf("temporary trees left: %v", left)
+	}
+}

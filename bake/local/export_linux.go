@@ -1,0 +1,170 @@
+package local
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Export writes a baked image out: format "tar" writes a tar archive to the
+// file out ("-" for standard output), "dir" copies the tree to the
+// directory out, which must not exist or be empty.
+func (b *Baker) Export(ctx context.Context, id string, format string, out string) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
+	if !b.exists(id) {
+		return &BadInputError{Msg: fmt.Sprintf("image %s is not baked on this machine", id)}
+	}
+	switch format {
+	case "tar":
+		return b.exportTar(ctx, id, out)
+	case "dir":
+		return b.exportDir(ctx, id, out)
+	}
+	return &BadInputError{Msg: fmt.Sprintf("unknown export format %q", format), Hint: `the formats are "tar" and "dir"`}
+}
+
+func (b *Baker) exportDir(ctx context.Context, id, out string) error {
+	entries, err := os.ReadDir(out)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("local: export: %w", err)
+	case len(entries) > 0:
+		return &BadInputError{Msg: fmt.Sprintf("export: %s is not empty", out)}
+	default:
+		if err := os.Remove(out); err != nil {
+			return fmt.Errorf("local: export: %w", err)
+		}
+	}
+	tc := &treeCopy{ctx: ctx, owners: os.Geteuid() == 0, times: true, fileMode: -1, warn: b.warn}
+	if err := tc.copyTree(b.ImageDir(id), out); err != nil {
+		removeTree(out)
+		return fmt.Errorf("local: export: %w", err)
+	}
+	return nil
+}
+
+func (b *Baker) exportTar(ctx context.Context, id, out string) (err error) {
+	var w io.Writer = os.Stdout
+	if out != "-" {
+		f, err := os.Create(out)
+		if err != nil {
+			return fmt.Errorf("local: export: %w", err)
+		}
+		defer func() {
+			if cerr := f.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("local: export: %w", cerr)
+			}
+			if err != nil {
+				os.Remove(out)
+			}
+		}()
+		w = f
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	if err := writeTar(ctx, b.ImageDir(id), bw); err != nil {
+		return fmt.Errorf("local: export: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("local: export: %w", err)
+	}
+	return nil
+}
+
+// writeTar archives the tree under root in name order, with the ids and
+// modes it holds (the image's, not names looked up on this host), hard
+// links as links, and times to the second.
+func writeTar(ctx context.Context, root string, w io.Writer) error {
+	tw := tar.NewWriter(w)
+	links := map[fileID]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if p == root {
+			return nil
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		h := &tar.Header{
+			Name:    filepath.ToSlash(rel),
+			Mode:    int64(st.Mode & 0o7777),
+			Uid:     int(st.Uid),
+			Gid:     int(st.Gid),
+			ModTime: time.Unix(st.Mtim.Sec, 0),
+		}
+		var body *os.File
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFDIR:
+			h.Typeflag = tar.TypeDir
+			h.Name += "/"
+		case unix.S_IFREG:
+			id := fileID{uint64(st.Dev), st.Ino}
+			if first, ok := links[id]; ok && st.Nlink > 1 {
+				h.Typeflag = tar.TypeLink
+				h.Linkname = first
+				break
+			}
+			if st.Nlink > 1 {
+				links[id] = h.Name
+			}
+			h.Typeflag = tar.TypeReg
+			h.Size = st.Size
+			if body, err = os.Open(p); err != nil {
+				return err
+			}
+			defer body.Close()
+		case unix.S_IFLNK:
+			h.Typeflag = tar.TypeSymlink
+			if h.Linkname, err = os.Readlink(p); err != nil {
+				return err
+			}
+		case unix.S_IFCHR, unix.S_IFBLK:
+			h.Typeflag = tar.TypeChar
+			if st.Mode&unix.S_IFMT == unix.S_IFBLK {
+				h.Typeflag = tar.TypeBlock
+			}
+			h.Devmajor = int64(unix.Major(uint64(st.Rdev)))
+			h.Devminor = int64(unix.Minor(uint64(st.Rdev)))
+		case unix.S_IFIFO:
+			h.Typeflag = tar.TypeFifo
+		default:
+			return nil // sockets do not outlive their server
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if body != nil {
+			if n, err := io.Copy(tw, body); err != nil {
+				return err
+			} else if n != h.Size {
+				return fmt.Errorf("%s changed size while being archived", rel)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return tw.Close()
+}

@@ -1,0 +1,212 @@
+// Package local is the local platform: it bakes root filesystems on any
+// Linux machine. An image is a directory tree in the local cache, named by
+// its key; each provisioner runs in a chroot of a copy of the parent's tree,
+// inside fresh mount, PID, UTS and IPC namespaces (entered through a user
+// namespace when imgraph is not root), so nothing a step starts or mounts
+// outlives it.
+//
+// Layout under the cache directory:
+//
+//	images/<key>/                the tree of a baked image; it appears complete
+//	images/<key>.json            the tags Publish last applied
+//	images/.tmp-<key>-<random>/  a bake in progress, renamed into place at the end
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/cache"
+	"github.com/imgraph/imgraph/rules"
+)
+
+// Options tune a Baker.
+type Options struct {
+	// Warn receives warnings, such as a device node that could not be
+	// copied; it may be nil.
+	Warn func(format string, args ...any)
+}
+
+// Baker bakes images on this machine. It is safe for concurrent use, by
+// several goroutines and by several imgraph processes sharing one cache.
+type Baker struct {
+	store *cache.Local
+	warn  func(format string, args ...any)
+	// userns: the sandbox enters a user namespace mapping root to the
+	// caller, rather than creating the namespaces directly as root.
+	userns bool
+	// owners: file ownership can be copied (imgraph runs as real root).
+	owners bool
+}
+
+var _ bake.Baker = (*Baker)(nil)
+
+// BadInputError is a bake the local platform cannot do here, for a reason
+// the user has to fix (exit code 2).
+type BadInputError struct {
+	Msg  string
+	Hint string
+}
+
+func (e *BadInputError) Error() string {
+	if e.Hint == "" {
+		return "local: " + e.Msg
+	}
+	return "local: " + e.Msg + "\n  hint: " + e.Hint
+}
+
+// BadInput marks the error as the user's to fix (exit code 2).
+func (e *BadInputError) BadInput() bool { return true }
+
+// ImageDir is where a baked image's tree is (or would be).
+func (b *Baker) ImageDir(id string) string {
+	return b.store.Path("images", id)
+}
+
+// checkID rejects ids that are not keys, so an id can never name a path
+// outside the images directory.
+func checkID(id string) error {
+	if len(id) == 0 || len(id) > 128 {
+		return fmt.Errorf("local: %q is not an image id (a hex key)", id)
+	}
+	for _, c := range id {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return fmt.Errorf("local: %q is not an image id (a hex key)", id)
+		}
+	}
+	return nil
+}
+
+// exists reports whether id is a baked image.
+func (b *Baker) exists(id string) bool {
+	if checkID(id) != nil {
+		return false
+	}
+	info, err := os.Lstat(b.ImageDir(id))
+	return err == nil && info.IsDir()
+}
+
+// Exist reports which images are baked. Regions are only names on this
+// machine: an image exists in every region or in none.
+func (b *Baker) Exist(ctx context.Context, images map[string][]string) (map[string]map[string]bool, error) {
+	out := make(map[string]map[string]bool, len(images))
+	for region, ids := range images {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		found := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			found[id] = b.exists(id)
+		}
+		out[region] = found
+	}
+	return out, nil
+}
+
+// Copy returns the image's own id: every region shares this machine's tree.
+func (b *Baker) Copy(ctx context.Context, job *bake.CopyJob) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if !b.exists(job.ID) {
+		return "", fmt.Errorf("local: copy to %s: image %s is not baked on this machine", job.To, job.ID)
+	}
+	return job.ID, nil
+}
+
+// published is what images/<key>.json holds.
+type published struct {
+	ID          string            `json:"id"`
+	Label       string            `json:"label,omitempty"`
+	Description string            `json:"description,omitempty"`
+	Tags        map[string]string `json:"tags"`
+}
+
+// Publish records the image's tags beside its tree; nothing is written into
+// the image, so publishing never changes what was baked.
+func (b *Baker) Publish(ctx context.Context, job *bake.PublishJob) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !b.exists(job.ID) {
+		return fmt.Errorf("local: publish: image %s is not baked on this machine", job.ID)
+	}
+	rec := published{ID: job.ID, Tags: job.Tags}
+	if rec.Tags == nil {
+		rec.Tags = map[string]string{}
+	}
+	if job.Image != nil {
+		rec.Label = job.Image.Label.String()
+		rec.Description = job.Image.Description
+	}
+	data, err := json.MarshalIndent(&rec, "", "  ")
+	if err != nil {
+		return fmt.Errorf("local: publish %s: %w", job.ID, err)
+	}
+	dir := b.store.Path("images")
+	f, err := os.CreateTemp(dir, ".tmp-publish-"+job.ID+"-*")
+	if err != nil {
+		return fmt.Errorf("local: publish %s: %w", job.ID, err)
+	}
+	_, werr := f.Write(append(data, '\n'))
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(f.Name(), 0o644)
+	}
+	if werr == nil {
+		werr = os.Rename(f.Name(), filepath.Join(dir, job.ID+".json"))
+	}
+	if werr != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("local: publish %s: %w", job.ID, werr)
+	}
+	return nil
+}
+
+// Resolve fails: a local image starts from a root filesystem, never from a
+// source that floats.
+func (b *Baker) Resolve(ctx context.Context, region string, src *rules.Source) (bake.Resolved, error) {
+	what := "a floating source"
+	if src != nil {
+		what = string(src.Kind)
+	}
+	return bake.Resolved{}, &BadInputError{
+		Msg:  fmt.Sprintf("the local platform has no floating sources: cannot resolve %s in %s", what, region),
+		Hint: `give local images a rootfs(path = ...) or rootfs(url = ..., sha256 = ...) source, e.g. with select({"local": rootfs(...), "aws": ...})`,
+	}
+}
+
+// removeTree removes a tree the bake made, even one holding directories
+// whose mode denies writing (as a non-root caller cannot otherwise).
+func removeTree(dir string) error {
+	err := os.RemoveAll(dir)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(path, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,53 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/imgraph/imgraph/bake"
+)
+
+// capture removes imgraph's own files from the tree and renames it into
+// place. If another bake of the same key got there first, its image stands
+// and this tree is left for cleanup.
+func (r *bakeRun) capture(ctx context.Context) error {
+	r.phase(bake.PhaseCapture)
+	if err := r.b.runSandbox(ctx, &sandboxStep{Root: r.tmp, Scrub: true}, r.log); err != nil {
+		return fmt.Errorf("local: removing imgraph's files from the image: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// Written to disk before it has its name: a crash must never leave a
+	// partial tree where a complete image is expected.
+	if err := syncFS(r.tmp); err != nil {
+		return fmt.Errorf("local: syncing the image: %w", err)
+	}
+	final := r.b.ImageDir(r.job.Key)
+	err := unix.Renameat2(unix.AT_FDCWD, r.tmp, unix.AT_FDCWD, final, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		// A file system without RENAME_NOREPLACE: renaming a directory
+		// over a non-empty one fails all the same.
+		err = os.Rename(r.tmp, final)
+	}
+	if err != nil {
+		if r.b.exists(r.job.Key) {
+			return nil
+		}
+		return fmt.Errorf("local: capturing the image: %w", err)
+	}
+	return syncFS(r.b.store.Path("images"))
+}
+
+func syncFS(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return unix.Syncfs(int(d.Fd()))
+}

@@ -1,0 +1,79 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+
+	"github.com/imgraph/imgraph/bake"
+)
+
+// prepare makes the tree the provisioners run in: a copy of the parent's
+// tree (never the tree itself) or the root filesystem of the source, with
+// the artifacts placed under /tmp/imgraph-artifacts.
+func (r *bakeRun) prepare(ctx context.Context) error {
+	r.phase(bake.PhasePrepare)
+	job := r.job
+	switch {
+	case job.Parent != "":
+		if err := checkID(job.Parent); err != nil {
+			return err
+		}
+		if !r.b.exists(job.Parent) {
+			return fmt.Errorf("local: parent image %s of %s is not baked on this machine", job.Parent, job.Image.Label)
+		}
+		if err := r.copyTree(ctx, r.b.ImageDir(job.Parent)); err != nil {
+			return fmt.Errorf("local: copying parent image %s: %w", job.Parent, err)
+		}
+	case job.SourceFile != "":
+		info, err := os.Stat(job.SourceFile)
+		if err != nil {
+			return &BadInputError{Msg: fmt.Sprintf("%s: rootfs: %v", job.Image.Label, err)}
+		}
+		if info.IsDir() {
+			if err := r.copyTree(ctx, job.SourceFile); err != nil {
+				return fmt.Errorf("local: copying rootfs %s: %w", job.SourceFile, err)
+			}
+			break
+		}
+		if err := os.Mkdir(r.tmp, 0o755); err != nil {
+			return fmt.Errorf("local: %w", err)
+		}
+		// Unpacked in the sandbox: inside its chroot no entry of the
+		// archive can name a path on the host.
+		step := &sandboxStep{Root: r.tmp, Tarball: job.SourceFile, Owners: !r.b.userns}
+		if err := r.b.runSandbox(ctx, step, r.log); err != nil {
+			return fmt.Errorf("local: unpacking rootfs: %w", err)
+		}
+	default:
+		what := "no source"
+		if job.Source != nil {
+			what = fmt.Sprintf("a %s source", job.Source.Kind)
+		}
+		return &BadInputError{
+			Msg:  fmt.Sprintf("%s has %s: the local platform bakes from a parent image or a root filesystem", job.Image.Label, what),
+			Hint: `give it source = rootfs(path = ...), or select({"local": rootfs(...), "aws": ...})`,
+		}
+	}
+	if len(job.Artifacts) == 0 {
+		return nil
+	}
+	step := &sandboxStep{Root: r.tmp}
+	for _, name := range sortedKeys(job.Artifacts) {
+		step.Place = append(step.Place, placement{
+			Src: job.Artifacts[name], Dest: path.Join(artifactsDir, name), Mode: -1, DirMode: 0o755,
+		})
+	}
+	if err := r.b.runSandbox(ctx, step, r.log); err != nil {
+		return fmt.Errorf("local: placing artifacts: %w", err)
+	}
+	return nil
+}
+
+// copyTree copies src to the new tree, ownership included when imgraph is
+// root.
+func (r *bakeRun) copyTree(ctx context.Context, src string) error {
+	tc := &treeCopy{ctx: ctx, owners: r.b.owners, times: true, fileMode: -1, warn: r.b.warn}
+	return tc.copyTree(src, r.tmp)
+}

@@ -1,0 +1,108 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/rules"
+)
+
+// provision runs provisioner i in its own sandbox.
+func (r *bakeRun) provision(ctx context.Context, i int) error {
+	p := &r.job.Image.Provision[i]
+	desc := describe(i, p)
+	r.phase(fmt.Sprintf("%s [%d] %s", bake.PhaseProvision, i, p.Kind))
+	fmt.Fprintf(r.log, "==> %s\n", desc)
+	step := &sandboxStep{Root: r.tmp, Mounts: true}
+	switch p.Kind {
+	case rules.ProvisionShell:
+		env, err := r.env(p)
+		if err != nil {
+			return fmt.Errorf("%s: %w", desc, err)
+		}
+		step.Env = env
+		if p.Script != nil {
+			// The script runs from a private directory; capture removes it.
+			dest := tmpPrefix + randomHex() + "/" + filepath.Base(p.Script.Path)
+			step.Place = []placement{{Src: p.Script.Path, Dest: dest, Mode: 0o700, DirMode: 0o700}}
+			step.Argv = []string{"/bin/sh", "-e", dest}
+		} else {
+			// -e: stop at the first failing line, as Packer's inline does.
+			step.Argv = []string{"/bin/sh", "-e", "-c", strings.Join(p.Inline, "\n")}
+		}
+	case rules.ProvisionCopy:
+		mode := int64(-1)
+		if p.Mode != "" {
+			m, err := strconv.ParseUint(p.Mode, 8, 32)
+			if err != nil || m > 0o7777 {
+				return &BadInputError{Msg: fmt.Sprintf("%s: mode %q is not an octal mode", desc, p.Mode)}
+			}
+			mode = int64(m)
+		}
+		step.Place = []placement{{Src: p.Src.Path, Dest: p.Dest, Mode: mode, DirMode: 0o755, IntoDir: true}}
+	default:
+		return fmt.Errorf("%s: the local platform cannot run a %q provisioner", desc, p.Kind)
+	}
+	err := r.b.runSandbox(ctx, step, r.log)
+	var exit *exitError
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s: %w", desc, ctx.Err())
+	case errors.As(err, &exit):
+		return fmt.Errorf("%s %w", desc, err)
+	}
+	return fmt.Errorf("%s: %w", desc, err)
+}
+
+// describe names a provisioner in phases and errors:
+// provision [1] shell (//examples/apps/api:install.sh).
+func describe(i int, p *rules.Provisioner) string {
+	what := ""
+	switch {
+	case p.Script != nil:
+		what = p.Script.Label.String()
+	case p.Kind == rules.ProvisionShell:
+		what = "inline"
+	case p.Src != nil:
+		what = p.Src.Label.String() + " -> " + p.Dest
+	}
+	return fmt.Sprintf("%s [%d] %s (%s)", bake.PhaseProvision, i, p.Kind, what)
+}
+
+// env is a shell step's whole environment: a clean base, the step's env,
+// its secrets and the artifacts' paths.
+func (r *bakeRun) env(p *rules.Provisioner) ([]string, error) {
+	vars := map[string]string{"PATH": stepPath, "HOME": "/root"}
+	for k, v := range p.Env {
+		vars[k] = v
+	}
+	for _, name := range p.SecretEnv {
+		var v string
+		ok := false
+		if r.job.Secret != nil {
+			v, ok = r.job.Secret(name)
+		}
+		if !ok {
+			return nil, &BadInputError{Msg: fmt.Sprintf("secret_env %s is not set in imgraph's environment", name)}
+		}
+		vars[name] = v
+	}
+	for name := range r.job.Artifacts {
+		vars["IMGRAPH_ARTIFACT_"+strings.ToUpper(name)] = path.Join(artifactsDir, name)
+	}
+	env := make([]string, 0, len(vars))
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return env, nil
+}

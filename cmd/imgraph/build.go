@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/bake/local"
+	"github.com/imgraph/imgraph/cache"
+	"github.com/imgraph/imgraph/engine"
+	"github.com/imgraph/imgraph/rules"
+)
+
+type buildFlags struct {
+	jobs      int
+	keepGoing bool
+	events    string
+}
+
+func buildCommand(e *env, opts *options) *cobra.Command {
+	var f buildFlags
+	c := &cobra.Command{
+		Use:   "build [patterns]",
+		Short: "Bake what is needed of the selected images",
+		Long: `Build bakes the images the patterns select (default //...) and their
+parents, skipping every image whose key is already baked, with --jobs bakes at
+once. Each bake's output goes to imgraph-out/logs/<package>/<name>.log and the
+result to imgraph-out/manifest.json. Ctrl-C stops the build and undoes every
+bake in flight; a second Ctrl-C exits at once.`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOutput(opts, "text", "json"); err != nil {
+				return err
+			}
+			if f.jobs < 1 {
+				return usagef("--jobs %d: at least one bake must run at a time", f.jobs)
+			}
+			return runBuild(c.Context(), e, opts, &f, args)
+		},
+	}
+	c.Flags().IntVarP(&f.jobs, "jobs", "j", runtime.NumCPU(), "bakes at once")
+	c.Flags().BoolVarP(&f.keepGoing, "keep-going", "k", false, "after a failure, finish what does not depend on it")
+	c.Flags().StringVar(&f.events, "events", "", "write every event of the build to FILE as JSON lines")
+	c.Flags().BoolVar(&opts.locked, "locked", false, "fail if IMAGES.lock would have to change")
+	return c
+}
+
+func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []string) error {
+	s, err := openSession(e, opts)
+	if err != nil {
+		return err
+	}
+	store, err := openCache(e, opts, s.ws)
+	if err != nil {
+		return err
+	}
+	baker, err := newBaker(s.loader.Platform(), store, e)
+	if err != nil {
+		return err
+	}
+	ps, err := s.patterns(args)
+	if err != nil {
+		return err
+	}
+	a, err := engine.Analyze(ctx, s.loader, engine.AnalyzeOptions{Patterns: ps, Locked: opts.locked, Resolver: baker})
+	if err != nil {
+		return err
+	}
+	if len(a.LockChanges) > 0 {
+		if err := a.Lock.Write(s.ws.Root); err != nil {
+			return err
+		}
+		for _, ch := range a.LockChanges {
+			fmt.Fprintf(e.stderr, "IMAGES.lock: %s\n", ch)
+		}
+	}
+	p, err := engine.MakePlan(ctx, a.Graph, a.Closure, a.Keys, store, baker)
+	if err != nil {
+		return err
+	}
+	outDir := filepath.Join(s.ws.Root, rules.OutDir)
+	var observers engine.Observers
+	if f.events != "" {
+		path := f.events
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(e.dir, path)
+		}
+		ef, err := os.Create(path)
+		if err != nil {
+			return usagef("--events %s: %v", f.events, err)
+		}
+		defer ef.Close()
+		jl := engine.NewJSONLines(ef)
+		observers = append(observers, jl)
+	}
+	view := newView(e.stderr, s.ws.Root)
+	observers = append(observers, view)
+	runID := newRunID()
+	report, err := engine.Build(ctx, a, p, engine.BuildOptions{
+		Jobs: f.jobs, KeepGoing: f.keepGoing, RunID: runID,
+		Baker: baker, Store: store, Locker: store, Observer: observers,
+		OutDir:  outDir,
+		Fetcher: &engine.Fetcher{Dir: store.Path("artifacts"), Root: s.ws.Root},
+		Secret:  e.lookupEnv,
+	})
+	view.close()
+	if report != nil {
+		if opts.output == "json" {
+			if jerr := writeJSON(e.stdout, reportJSON(report, s.ws.Root)); jerr != nil && err == nil {
+				err = jerr
+			}
+		} else {
+			writeSummary(e.stdout, report, a.Result.Workspace.HomeRegion, s.ws.Root)
+			writeFailures(e.stderr, report, s.ws.Root)
+		}
+	}
+	return err
+}
+
+// newBaker returns the platform's baker.
+func newBaker(platform string, store *cache.Local, e *env) (interface {
+	bake.Baker
+	engine.Resolver
+}, error) {
+	switch platform {
+	case rules.PlatformLocal:
+		return local.New(store, local.Options{Warn: func(format string, args ...any) {
+			fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)
+		}})
+	}
+	return nil, usagef("the %s platform cannot bake in this build of imgraph; use --platform local", platform)
+}
+
+func newRunID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return time.Now().UTC().Format("20060102t150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// writeSummary prints the table every build ends with.
+func writeSummary(w io.Writer, r *engine.Report, home, root string) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "IMAGE\tACTION\tIMAGE ID\tTIME")
+	for _, o := range r.Outcomes {
+		action := string(o.Action)
+		switch {
+		case o.Err != nil:
+			action = "FAILED"
+		case o.Reason != "" && o.Action == engine.ActionCached:
+			action = "cached*"
+		}
+		id := o.Images[home]
+		if len(id) == 64 {
+			id = id[:12] // a local image's id is its key
+		}
+		elapsed := ""
+		if o.Elapsed > 0 && o.Action != engine.ActionCached {
+			elapsed = o.Elapsed.Round(100 * time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Target.Image.Label, action, id, elapsed)
+	}
+	tw.Flush()
+	counts := map[string]int{}
+	for _, o := range r.Outcomes {
+		switch {
+		case o.Err != nil:
+			counts["failed"]++
+		default:
+			counts[string(o.Action)]++
+		}
+	}
+	var parts []string
+	for _, k := range []string{"bake", "copy", "share", "retag", "cached", "failed", "skipped"} {
+		if counts[k] > 0 {
+			word := map[string]string{"bake": "baked", "copy": "copied", "share": "shared", "retag": "retagged"}[k]
+			if word == "" {
+				word = k
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", counts[k], word))
+		}
+	}
+	fmt.Fprintf(w, "%d %s: %s\n", len(r.Outcomes), plural(len(r.Outcomes), "image", "images"), strings.Join(parts, ", "))
+	for _, o := range r.Outcomes {
+		if o.Action == engine.ActionCached && o.Reason != "" {
+			fmt.Fprintln(w, "* baked by another build running at the same time")
+			break
+		}
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// writeFailures prints, for each failed image, why and the end of its log.
+func writeFailures(w io.Writer, r *engine.Report, root string) {
+	for _, o := range r.Outcomes {
+		if o.Err == nil {
+			continue
+		}
+		fmt.Fprintf(w, "\nFAILED %s: %v\n", o.Target.Image.Label, o.Err)
+		if o.Log == "" {
+			continue
+		}
+		rel, _ := filepath.Rel(root, o.Log)
+		tail := logTail(o.Log, 20)
+		if len(tail) > 0 {
+			fmt.Fprintf(w, "--- last %d lines of %s ---\n", len(tail), rel)
+			for _, l := range tail {
+				fmt.Fprintf(w, "  %s\n", l)
+			}
+		} else {
+			fmt.Fprintf(w, "(the log %s is empty)\n", rel)
+		}
+	}
+}
+
+func logTail(path string, n int) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}
+	return lines
+}
+
+type outcomeJSON struct {
+	Label   string            `json:"label"`
+	Key     string            `json:"key"`
+	Action  string            `json:"action"`
+	Images  map[string]string `json:"images,omitempty"`
+	Error   string            `json:"error,omitempty"`
+	Reason  string            `json:"reason,omitempty"`
+	Log     string            `json:"log,omitempty"`
+	Seconds float64           `json:"seconds"`
+}
+
+func reportJSON(r *engine.Report, root string) map[string]any {
+	var out []outcomeJSON
+	for _, o := range r.Outcomes {
+		j := outcomeJSON{Label: o.Target.Image.Label.String(), Key: o.Target.Key.Hex, Action: string(o.Action),
+			Images: o.Images, Reason: o.Reason, Seconds: o.Elapsed.Seconds()}
+		if o.Err != nil {
+			j.Action = "failed"
+			j.Error = o.Err.Error()
+		}
+		if o.Log != "" {
+			j.Log, _ = filepath.Rel(root, o.Log)
+		}
+		out = append(out, j)
+	}
+	return map[string]any{"targets": out, "failed": r.Failed, "skipped": r.Skipped}
+}

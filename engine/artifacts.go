@@ -1,0 +1,141 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// Fetcher downloads artifacts and root filesystems once, checks them
+// against their sha256, and keeps them by digest.
+type Fetcher struct {
+	Dir    string       // where fetched files are kept, by digest
+	Root   string       // the workspace root: file:// URLs are relative to it
+	Client *http.Client // for https:// (nil: http.DefaultClient)
+	// S3 fetches s3:// URLs; nil where no aws configuration is at hand.
+	S3 func(ctx context.Context, bucket, key string) (io.ReadCloser, error)
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+// DigestMismatchError is a download whose content is not what was pinned.
+type DigestMismatchError struct {
+	URL, Want, Got string
+}
+
+func (e *DigestMismatchError) Error() string {
+	return fmt.Sprintf("%s: sha256 is %s, but %s was pinned; if the new content is intended, pin sha256 = %q", e.URL, e.Got, e.Want, e.Got)
+}
+
+// Fetch returns a local path holding url's content, whose sha256 must be
+// want. The file name keeps url's extension (.tar.gz and the like), which
+// tells a baker how to read a root filesystem.
+func (f *Fetcher) Fetch(ctx context.Context, url, want string) (string, error) {
+	dest := filepath.Join(f.Dir, want+extension(url))
+	if _, err := os.Stat(dest); err == nil {
+		return dest, nil
+	}
+	lock := f.lockFor(dest)
+	lock.Lock()
+	defer lock.Unlock()
+	if _, err := os.Stat(dest); err == nil {
+		return dest, nil
+	}
+	if err := os.MkdirAll(f.Dir, 0o755); err != nil {
+		return "", err
+	}
+	src, err := f.open(ctx, url)
+	if err != nil {
+		return "", fmt.Errorf("fetching %s: %w", url, err)
+	}
+	defer src.Close()
+	tmp, err := os.CreateTemp(f.Dir, ".fetch-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(tmp, h), src)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("fetching %s: %w", url, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return "", &DigestMismatchError{URL: url, Want: want, Got: got}
+	}
+	if err := os.Rename(tmp.Name(), dest); err != nil {
+		return "", err
+	}
+	return dest, nil
+}
+
+func (f *Fetcher) lockFor(path string) *sync.Mutex {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.locks == nil {
+		f.locks = map[string]*sync.Mutex{}
+	}
+	if f.locks[path] == nil {
+		f.locks[path] = &sync.Mutex{}
+	}
+	return f.locks[path]
+}
+
+func (f *Fetcher) open(ctx context.Context, url string) (io.ReadCloser, error) {
+	switch {
+	case strings.HasPrefix(url, "file://"):
+		p := strings.TrimPrefix(url, "file://")
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(f.Root, filepath.FromSlash(p))
+		}
+		return os.Open(p)
+	case strings.HasPrefix(url, "https://"), strings.HasPrefix(url, "http://"):
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, err
+		}
+		client := f.Client
+		if client == nil {
+			client = http.DefaultClient
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			return nil, fmt.Errorf("%s", resp.Status)
+		}
+		return resp.Body, nil
+	case strings.HasPrefix(url, "s3://"):
+		if f.S3 == nil {
+			return nil, fmt.Errorf("s3:// artifacts need an aws configuration (build with --platform aws, or fetch it another way)")
+		}
+		bucket, key, _ := strings.Cut(strings.TrimPrefix(url, "s3://"), "/")
+		return f.S3(ctx, bucket, key)
+	}
+	return nil, fmt.Errorf("unsupported URL scheme")
+}
+
+func extension(url string) string {
+	base := url[strings.LastIndexByte(url, '/')+1:]
+	if i := strings.IndexAny(base, "?#"); i >= 0 {
+		base = base[:i]
+	}
+	for _, ext := range []string{".tar.gz", ".tgz", ".tar", ".jar", ".zip", ".gz"} {
+		if strings.HasSuffix(base, ext) {
+			return ext
+		}
+	}
+	return ""
+}

@@ -1,0 +1,407 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/cache"
+	"github.com/imgraph/imgraph/engine"
+	"github.com/imgraph/imgraph/label"
+	"github.com/imgraph/imgraph/rules"
+)
+
+// tickBaker stands in for a platform in scheduler tests. Time is counted in
+// ticks the test hands out: a bake of an image tagged Ticks = "3" finishes
+// on the third tick after it starts. No wall clock is involved.
+type tickBaker struct {
+	mu       sync.Mutex
+	left     map[string]int  // running bakes: label -> ticks left
+	finished map[string]bool // labels whose bake returned
+	fail     map[string]bool // labels whose bake fails
+	changed  chan struct{}   // a bake started or finished
+	wake     chan struct{}   // closed and replaced on every tick
+}
+
+func newTickBaker(fail ...string) *tickBaker {
+	b := &tickBaker{left: map[string]int{}, finished: map[string]bool{}, fail: map[string]bool{},
+		changed: make(chan struct{}, 1000), wake: make(chan struct{})}
+	for _, f := range fail {
+		b.fail[f] = true
+	}
+	return b
+}
+
+func (b *tickBaker) Bake(ctx context.Context, job *bake.Job) (string, error) {
+	l := job.Image.Label.String()
+	n, _ := strconv.Atoi(job.Image.Tags["Ticks"])
+	b.mu.Lock()
+	b.left[l] = max(n, 1)
+	b.mu.Unlock()
+	b.changed <- struct{}{}
+	defer func() { b.changed <- struct{}{} }()
+	for {
+		b.mu.Lock()
+		done, wake := b.left[l] <= 0, b.wake
+		if done {
+			delete(b.left, l)
+			b.finished[l] = true
+		}
+		b.mu.Unlock()
+		if done {
+			if b.fail[l] {
+				return "", fmt.Errorf("provision [0] shell exited with status 1")
+			}
+			return "img-" + job.Key[:8], nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			b.mu.Lock()
+			delete(b.left, l)
+			b.mu.Unlock()
+			return "", ctx.Err()
+		}
+	}
+}
+
+// tick ends one tick of work for every running bake.
+func (b *tickBaker) tick() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for l := range b.left {
+		b.left[l]--
+	}
+	close(b.wake)
+	b.wake = make(chan struct{})
+}
+
+func (b *tickBaker) running() (map[string]bool, map[string]bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	// A bake out of ticks is finishing, not running: the test waits for
+	// it to return before the next tick.
+	r := map[string]bool{}
+	for l, n := range b.left {
+		if n > 0 {
+			r[l] = true
+		}
+	}
+	f := map[string]bool{}
+	for l := range b.finished {
+		f[l] = true
+	}
+	return r, f
+}
+
+func (b *tickBaker) Copy(ctx context.Context, job *bake.CopyJob) (string, error) {
+	return job.ID + "-" + job.To, nil
+}
+func (b *tickBaker) Publish(context.Context, *bake.PublishJob) error { return nil }
+func (b *tickBaker) Exist(_ context.Context, images map[string][]string) (map[string]map[string]bool, error) {
+	out := map[string]map[string]bool{}
+	for r, ids := range images {
+		out[r] = map[string]bool{}
+		for _, id := range ids {
+			out[r][id] = true
+		}
+	}
+	return out, nil
+}
+func (b *tickBaker) Resolve(context.Context, string, *rules.Source) (bake.Resolved, error) {
+	return bake.Resolved{}, errors.New("no floating sources here")
+}
+
+// scheduleWorkspace is a graph whose critical path is 5 ticks long
+// (a:3 -> b:1 -> c:1) among 13 ticks of work.
+const scheduleWorkspace = `
+def img(name, ticks, parent = None):
+    if parent:
+        image(name = name, parent = parent, salt = name, tags = {"Ticks": str(ticks)})
+    else:
+        image(name = name, source = rootfs(path = "rootfs"), salt = name, tags = {"Ticks": str(ticks)})
+
+img("a", 3)
+img("b", 1, ":a")
+img("c", 1, ":b")
+img("d", 1)
+img("e", 1, ":d")
+img("f", 1, ":d")
+img("g", 1, ":d")
+img("h", 2)
+img("i", 2, ":h")
+`
+
+type scheduleRun struct {
+	ticks       int
+	maxRunning  int
+	eventsMax   int
+	report      *engine.Report
+	err         error
+	skippedWhy  map[string]string
+	bakedLabels map[string]bool
+}
+
+// runTicks builds the schedule workspace with a tick baker and counts the
+// ticks it takes. Before each tick it waits until every bake that could
+// run has started: the images whose parent is baked, up to jobs of them.
+func runTicks(t *testing.T, jobs int, keepGoing bool, fail ...string) scheduleRun {
+	t.Helper()
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"IMAGES.star":   `workspace(name = "sched", platform = "local")`,
+		"g/IMAGES.star": scheduleWorkspace,
+		"g/rootfs/etc":  "",
+	})
+	ws, err := rules.FindWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loader, err := rules.NewLoader(ws, rules.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := engine.Analyze(context.Background(), loader, engine.AnalyzeOptions{
+		Patterns: []label.Pattern{{Recursive: true, Selects: label.Rules}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := cache.OpenLocal(filepath.Join(root, "cache"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := engine.MakePlan(context.Background(), a.Graph, a.Closure, a.Keys, store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baker := newTickBaker(fail...)
+	var evMu sync.Mutex
+	inFlight, eventsMax := 0, 0
+	obs := engine.ObserverFunc(func(e engine.Event) {
+		if e.Action != "bake" {
+			return
+		}
+		evMu.Lock()
+		defer evMu.Unlock()
+		switch e.Type {
+		case engine.EventStart:
+			inFlight++
+			eventsMax = max(eventsMax, inFlight)
+		case engine.EventFinish, engine.EventFail:
+			inFlight--
+		}
+	})
+	done := make(chan scheduleRun, 1)
+	go func() {
+		r, err := engine.Build(context.Background(), a, plan, engine.BuildOptions{
+			Jobs: jobs, KeepGoing: keepGoing, RunID: "test", Baker: baker, Store: store, Locker: store,
+			Observer: obs, OutDir: filepath.Join(root, "imgraph-out"),
+			Fetcher: &engine.Fetcher{Dir: filepath.Join(root, "fetch"), Root: root},
+		})
+		done <- scheduleRun{report: r, err: err}
+	}()
+
+	parentOf := map[string]string{}
+	for l, im := range a.Graph.Images {
+		if !im.Parent.IsZero() {
+			parentOf[l.String()] = im.Parent.String()
+		}
+	}
+	ticks, maxRunning := 0, 0
+	for {
+		// Wait for quiescence, or for the build to end.
+		for {
+			running, finished := baker.running()
+			ready := 0
+			for l := range a.Graph.Images {
+				ls := l.String()
+				p, hasParent := parentOf[ls]
+				if finished[ls] || (hasParent && (!finished[p] || baker.fail[p])) {
+					continue
+				}
+				ready++
+			}
+			if len(running) == min(jobs, ready) && len(running) > 0 {
+				maxRunning = max(maxRunning, len(running))
+				break
+			}
+			select {
+			case <-baker.changed:
+				continue
+			case r := <-done:
+				r.ticks, r.maxRunning, r.eventsMax = ticks, maxRunning, eventsMax
+				return r
+			case <-time.After(30 * time.Second):
+				t.Fatalf("after %d ticks: %d bakes running, want min(%d, %d ready)", ticks, len(running), jobs, ready)
+			}
+		}
+		baker.tick()
+		ticks++
+	}
+}
+
+func TestBuildWithEnoughJobsTakesTheCriticalPath(t *testing.T) {
+	r := runTicks(t, 10, false)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.ticks != 5 {
+		t.Errorf("the build took %d ticks; its critical path a -> b -> c is 5", r.ticks)
+	}
+}
+
+func TestBuildWithOneJobBakesOneAtATime(t *testing.T) {
+	r := runTicks(t, 1, false)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.ticks != 13 {
+		t.Errorf("the build took %d ticks; one at a time it is the sum of the work, 13", r.ticks)
+	}
+	if r.eventsMax != 1 {
+		t.Errorf("the events show %d bakes at once, want 1", r.eventsMax)
+	}
+}
+
+func TestBuildHonoursJobs(t *testing.T) {
+	for _, jobs := range []int{2, 3} {
+		t.Run(fmt.Sprint(jobs), func(t *testing.T) {
+			r := runTicks(t, jobs, false)
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if r.eventsMax != jobs {
+				t.Errorf("the events show at most %d bakes at once, want exactly --jobs %d", r.eventsMax, jobs)
+			}
+			if lower := (13 + jobs - 1) / jobs; r.ticks < lower {
+				t.Errorf("%d ticks is below the %d that %d jobs need for 13 ticks of work", r.ticks, lower, jobs)
+			}
+		})
+	}
+}
+
+func TestBuildKeepGoingFinishesOtherBranches(t *testing.T) {
+	r := runTicks(t, 10, true, "//g:d")
+	var be *engine.BuildError
+	if !errors.As(r.err, &be) || be.Failed != 1 || be.Skipped != 3 {
+		t.Fatalf("err = %v, want 1 failed and 3 skipped", r.err)
+	}
+	for _, o := range r.report.Outcomes {
+		l := o.Target.Image.Label.String()
+		switch l {
+		case "//g:d":
+			if o.Err == nil {
+				t.Errorf("%s did not fail", l)
+			}
+		case "//g:e", "//g:f", "//g:g":
+			if o.Action != engine.ActionSkipped || o.Reason != "parent //g:d failed" {
+				t.Errorf("%s: %s (%q), want skipped because its parent failed", l, o.Action, o.Reason)
+			}
+		default:
+			if o.Err != nil || o.Action != engine.ActionBake {
+				t.Errorf("%s: %s %v, want baked", l, o.Action, o.Err)
+			}
+		}
+	}
+}
+
+func TestBuildStopsAtTheFirstFailureWithoutKeepGoing(t *testing.T) {
+	// a takes 3 ticks; d fails on the first, which stops the build.
+	r := runTicks(t, 10, false, "//g:d")
+	var be *engine.BuildError
+	if !errors.As(r.err, &be) || be.Failed != 1 {
+		t.Fatalf("err = %v, want one failure", r.err)
+	}
+	for _, o := range r.report.Outcomes {
+		if l := o.Target.Image.Label.String(); l == "//g:c" && o.Action != engine.ActionSkipped {
+			t.Errorf("%s: %s, want skipped: the build stopped before its parents were baked", l, o.Action)
+		}
+	}
+}
+
+func TestBuildRecordsEveryBakeAndASecondBuildBakesNothing(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"IMAGES.star":   `workspace(name = "sched", platform = "local")`,
+		"g/IMAGES.star": scheduleWorkspace,
+		"g/rootfs/etc":  "",
+	})
+	build := func() (*engine.Report, *tickBaker) {
+		ws, _ := rules.FindWorkspace(root)
+		loader, _ := rules.NewLoader(ws, rules.Config{})
+		a, err := engine.Analyze(context.Background(), loader, engine.AnalyzeOptions{
+			Patterns: []label.Pattern{{Recursive: true, Selects: label.Rules}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		store, _ := cache.OpenLocal(filepath.Join(root, "cache"), nil)
+		baker := newTickBaker()
+		plan, err := engine.MakePlan(context.Background(), a.Graph, a.Closure, a.Keys, store, baker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Hand out ticks until the build ends.
+		done := make(chan *engine.Report, 1)
+		go func() {
+			r, err := engine.Build(context.Background(), a, plan, engine.BuildOptions{
+				Jobs: 4, RunID: "t", Baker: baker, Store: store, OutDir: filepath.Join(root, "imgraph-out"),
+				Fetcher: &engine.Fetcher{Dir: filepath.Join(root, "fetch"), Root: root}})
+			if err != nil {
+				t.Error(err)
+			}
+			done <- r
+		}()
+		for {
+			select {
+			case r := <-done:
+				return r, baker
+			case <-baker.changed:
+				baker.tick()
+			}
+		}
+	}
+	first, _ := build()
+	for _, o := range first.Outcomes {
+		if o.Action != engine.ActionBake {
+			t.Fatalf("first build: %s %s, want bake", o.Target.Image.Label, o.Action)
+		}
+	}
+	m, err := engine.ReadManifest(filepath.Join(root, "imgraph-out"))
+	if err != nil || len(m.Images) != 9 {
+		t.Fatalf("manifest: %v, %d images, want 9", err, len(m.Images))
+	}
+	for l, e := range m.Images {
+		if e.Images["us-east-1"] != "img-"+e.Key[:8] {
+			t.Errorf("manifest %s: %v, want the baked image in the home region", l, e.Images)
+		}
+	}
+	second, baker := build()
+	for _, o := range second.Outcomes {
+		if o.Action != engine.ActionCached {
+			t.Errorf("second build: %s %s, want cached", o.Target.Image.Label, o.Action)
+		}
+	}
+	if _, finished := baker.running(); len(finished) != 0 {
+		t.Errorf("the second build baked %d images", len(finished))
+	}
+}
+
+func writeFiles(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
