@@ -206,6 +206,11 @@ func (b *builder) run(ctx context.Context, o *Outcome) {
 		o.Images = maps.Clone(t.Record.Images)
 		o.homeOK, o.homeID = true, o.Images[b.home]
 		closeOnce(o)
+		if t.Found {
+			if !b.recordFound(ctx, o) {
+				return
+			}
+		}
 		b.emit(Event{Type: EventCached, Label: im.Label.String(), Key: t.Key.Hex, Image: o.Images[b.home]})
 	case ActionBake:
 		if !b.bake(ctx, o) {
@@ -217,9 +222,25 @@ func (b *builder) run(ctx context.Context, o *Outcome) {
 		o.Images = maps.Clone(t.Record.Images)
 		o.homeOK, o.homeID = true, o.Images[b.home]
 		closeOnce(o)
+		if t.Found && !b.recordFound(ctx, o) {
+			return
+		}
 		b.distribute(ctx, o)
 	}
 	o.Elapsed = b.opt.Now().Sub(start)
+}
+
+// recordFound writes the record of an image found by its tag, so the
+// next build finds it in the cache.
+func (b *builder) recordFound(ctx context.Context, o *Outcome) bool {
+	rec := *o.record
+	rec.Platform, rec.RunID, rec.Created = b.platform, b.opt.RunID, b.opt.Now().UTC()
+	o.record = &rec
+	if err := b.opt.Store.Put(context.WithoutCancel(ctx), &rec); err != nil {
+		b.fail(o, "bake", b.home, fmt.Errorf("recording the image found by its tag: %w", err))
+		return false
+	}
+	return true
 }
 
 func closeOnce(o *Outcome) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -402,6 +403,75 @@ func writeFiles(t *testing.T, root string, files map[string]string) {
 		}
 		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// findingBaker is a tickBaker whose images carry their key, as the aws
+// platform's do in their imgraph:key tag.
+type findingBaker struct {
+	*tickBaker
+	images map[string]string // key -> image id
+}
+
+func (f *findingBaker) Find(_ context.Context, regions []string, keys []string) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	for _, k := range keys {
+		if id, ok := f.images[k]; ok {
+			out[k] = map[string]string{}
+			for _, r := range regions {
+				out[k][r] = id
+			}
+		}
+	}
+	return out, nil
+}
+
+func TestLosingTheCacheNeverForcesARebake(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"IMAGES.star":   `workspace(name = "sched", platform = "local")`,
+		"g/IMAGES.star": scheduleWorkspace,
+		"g/rootfs/etc":  "",
+	})
+	ws, _ := rules.FindWorkspace(root)
+	loader, _ := rules.NewLoader(ws, rules.Config{})
+	a, err := engine.Analyze(context.Background(), loader, engine.AnalyzeOptions{
+		Patterns: []label.Pattern{{Recursive: true, Selects: label.Rules}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every image was baked by an earlier build whose cache is gone.
+	baker := &findingBaker{tickBaker: newTickBaker(), images: map[string]string{}}
+	for _, k := range a.Keys {
+		baker.images[k.Hex] = "img-" + k.Hex[:8]
+	}
+	store, _ := cache.OpenLocal(filepath.Join(root, "empty-cache"), nil)
+	plan, err := engine.MakePlan(context.Background(), a.Graph, a.Closure, a.Keys, store, baker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range plan.Targets {
+		if tg.Action != engine.ActionCached || !tg.Found || !strings.Contains(tg.Reasons[0], "imgraph:key tag") {
+			t.Fatalf("%s: %s %v, want cached, found by its tag", tg.Image.Label, tg.Action, tg.Reasons)
+		}
+	}
+	if _, err := engine.Build(context.Background(), a, plan, engine.BuildOptions{
+		Jobs: 2, RunID: "t", Baker: baker, Store: store, OutDir: filepath.Join(root, "imgraph-out"),
+		Fetcher: &engine.Fetcher{Dir: filepath.Join(root, "fetch"), Root: root}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, finished := baker.running(); len(finished) != 0 {
+		t.Errorf("the build baked %d images", len(finished))
+	}
+	// The images were recorded again: a plan without the finder hits the cache.
+	again, err := engine.MakePlan(context.Background(), a.Graph, a.Closure, a.Keys, store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range again.Targets {
+		if tg.Action != engine.ActionCached || tg.Found || tg.Record.Images["us-east-1"] != baker.images[tg.Key.Hex] {
+			t.Errorf("%s: %s found=%v %v, want cached from the cache", tg.Image.Label, tg.Action, tg.Found, tg.Record)
 		}
 	}
 }

@@ -32,6 +32,9 @@ type Target struct {
 	Action  Action
 	Reasons []string
 	Record  *cache.Record // the cached bake, when there is one
+	// Found: no cache held the key, but the platform's images did (by their
+	// imgraph:key tag); the build records them again.
+	Found bool
 }
 
 // Plan is what a build will do, in graph order.
@@ -52,6 +55,14 @@ type Checker interface {
 	Exist(ctx context.Context, images map[string][]string) (map[string]map[string]bool, error)
 }
 
+// Finder finds images by the key they were tagged with, so losing the
+// cache never forces a rebake. A Checker may also be a Finder.
+type Finder interface {
+	// Find returns, for each key some image carries in a region, its id
+	// there: key -> region -> image id.
+	Find(ctx context.Context, regions []string, keys []string) (map[string]map[string]string, error)
+}
+
 // MakePlan decides the action of every image in labels (graph order). A
 // cache hit is trusted only once checker has seen its images (checker may be
 // nil where the platform has nothing to ask).
@@ -68,6 +79,10 @@ func MakePlan(ctx context.Context, g *Graph, labels []label.Label, keys map[labe
 	if err != nil {
 		return nil, err
 	}
+	found, err := findImages(ctx, g, labels, keys, records, gone, checker)
+	if err != nil {
+		return nil, err
+	}
 	p := &Plan{ByLabel: make(map[label.Label]*Target, len(labels))}
 	for _, l := range labels {
 		im := g.Images[l]
@@ -80,6 +95,10 @@ func MakePlan(ctx context.Context, g *Graph, labels []label.Label, keys map[labe
 		case rec != nil:
 			t.Record = rec
 			t.Action, t.Reasons = distribution(im, rec)
+		case found[t.Key.Hex] != nil:
+			t.Record, t.Found = foundRecord(t, found[t.Key.Hex]), true
+			t.Action, t.Reasons = distribution(im, t.Record)
+			t.Reasons = append([]string{"found by its imgraph:key tag; recorded again"}, t.Reasons...)
 		default:
 			t.Action = ActionBake
 			t.Reasons, err = bakeReasons(ctx, store, t, p)
@@ -119,6 +138,44 @@ func missingImages(ctx context.Context, records map[string]*cache.Record, checke
 		}
 	}
 	return gone, nil
+}
+
+// findImages asks the platform for the keys no cache holds (or whose
+// cached images are gone), in every region the images want.
+func findImages(ctx context.Context, g *Graph, labels []label.Label, keys map[label.Label]Key, records map[string]*cache.Record, gone map[string]string, checker Checker) (map[string]map[string]string, error) {
+	finder, ok := checker.(Finder)
+	if !ok {
+		return nil, nil
+	}
+	var missing []string
+	regions := map[string]bool{}
+	for _, l := range labels {
+		k := keys[l].Hex
+		if records[k] == nil || gone[k] != "" {
+			missing = append(missing, k)
+			for _, r := range g.Images[l].Regions {
+				regions[r] = true
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	found, err := finder.Find(ctx, slices.Sorted(maps.Keys(regions)), missing)
+	if err != nil {
+		return nil, fmt.Errorf("looking for images by their imgraph:key tag: %w", err)
+	}
+	return found, nil
+}
+
+// foundRecord is the record of an image found by its tag, as the build
+// will write it: found where it is wanted, it was published when baked.
+func foundRecord(t *Target, images map[string]string) *cache.Record {
+	im := t.Image
+	inputs, _ := json.Marshal(t.Key.Parts)
+	rec := &cache.Record{Key: t.Key.Hex, Label: im.Label.String(), Images: maps.Clone(images), Inputs: inputs,
+		Tags: WantTags(im), ShareWith: slices.Clone(im.ShareWith), PublishSSM: im.PublishSSM}
+	return rec
 }
 
 // distribution compares what an image wants with what its bake was given.

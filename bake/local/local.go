@@ -110,6 +110,25 @@ func (b *Baker) Exist(ctx context.Context, images map[string][]string) (map[stri
 	return out, nil
 }
 
+// Find reports the keys whose images are baked on this machine: an image's
+// id is its key, so the image store remembers what a lost cache forgot.
+func (b *Baker) Find(ctx context.Context, regions []string, keys []string) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	for _, key := range keys {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if !b.exists(key) {
+			continue
+		}
+		out[key] = make(map[string]string, len(regions))
+		for _, r := range regions {
+			out[key][r] = key
+		}
+	}
+	return out, nil
+}
+
 // Copy returns the image's own id: every region shares this machine's tree.
 func (b *Baker) Copy(ctx context.Context, job *bake.CopyJob) (string, error) {
 	if err := ctx.Err(); err != nil {
