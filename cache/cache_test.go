@@ -35,6 +35,17 @@ func holdLock(dir, key string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	if run, ok := strings.CutPrefix(key, "run:"); ok {
+		release, err := l.HoldRun(run)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println("held")
+		io.Copy(io.Discard, os.Stdin)
+		release()
+		return 0
+	}
 	unlock, err := l.Lock(context.Background(), key)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

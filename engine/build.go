@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -22,6 +23,11 @@ import (
 type Store interface {
 	Records
 	Put(ctx context.Context, rec *cache.Record) error
+}
+
+// LogStore keeps each bake's log beside its record (the shared cache does).
+type LogStore interface {
+	PutLog(ctx context.Context, key string, r io.Reader) error
 }
 
 // KeyLocker makes processes that want the same key take turns, so a key
@@ -42,7 +48,8 @@ type BuildOptions struct {
 	OutDir    string    // imgraph-out: logs and the manifest
 	Fetcher   *Fetcher
 	Secret    func(name string) (string, bool)
-	Now       func() time.Time // nil: time.Now
+	Now       func() time.Time                  // nil: time.Now
+	Warn      func(format string, args ...any) // nil: warnings are dropped
 }
 
 // Outcome is what a build did with one image.
@@ -333,6 +340,7 @@ func (b *builder) bake(ctx context.Context, o *Outcome) bool {
 		b.fail(o, "bake", b.home, fmt.Errorf("recording the bake in the cache: %w", err))
 		return false
 	}
+	b.keepLog(ctx, o)
 	o.Images = map[string]string{b.home: id}
 	o.homeOK, o.homeID = true, id
 	closeOnce(o)
@@ -418,6 +426,24 @@ func (b *builder) bakeInSlot(ctx context.Context, o *Outcome) (string, error) {
 		return "", err
 	}
 	return id, nil
+}
+
+// keepLog uploads the bake's (masked) log beside its record, where the
+// store keeps logs; a log that cannot be kept is worth a warning, not a
+// failed bake.
+func (b *builder) keepLog(ctx context.Context, o *Outcome) {
+	ls, ok := b.opt.Store.(LogStore)
+	if !ok || o.Log == "" {
+		return
+	}
+	f, err := os.Open(o.Log)
+	if err == nil {
+		defer f.Close()
+		err = ls.PutLog(context.WithoutCancel(ctx), o.Target.Key.Hex, f)
+	}
+	if err != nil && b.opt.Warn != nil {
+		b.opt.Warn("%s: keeping the log in the cache: %v", o.Target.Image.Label, err)
+	}
 }
 
 // secrets looks up every secret_env value the image's provisioners need;
