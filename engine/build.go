@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -342,8 +343,6 @@ func (b *builder) bake(ctx context.Context, o *Outcome) bool {
 	}
 	b.keepLog(ctx, o)
 	o.Images = map[string]string{b.home: id}
-	o.homeOK, o.homeID = true, id
-	closeOnce(o)
 	b.mu.Lock()
 	b.manifest.Images[lbl] = ManifestEntry{Key: t.Key.Hex, Images: maps.Clone(o.Images)}
 	merr := b.writeManifestLocked()
@@ -351,8 +350,11 @@ func (b *builder) bake(ctx context.Context, o *Outcome) bool {
 	if merr != nil {
 		b.fail(o, "bake", b.home, merr)
 	}
+	// Finished before any child starts, so the events read in order.
 	b.emit(Event{Type: EventFinish, Label: lbl, Key: t.Key.Hex, Action: "bake", Region: b.home, Image: id,
 		Log: o.Log, ElapsedMS: b.opt.Now().Sub(start).Milliseconds()})
+	o.homeOK, o.homeID = true, id
+	closeOnce(o)
 	return true
 }
 
@@ -444,6 +446,47 @@ func (b *builder) keepLog(ctx context.Context, o *Outcome) {
 	if err != nil && b.opt.Warn != nil {
 		b.opt.Warn("%s: keeping the log in the cache: %v", o.Target.Image.Label, err)
 	}
+}
+
+// MissingSecretsError lists the secret_env variables a build needs that
+// imgraph's environment lacks.
+type MissingSecretsError struct {
+	Missing map[string][]string // variable -> the images that need it
+}
+
+func (e *MissingSecretsError) Error() string {
+	var b strings.Builder
+	b.WriteString("secret_env variables are not set in imgraph's environment:")
+	for _, name := range slices.Sorted(maps.Keys(e.Missing)) {
+		fmt.Fprintf(&b, "\n  %s (needed by %s)", name, strings.Join(e.Missing[name], ", "))
+	}
+	b.WriteString("\n  hint: export them before the build; their values are never logged, hashed or stored")
+	return b.String()
+}
+
+// BadInput marks the error as the user's to fix (exit code 2).
+func (e *MissingSecretsError) BadInput() bool { return true }
+
+// CheckSecrets reports, before anything bakes, every secret_env variable
+// the images the plan bakes need and lookup cannot find.
+func CheckSecrets(p *Plan, lookup func(string) (string, bool)) error {
+	missing := map[string][]string{}
+	for _, t := range p.Targets {
+		if t.Action != ActionBake {
+			continue
+		}
+		for _, pr := range t.Image.Provision {
+			for _, name := range pr.SecretEnv {
+				if _, ok := lookup(name); !ok && !slices.Contains(missing[name], t.Image.Label.String()) {
+					missing[name] = append(missing[name], t.Image.Label.String())
+				}
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return &MissingSecretsError{Missing: missing}
+	}
+	return nil
 }
 
 // secrets looks up every secret_env value the image's provisioners need;

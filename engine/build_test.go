@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -239,8 +240,9 @@ func runTicks(t *testing.T, jobs int, keepGoing bool, fail ...string) scheduleRu
 			case r := <-done:
 				r.ticks, r.maxRunning, r.eventsMax = ticks, maxRunning, eventsMax
 				return r
-			case <-time.After(30 * time.Second):
-				t.Fatalf("after %d ticks: %d bakes running, want min(%d, %d ready)", ticks, len(running), jobs, ready)
+			case <-time.After(time.Minute):
+				buf := make([]byte, 1<<20)
+				t.Fatalf("after %d ticks: %d bakes running, want min(%d, %d ready)\n%s", ticks, len(running), jobs, ready, buf[:runtime.Stack(buf, true)])
 			}
 		}
 		baker.tick()
@@ -365,6 +367,9 @@ func TestBuildRecordsEveryBakeAndASecondBuildBakesNothing(t *testing.T) {
 				return r, baker
 			case <-baker.changed:
 				baker.tick()
+			case <-time.After(time.Minute):
+				buf := make([]byte, 1<<20)
+				t.Fatalf("the build stopped making progress:\n%s", buf[:runtime.Stack(buf, true)])
 			}
 		}
 	}

@@ -89,8 +89,12 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 	if err != nil {
 		return err
 	}
+	if err := engine.CheckSecrets(p, e.lookupEnv); err != nil {
+		return err
+	}
 	outDir := filepath.Join(s.ws.Root, rules.OutDir)
 	var observers engine.Observers
+	var events *engine.JSONLines
 	if f.events != "" {
 		path := f.events
 		if !filepath.IsAbs(path) {
@@ -101,20 +105,33 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 			return usagef("--events %s: %v", f.events, err)
 		}
 		defer ef.Close()
-		jl := engine.NewJSONLines(ef)
-		observers = append(observers, jl)
+		events = engine.NewJSONLines(ef)
+		observers = append(observers, events)
 	}
 	view := newView(e.stderr, s.ws.Root)
 	observers = append(observers, view)
 	runID := newRunID()
+	// While this process lives, `imgraph cleanup` leaves this run's
+	// temporary resources alone.
+	releaseRun, err := store.HoldRun(runID)
+	if err != nil {
+		return err
+	}
+	defer releaseRun()
 	report, err := engine.Build(ctx, a, p, engine.BuildOptions{
 		Jobs: f.jobs, KeepGoing: f.keepGoing, RunID: runID,
 		Baker: baker, Store: store, Locker: store, Observer: observers,
 		OutDir:  outDir,
 		Fetcher: &engine.Fetcher{Dir: store.Path("artifacts"), Root: s.ws.Root},
 		Secret:  e.lookupEnv,
+		Warn: func(format string, args ...any) {
+			fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)
+		},
 	})
 	view.close()
+	if events != nil && events.Err() != nil && err == nil {
+		err = fmt.Errorf("writing the events to %s: %w", f.events, events.Err())
+	}
 	if report != nil {
 		if opts.output == "json" {
 			if jerr := writeJSON(e.stdout, reportJSON(report, s.ws.Root)); jerr != nil && err == nil {
