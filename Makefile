@@ -4,7 +4,9 @@ BIN     := bin/imgraph
 ROOTFS  := examples/base/rootfs
 FUZZTIME ?= 5s
 
-.PHONY: all build demo test lint unit fuzz bench clean
+EMULATORS := internal/emulators
+
+.PHONY: all build demo test lint unit fuzz bench clean deps
 
 all: build
 
@@ -23,13 +25,23 @@ demo: build $(ROOTFS)
 
 test: lint unit fuzz
 
+# What the tests need beyond Go: BusyBox for real chroot bakes, and the
+# DynamoDB and S3 emulators (pinned by their lock file) for the shared cache.
+deps: $(ROOTFS) $(EMULATORS)/node_modules/.installed
+
+$(EMULATORS)/node_modules/.installed: $(EMULATORS)/package.json $(EMULATORS)/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	cd $(EMULATORS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-unit:
-	$(GO) test -race -count=1 ./...
+# The emulators must run: a test that cannot start them fails here.
+unit: deps
+	IMGRAPH_REQUIRE_EMULATORS=1 $(GO) test -race -count=1 ./...
 
 # Each fuzz target runs for $(FUZZTIME) on top of its seed corpus.
 fuzz:

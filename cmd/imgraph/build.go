@@ -61,11 +61,13 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 	if err != nil {
 		return err
 	}
-	store, err := openCache(e, opts, s.ws)
+	runID := newRunID()
+	caches, err := openCache(ctx, e, opts, s.ws, runID)
 	if err != nil {
 		return err
 	}
-	baker, err := newBaker(s.loader.Platform(), store, e)
+	store := caches.store
+	baker, err := newBaker(s.loader.Platform(), caches.local, e)
 	if err != nil {
 		return err
 	}
@@ -110,10 +112,9 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 	}
 	view := newView(e.stderr, s.ws.Root)
 	observers = append(observers, view)
-	runID := newRunID()
 	// While this process lives, `imgraph cleanup` leaves this run's
 	// temporary resources alone.
-	releaseRun, err := store.HoldRun(runID)
+	releaseRun, err := caches.local.HoldRun(runID)
 	if err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 		Jobs: f.jobs, KeepGoing: f.keepGoing, RunID: runID,
 		Baker: baker, Store: store, Locker: store, Observer: observers,
 		OutDir:  outDir,
-		Fetcher: &engine.Fetcher{Dir: store.Path("artifacts"), Root: s.ws.Root},
+		Fetcher: &engine.Fetcher{Dir: caches.local.Path("artifacts"), Root: s.ws.Root},
 		Secret:  e.lookupEnv,
 		Warn: func(format string, args ...any) {
 			fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)

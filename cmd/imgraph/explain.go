@@ -50,11 +50,11 @@ image the cache holds: the reason a build would bake it again.`,
 				writeParts(e.stdout, key.Parts, "  ")
 				return nil
 			}
-			store, err := openCache(e, opts, s.ws)
+			caches, err := openCache(c.Context(), e, opts, s.ws, newRunID())
 			if err != nil {
 				return err
 			}
-			last, err := store.Latest(c.Context(), l.String())
+			last, err := caches.store.Latest(c.Context(), l.String())
 			if err != nil {
 				return err
 			}

@@ -43,12 +43,12 @@ The image must be baked: run imgraph build first.`,
 			if err != nil {
 				return err
 			}
-			store, err := openCache(e, opts, s.ws)
+			caches, err := openCache(c.Context(), e, opts, s.ws, newRunID())
 			if err != nil {
 				return err
 			}
 			key := a.Keys[l].Hex
-			recs, err := store.Get(c.Context(), []string{key})
+			recs, err := caches.store.Get(c.Context(), []string{key})
 			if err != nil {
 				return err
 			}
@@ -56,7 +56,7 @@ The image must be baked: run imgraph build first.`,
 			if rec == nil {
 				return usagef("%s is not baked (key %s)\n  hint: run `imgraph build %s` first", l, key[:12], l)
 			}
-			baker, err := local.New(store, local.Options{})
+			baker, err := local.New(caches.local, local.Options{})
 			if err != nil {
 				return err
 			}

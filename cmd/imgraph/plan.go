@@ -31,17 +31,17 @@ copy it to a region, retag or share it, or find it cached, and why.`,
 			if err != nil {
 				return err
 			}
-			store, err := openCache(e, opts, s.ws)
+			caches, err := openCache(c.Context(), e, opts, s.ws, newRunID())
 			if err != nil {
 				return err
 			}
 			// Cache hits are checked against the platform's images where
 			// the platform can be reached; plan then says what build would.
 			var checker engine.Checker
-			if baker, err := newBaker(s.loader.Platform(), store, e); err == nil {
+			if baker, err := newBaker(s.loader.Platform(), caches.local, e); err == nil {
 				checker = baker
 			}
-			p, err := engine.MakePlan(c.Context(), a.Graph, a.Closure, a.Keys, store, checker)
+			p, err := engine.MakePlan(c.Context(), a.Graph, a.Closure, a.Keys, caches.store, checker)
 			if err != nil {
 				return err
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgraph/imgraph/cache"
+	"github.com/imgraph/imgraph/cache/remote"
 	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
@@ -189,27 +190,57 @@ func (s *session) patterns(args []string) ([]label.Pattern, error) {
 	return ps, nil
 }
 
-// openCache opens the cache the flags or the workspace name.
-func openCache(e *env, opts *options, ws *rules.Workspace) (*cache.Local, error) {
+// caches are the caches a command reads and writes: always the local
+// directory, and the shared remote cache layered over it when one is named.
+type caches struct {
+	local  *cache.Local
+	shared *remote.Store // nil: no shared cache
+	store  interface {
+		engine.Store
+		cache.Locker
+	}
+}
+
+// openCache opens the cache the flags or the workspace name: a directory,
+// or s3://BUCKET/PREFIX?table=TABLE layered over the default directory.
+func openCache(ctx context.Context, e *env, opts *options, ws *rules.Workspace, runID string) (*caches, error) {
 	loc := opts.cache
 	if loc == "" && ws != nil {
 		loc = ws.Cache
 	}
-	if strings.Contains(loc, "://") {
-		return nil, usagef("--cache %q: only local directories are supported by this build of imgraph", loc)
+	warn := func(format string, args ...any) {
+		fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)
 	}
-	if loc == "" {
+	dir := loc
+	if remote.IsURL(loc) || loc == "" {
 		d, err := cache.DefaultDir()
 		if err != nil {
 			return nil, err
 		}
-		loc = d
+		dir = d
+	} else if strings.Contains(loc, "://") {
+		return nil, usagef("--cache %q: a cache is a directory or s3://BUCKET/PREFIX?table=TABLE", loc)
 	} else if !strings.HasPrefix(loc, "/") {
-		loc = e.dir + "/" + loc
+		dir = e.dir + "/" + loc
 	}
-	return cache.OpenLocal(loc, func(format string, args ...any) {
-		fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)
-	})
+	local, err := cache.OpenLocal(dir, warn)
+	if err != nil {
+		return nil, err
+	}
+	c := &caches{local: local, store: local}
+	if !remote.IsURL(loc) {
+		return c, nil
+	}
+	where, err := remote.ParseURL(loc)
+	if err != nil {
+		return nil, err
+	}
+	c.shared, err = remote.Open(ctx, where, remote.Options{RunID: runID, Warn: warn})
+	if err != nil {
+		return nil, err
+	}
+	c.store = &cache.Layered{Local: local, Shared: c.shared, Warn: warn}
+	return c, nil
 }
 
 // analyze runs the loading and analysis every build-like command shares.
