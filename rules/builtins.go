@@ -59,11 +59,11 @@ func (l *Loader) wrap(fn builtinFunc) func(*starlark.Thread, *starlark.Builtin, 
 // the user wrote.
 func callerPos(t *starlark.Thread) Pos {
 	ts := stateOf(t)
-	stack := t.CallStack()
 	pos := posOf(t.CallFrame(1).Pos)
-	for i := len(stack) - 1; i >= 0; i-- {
-		if stack[i].Pos.Filename() == ts.file {
-			pos = posOf(stack[i].Pos)
+	// Frame 0 is the builtin itself; walk out from its caller.
+	for i := 1; i < t.CallStackDepth(); i++ {
+		if f := t.CallFrame(i).Pos; f.Filename() == ts.file {
+			pos = posOf(f)
 			break
 		}
 	}
@@ -73,7 +73,7 @@ func callerPos(t *starlark.Thread) Pos {
 // callee moves a call's position from its '(' back to the start of the
 // name called, which is where a reader looks.
 func (l *Loader) callee(pos Pos) Pos {
-	line := l.line(pos.File, pos.Line)
+	line := l.lineBytes(pos.File, pos.Line)
 	i := int(pos.Col) - 1
 	if i <= 0 || i >= len(line) {
 		return pos
@@ -264,13 +264,12 @@ var (
 	artifactRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 )
 
-// value is the Starlark face of the values our builtins return.
+// value is the Starlark face of the values our builtins return; each kind
+// prints itself (String) only when asked, which is rarely.
 type value struct {
-	typ  string
-	desc string
+	typ string
 }
 
-func (v value) String() string        { return v.desc }
 func (v value) Type() string          { return v.typ }
 func (v value) Freeze()               {}
 func (v value) Truth() starlark.Bool  { return true }

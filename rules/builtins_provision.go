@@ -18,6 +18,19 @@ type provisionerValue struct {
 	p *Provisioner
 }
 
+func (v *provisionerValue) String() string {
+	p := v.p
+	switch {
+	case p.Kind == ProvisionCopy:
+		return describe("copy", "src", strconv.Quote(p.Src.Label.String()), "dest", strconv.Quote(p.Dest))
+	case p.Script != nil:
+		return describe("shell", "script", strconv.Quote(p.Script.Label.String()))
+	}
+	return describe("shell", "inline", quoteList(p.Inline))
+}
+
+func (v *artifactValue) String() string { return describe("artifact", "url", strconv.Quote(v.a.URL)) }
+
 // provisionList is image(provision = [...]).
 type provisionList []Provisioner
 
@@ -103,11 +116,7 @@ func shellBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args starl
 	}
 	p.SecretEnv = append([]string(nil), secretEnv...)
 	sort.Strings(p.SecretEnv)
-	desc := describe("shell", "script", quoteIf(script.s))
-	if script.s == "" {
-		desc = describe("shell", "inline", quoteList(inline))
-	}
-	return &provisionerValue{value{"provisioner", desc}, p}, nil
+	return &provisionerValue{value{"provisioner"}, p}, nil
 }
 
 func copyBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -131,7 +140,7 @@ func copyBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args starla
 		m = "0" + m
 	}
 	p := &Provisioner{Kind: ProvisionCopy, Pos: callerPos(t), Src: f, Dest: path.Clean(dest), Mode: m}
-	return &provisionerValue{value{"provisioner", describe("copy", "src", strconv.Quote(src), "dest", strconv.Quote(dest))}, p}, nil
+	return &provisionerValue{value{"provisioner"}, p}, nil
 }
 
 // artifactValue is what artifact() returns.
@@ -192,7 +201,7 @@ func artifactBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args st
 		return nil, fmt.Errorf("artifact: sha256 %q is not 64 lowercase hex digits", sum.s)
 	}
 	a := &Artifact{URL: url, SHA256: sum.s, Pos: callerPos(t)}
-	return &artifactValue{value{"artifact", describe("artifact", "url", strconv.Quote(url))}, a}, nil
+	return &artifactValue{value{"artifact"}, a}, nil
 }
 
 // resolveFile turns a script, file or rootfs path as written into a File:

@@ -15,9 +15,11 @@ type sourceValue struct {
 	src *Source
 }
 
-func newSource(s *Source, desc string) *sourceValue {
-	return &sourceValue{value{"source", desc}, s}
+func newSource(s *Source) *sourceValue {
+	return &sourceValue{value{"source"}, s}
 }
+
+func (s *sourceValue) String() string { return s.src.Describe() }
 
 // Describe prints the source the way it was written; it is how the lock file
 // names a floating source.
@@ -84,7 +86,7 @@ func amiBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args starlar
 		return nil, fmt.Errorf("ami: %q is not an image id such as \"ami-0123456789abcdef0\"", id)
 	}
 	s := &Source{Kind: SourceAMI, Pos: callerPos(t), ID: id}
-	return newSource(s, s.Describe()), nil
+	return newSource(s), nil
 }
 
 func amiFilterBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -109,7 +111,7 @@ func amiFilterBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args s
 		return nil, fmt.Errorf("ami_filter: architecture %q is not one of x86_64, arm64, i386", arch.s)
 	}
 	s := &Source{Kind: SourceAMIFilter, Pos: callerPos(t), Owners: owners, NamePattern: name, Architecture: arch.s, Filters: filters}
-	return newSource(s, s.Describe()), nil
+	return newSource(s), nil
 }
 
 func ssmParameterBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -121,7 +123,7 @@ func ssmParameterBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, arg
 		return nil, fmt.Errorf("ssm_parameter: %q is not a parameter path such as \"/aws/service/...\"", name)
 	}
 	s := &Source{Kind: SourceSSM, Pos: callerPos(t), Parameter: name}
-	return newSource(s, s.Describe()), nil
+	return newSource(s), nil
 }
 
 func rootfsBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -154,5 +156,5 @@ func rootfsBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args star
 		}
 		s.URL, s.SHA256 = url.s, sum.s
 	}
-	return newSource(s, s.Describe()), nil
+	return newSource(s), nil
 }

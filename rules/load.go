@@ -4,6 +4,7 @@
 package rules
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -69,6 +70,7 @@ type Loader struct {
 	modules map[string]*moduleLoad
 	loads   map[string][]string // .star file -> the files it loads, for cycle checks
 	srcs    map[string][]byte   // workspace-relative file -> its text, for quoting
+	lines   map[string][]int    // workspace-relative file -> where each line starts
 	exists  sync.Map            // absolute path -> bool: files stat'ed once however often named
 }
 
@@ -107,6 +109,7 @@ func NewLoader(ws *Workspace, cfg Config) (*Loader, error) {
 		modules:  map[string]*moduleLoad{},
 		loads:    map[string][]string{},
 		srcs:     srcs,
+		lines:    map[string][]int{},
 	}
 	for _, p := range pkgs {
 		l.packages[p] = true
@@ -449,12 +452,35 @@ func (l *Loader) readSource(file string) ([]byte, error) {
 	return src, nil
 }
 
-// line quotes a line of a file already read.
+// line quotes line n of a file already read. Every builtin call asks for
+// its line (see callee), so each file's line starts are indexed once.
 func (l *Loader) line(file string, n int32) string {
+	return string(l.lineBytes(file, n))
+}
+
+// lineBytes is line n of file without a copy.
+func (l *Loader) lineBytes(file string, n int32) []byte {
 	l.mu.Lock()
 	src := l.srcs[file]
+	starts, ok := l.lines[file]
+	if !ok {
+		starts = []int{0}
+		for i, c := range src {
+			if c == '\n' {
+				starts = append(starts, i+1)
+			}
+		}
+		l.lines[file] = starts
+	}
 	l.mu.Unlock()
-	return nthLine(src, n)
+	if n < 1 || int(n) > len(starts) {
+		return nil
+	}
+	line := src[starts[n-1]:]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	return bytes.TrimRight(line, "\r")
 }
 
 // at makes an Error at pos quoting its line.
