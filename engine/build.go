@@ -49,7 +49,7 @@ type BuildOptions struct {
 	OutDir    string    // imgraph-out: logs and the manifest
 	Fetcher   *Fetcher
 	Secret    func(name string) (string, bool)
-	Now       func() time.Time                  // nil: time.Now
+	Now       func() time.Time                 // nil: time.Now
 	Warn      func(format string, args ...any) // nil: warnings are dropped
 }
 
