@@ -42,6 +42,19 @@ func (e *setupError) Error() string { return e.msg }
 // process of its PID namespace, and runSandbox returns ctx.Err() once they
 // are gone.
 func (b *Baker) runSandbox(ctx context.Context, step *sandboxStep, out io.Writer) error {
+	return startSandbox(ctx, b.userns, step, sandboxIO{stdout: out, stderr: out})
+}
+
+// sandboxIO is what a sandbox's command reads and writes; a nil stdin
+// reads nothing.
+type sandboxIO struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// startSandbox runs step in a new sandbox (in a user namespace if userns)
+// and waits for it, as runSandbox does.
+func startSandbox(ctx context.Context, userns bool, step *sandboxStep, stdio sandboxIO) error {
 	config, err := json.Marshal(step)
 	if err != nil {
 		return err
@@ -64,9 +77,9 @@ func (b *Baker) runSandbox(ctx context.Context, step *sandboxStep, out io.Writer
 		// Only a race-enabled build (tests) reads it: do not sleep a
 		// second before each sandbox exits.
 		strings.TrimSpace("GORACE=" + os.Getenv("GORACE") + " atexit_sleep_ms=0")}
-	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.stdin, stdio.stdout, stdio.stderr
 	cmd.ExtraFiles = []*os.File{configR, statusW} // configFD, statusFD
-	cmd.SysProcAttr = b.sysProcAttr()
+	cmd.SysProcAttr = sysProcAttr(userns)
 	cmd.WaitDelay = waitDelay
 	err = cmd.Start()
 	configR.Close()
@@ -108,13 +121,13 @@ func (b *Baker) runSandbox(ctx context.Context, step *sandboxStep, out io.Writer
 // namespaces, in a user namespace mapping root to the caller when needed.
 // It dies with imgraph, and in its own process group so that a Ctrl-C at
 // the terminal reaches imgraph alone, which then cancels the bake.
-func (b *Baker) sysProcAttr() *syscall.SysProcAttr {
+func sysProcAttr(userns bool) *syscall.SysProcAttr {
 	attr := &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC,
 		Pdeathsig:  syscall.SIGKILL,
 		Setpgid:    true,
 	}
-	if b.userns {
+	if userns {
 		attr.Cloneflags |= syscall.CLONE_NEWUSER
 		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}

@@ -1,0 +1,519 @@
+// Package ec2sim is an EC2 and SSM simulator for tests and benchmarks: an
+// HTTP server speaking the EC2 Query API and the SSM JSON API, which the
+// real aws-sdk-go-v2 clients and the AWS CLI reach through
+// AWS_ENDPOINT_URL, one endpoint for every region.
+//
+// Its instances are real. An image is backed by a root filesystem (a
+// directory); RunInstances copies it into the instance's own directory,
+// gives the instance a loopback address of its own (127.0.0.2 upward) and,
+// while it runs, an SSH server on that address which runs each command in
+// the local platform's sandbox over that directory. CreateImage copies the
+// directory into a new snapshot, so a child image carries what was written
+// into its parent's instance.
+//
+// Instances and images move through EC2's states with delays that scale
+// with Options.TimeFactor; with a factor of 0 every transition happens on
+// the next Describe call, never inside the call that started it. Faults
+// (throttling, errors, instances that never boot, failed images and copies,
+// SSH that refuses) are set through Options, the Go API or POST
+// /_sim/faults; GET /_sim/state and /_sim/calls show what the simulator
+// holds and what it was asked.
+package ec2sim
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/imgraph/imgraph/bake/local"
+)
+
+const (
+	// Account is the account id of every caller.
+	Account = "123456789012"
+	// amazonAccount owns the images registered with owner "amazon", as
+	// 137112412989 owns Amazon Linux.
+	amazonAccount = "137112412989"
+)
+
+// DefaultRegions are the regions a simulator has when Options.Regions is
+// empty.
+func DefaultRegions() []string {
+	return []string{
+		"us-east-1", "us-east-2", "us-west-1", "us-west-2",
+		"eu-west-1", "eu-west-2", "eu-central-1", "eu-north-1",
+		"ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "sa-east-1",
+	}
+}
+
+// Options configure a simulator.
+type Options struct {
+	// Addr is where Start listens; the default is 127.0.0.1:0. It must be
+	// a loopback address.
+	Addr string
+	// Regions are the regions that exist (DefaultRegions when empty).
+	Regions []string
+	// TimeFactor scales EC2's delays (1 is roughly EC2's speed: an
+	// instance boots in 15s, an image takes a minute). With 0, every
+	// transition happens on the next Describe call.
+	TimeFactor float64
+	// SSHPort is the port of every instance's SSH server (default 22).
+	// Instances take addresses from 127.0.0.2 up in every simulator, so
+	// two simulators on one machine need two ports.
+	SSHPort int
+	// Dir holds the instances' and snapshots' trees; by default a
+	// temporary directory, removed by Close.
+	Dir string
+	// Now is the simulator's clock (default time.Now): delays and SSH
+	// refusal windows are measured on it, so tests can move time. It is
+	// called from several goroutines.
+	Now func() time.Time
+	// Faults are in force from the start.
+	Faults []Fault
+	// Log receives one line for each notable event (an SSH server that
+	// could not listen, say); nil discards them.
+	Log func(format string, args ...any)
+}
+
+// BaseImage is an image registered from outside the API, as Amazon's own
+// images are: it is available at once and is backed by RootFS.
+type BaseImage struct {
+	Name string
+	// Owner is "amazon" or an account id (Account for an image of the
+	// caller's own).
+	Owner string
+	// Architecture is x86_64 (the default) or arm64.
+	Architecture string
+	// RootFS is the root filesystem, a directory. It is never written:
+	// instances copy it.
+	RootFS      string
+	Created     time.Time // the default is now
+	Description string
+}
+
+// Sim is a running simulator. Its methods are safe for concurrent use.
+type Sim struct {
+	opts    Options
+	now     func() time.Time
+	sandbox *local.Sandbox
+	dir     string
+	ownDir  bool // Close removes dir
+	log     func(format string, args ...any)
+
+	mu       sync.Mutex
+	regions  map[string]*region
+	order    []string // region names, as given
+	reqSeq   uint64   // requests so far
+	objSeq   uint64   // resources created so far: Describe's order
+	addrs    map[uint32]bool
+	faults   []*Fault
+	faultSeq int
+	calls    map[string]map[string]int
+	closed   bool
+	inflight sync.WaitGroup // requests being served
+	// busy counts the copies reading each tree; a tree removed meanwhile
+	// is doomed, and goes when its last copy is done.
+	busy   map[string]int
+	doomed map[string]bool
+
+	srv      *http.Server
+	endpoint string
+	serveErr chan error
+}
+
+// region is everything one region holds.
+type region struct {
+	name       string
+	vpc        *vpc
+	subnet     *subnet
+	instances  map[string]*instance
+	images     map[string]*image
+	snapshots  map[string]*snapshot
+	volumes    map[string]*volume
+	keyPairs   map[string]*keyPair // by name
+	groups     map[string]*securityGroup
+	params     map[string]*parameter
+	runTokens  map[string]string // RunInstances ClientToken: reservation id
+	copyTokens map[string]string // CopyImage ClientToken: image id
+}
+
+var regionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+
+// New makes a simulator; Start serves it. It fails when this machine
+// cannot run the sandbox instances' commands run in (see
+// local.NewSandbox): local.MaybeRunSandbox must run first in main.
+func New(opts Options) (*Sim, error) {
+	if opts.SSHPort == 0 {
+		opts.SSHPort = 22
+	}
+	if opts.SSHPort < 0 || opts.SSHPort > 65535 {
+		return nil, fmt.Errorf("ec2sim: SSH port %d out of range", opts.SSHPort)
+	}
+	if opts.TimeFactor < 0 {
+		return nil, fmt.Errorf("ec2sim: negative time factor %v", opts.TimeFactor)
+	}
+	if len(opts.Regions) == 0 {
+		opts.Regions = DefaultRegions()
+	}
+	sandbox, err := local.NewSandbox()
+	if err != nil {
+		return nil, fmt.Errorf("ec2sim: instances cannot run commands here: %w", err)
+	}
+	s := &Sim{
+		opts:    opts,
+		now:     opts.Now,
+		sandbox: sandbox,
+		log:     opts.Log,
+		regions: map[string]*region{},
+		addrs:   map[uint32]bool{},
+		calls:   map[string]map[string]int{},
+		busy:    map[string]int{},
+		doomed:  map[string]bool{},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = func(string, ...any) {}
+	}
+	for _, name := range opts.Regions {
+		if !regionName.MatchString(name) {
+			return nil, fmt.Errorf("ec2sim: %q is not a region name", name)
+		}
+		if s.regions[name] != nil {
+			continue
+		}
+		s.regions[name] = s.newRegion(name)
+		s.order = append(s.order, name)
+	}
+	for _, f := range opts.Faults {
+		if _, err := s.AddFault(f); err != nil {
+			return nil, err
+		}
+	}
+	s.dir = opts.Dir
+	if s.dir == "" {
+		dir, err := os.MkdirTemp("", "ec2sim-")
+		if err != nil {
+			return nil, fmt.Errorf("ec2sim: %w", err)
+		}
+		s.dir, s.ownDir = dir, true
+	}
+	for _, d := range []string{"instances", "snapshots"} {
+		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o755); err != nil {
+			return nil, fmt.Errorf("ec2sim: %w", err)
+		}
+	}
+	return s, nil
+}
+
+func (s *Sim) newRegion(name string) *region {
+	r := &region{
+		name:       name,
+		instances:  map[string]*instance{},
+		images:     map[string]*image{},
+		snapshots:  map[string]*snapshot{},
+		volumes:    map[string]*volume{},
+		keyPairs:   map[string]*keyPair{},
+		groups:     map[string]*securityGroup{},
+		params:     map[string]*parameter{},
+		runTokens:  map[string]string{},
+		copyTokens: map[string]string{},
+	}
+	r.vpc = &vpc{id: stableID("vpc-", name), cidr: "172.31.0.0/16", tags: map[string]string{}}
+	r.subnet = &subnet{id: stableID("subnet-", name), az: name + "a", cidr: "172.31.0.0/20", tags: map[string]string{}}
+	r.addDefaultGroup(s.nextSeq())
+	return r
+}
+
+// Start listens on Options.Addr (127.0.0.1:0 by default) and serves the
+// API there in the background; it returns the endpoint, http://ADDR.
+func (s *Sim) Start() (endpoint string, err error) {
+	addr := s.opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("ec2sim: address %q: %w", addr, err)
+	}
+	if ip, err := netip.ParseAddr(host); err != nil || !ip.IsLoopback() {
+		return "", fmt.Errorf("ec2sim: address %q: the simulator listens on loopback addresses only", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("ec2sim: %w", err)
+	}
+	s.mu.Lock()
+	if s.srv != nil || s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return "", errors.New("ec2sim: already started or closed")
+	}
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 30 * time.Second}
+	s.endpoint = "http://" + ln.Addr().String()
+	s.serveErr = make(chan error, 1)
+	srv := s.srv
+	s.mu.Unlock()
+	go func() { s.serveErr <- srv.Serve(ln) }()
+	return s.endpoint, nil
+}
+
+// Endpoint is where Start listens ("" before Start).
+func (s *Sim) Endpoint() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.endpoint
+}
+
+// Close stops the server and every instance's SSH server, and removes the
+// trees of instances and snapshots. Requests in flight finish first.
+func (s *Sim) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	srv := s.srv
+	s.mu.Unlock()
+
+	var err error
+	if srv != nil {
+		err = srv.Close()
+		if serr := <-s.serveErr; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+			err = serr
+		}
+	}
+	s.inflight.Wait()
+	s.mu.Lock()
+	var servers []*sshServer
+	for _, r := range s.regions {
+		for _, in := range r.instances {
+			if in.server != nil {
+				in.server.close()
+				servers = append(servers, in.server)
+				in.server = nil
+			}
+			servers = append(servers, in.closing...)
+			in.closing = nil
+		}
+	}
+	s.mu.Unlock()
+	for _, srv := range servers {
+		srv.wait()
+	}
+	if s.ownDir {
+		if rerr := s.sandbox.RemoveTree(s.dir); err == nil {
+			err = rerr
+		}
+	} else {
+		for _, d := range []string{"instances", "snapshots"} {
+			if rerr := s.sandbox.RemoveTree(filepath.Join(s.dir, d)); err == nil {
+				err = rerr
+			}
+		}
+	}
+	return err
+}
+
+// RegisterImage registers a base image in region, available at once and
+// backed by img.RootFS, and returns its id.
+func (s *Sim) RegisterImage(regionName string, img BaseImage) (string, error) {
+	info, err := os.Stat(img.RootFS)
+	if err != nil {
+		return "", fmt.Errorf("ec2sim: image %s: root filesystem: %w", img.Name, err)
+	}
+	if !info.IsDir() {
+		return "", fmt.Errorf("ec2sim: image %s: root filesystem %s is not a directory", img.Name, img.RootFS)
+	}
+	rootfs, err := filepath.Abs(img.RootFS)
+	if err != nil {
+		return "", err
+	}
+	if err := checkImageName(img.Name); err != nil {
+		return "", fmt.Errorf("ec2sim: %s", err.Message)
+	}
+	owner, alias := img.Owner, ""
+	switch {
+	case owner == "amazon":
+		owner, alias = amazonAccount, "amazon"
+	case owner == "" || owner == "self":
+		owner = Account
+	case !accountID.MatchString(owner):
+		return "", fmt.Errorf("ec2sim: image %s: owner %q is neither \"amazon\" nor an account id", img.Name, img.Owner)
+	}
+	arch := img.Architecture
+	switch arch {
+	case "":
+		arch = "x86_64"
+	case "x86_64", "arm64", "i386":
+	default:
+		return "", fmt.Errorf("ec2sim: image %s: unknown architecture %q (x86_64 or arm64)", img.Name, arch)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.regions[regionName]
+	if r == nil {
+		return "", fmt.Errorf("ec2sim: no region %q", regionName)
+	}
+	if other := r.imageNamed(owner, img.Name); other != nil {
+		return "", fmt.Errorf("ec2sim: image name %q is already in use by %s in %s", img.Name, other.id, regionName)
+	}
+	created := img.Created
+	if created.IsZero() {
+		created = s.now()
+	}
+	snap := &snapshot{
+		seq: s.nextSeq(), id: newID("snap-"), owner: owner, alias: alias, state: "completed",
+		size: 8, started: created, dir: rootfs, external: true, tags: map[string]string{},
+		description: "base image " + img.Name,
+	}
+	r.snapshots[snap.id] = snap
+	im := &image{
+		seq: s.nextSeq(), id: newID("ami-"), name: img.Name, description: img.Description,
+		owner: owner, alias: alias, architecture: arch, state: "available", created: created,
+		rootDevice: rootDevice, tags: map[string]string{}, imds: "v2.0",
+		mappings: []imageMapping{{device: rootDevice, snapshotID: snap.id, size: snap.size, volumeType: "gp3", deleteOnTermination: true}},
+	}
+	if owner != Account {
+		// Others' base images are public, as Amazon's are.
+		im.perms = []LaunchPermission{{Group: "all"}}
+	}
+	r.images[im.id] = im
+	return im.id, nil
+}
+
+// copyTree copies the tree src to dst with the simulator's lock released:
+// copies take long, and other requests go on meanwhile. src is pinned
+// until the copy is done. The caller holds the lock, and must expect
+// anything to have changed when copyTree returns.
+func (c *call) copyTree(src, dst string) error {
+	s := c.sim
+	s.busy[src]++
+	s.mu.Unlock()
+	err := s.sandbox.CopyTree(context.Background(), src, dst)
+	s.mu.Lock()
+	if s.busy[src]--; s.busy[src] == 0 {
+		delete(s.busy, src)
+		if s.doomed[src] {
+			delete(s.doomed, src)
+			s.removeTree(src)
+		}
+	}
+	if err == nil && s.closed {
+		s.removeTree(dst)
+		err = errors.New("the simulator is closing")
+	}
+	return err
+}
+
+// removeTree removes a tree of an instance or snapshot, at once or, while
+// a copy reads it, when the copy is done.
+func (s *Sim) removeTree(dir string) {
+	if s.busy[dir] > 0 {
+		s.doomed[dir] = true
+		return
+	}
+	if err := s.sandbox.RemoveTree(dir); err != nil {
+		s.log("ec2sim: removing %s: %v", dir, err)
+	}
+}
+
+// nextSeq numbers resources in creation order (Describe's order).
+func (s *Sim) nextSeq() uint64 {
+	s.objSeq++
+	return s.objSeq
+}
+
+// newID is an EC2 id: prefix and 17 hex digits.
+func newID(prefix string) string {
+	var b [9]byte
+	rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])[:17]
+}
+
+// stableID is an id that is the same in every run, for the default VPC and
+// subnet of a region.
+func stableID(prefix, seed string) string {
+	sum := sha256.Sum256([]byte(prefix + seed))
+	return prefix + hex.EncodeToString(sum[:])[:17]
+}
+
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+var accountID = regexp.MustCompile(`^\d{12}$`)
+
+// transition is a resource on its way to its next state.
+type transition struct {
+	to  string
+	due time.Time // when, with a TimeFactor above 0
+	seq uint64    // the request that started it
+}
+
+// startTransition starts a move to state to that takes base at TimeFactor 1.
+func (c *call) startTransition(to string, base time.Duration) *transition {
+	d := time.Duration(float64(base) * c.sim.opts.TimeFactor)
+	return &transition{to: to, due: c.now.Add(d), seq: c.seq}
+}
+
+// ready reports whether t has happened by this call: with TimeFactor 0,
+// on any Describe call after the one that started it; otherwise, once
+// its delay has passed.
+func (c *call) ready(t *transition) bool {
+	if t == nil {
+		return false
+	}
+	if c.sim.opts.TimeFactor == 0 {
+		return c.describe && c.seq > t.seq
+	}
+	return !c.now.Before(t.due)
+}
+
+// Base delays of EC2's transitions, at TimeFactor 1.
+const (
+	bootDelay      = 15 * time.Second
+	stopDelay      = 20 * time.Second
+	terminateDelay = 15 * time.Second
+	imageDelay     = 60 * time.Second
+	copyDelay      = 120 * time.Second
+	// terminatedVisible is how long a terminated instance is still
+	// described.
+	terminatedVisible = time.Hour
+)
+
+// allocAddr gives an instance the lowest free loopback address from
+// 127.0.0.2.
+func (s *Sim) allocAddr() (netip.Addr, error) {
+	for n := uint32(2); n < 1<<24-1; n++ {
+		if !s.addrs[n] {
+			s.addrs[n] = true
+			return netip.AddrFrom4([4]byte{127, byte(n >> 16), byte(n >> 8), byte(n)}), nil
+		}
+	}
+	return netip.Addr{}, errors.New("no loopback address left")
+}
+
+func (s *Sim) freeAddr(a netip.Addr) {
+	if !a.IsValid() {
+		return
+	}
+	b := a.As4()
+	delete(s.addrs, uint32(b[1])<<16|uint32(b[2])<<8|uint32(b[3]))
+}
