@@ -1,0 +1,213 @@
+package aws
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/rules"
+)
+
+// state is what the steps of one bake share.
+type state struct {
+	b       *Baker
+	job     *bake.Job
+	label   string // the image's label, for names and errors
+	attrs   rules.AWSAttrs
+	region  string
+	ec2     *ec2.Client
+	log     io.Writer // safe for the concurrent writes of stdout and stderr
+	phase   func(string)
+	created time.Time
+	// bakeID tells this bake's resources from those of other bakes of the
+	// same run in their names, which are made up before the calls that
+	// make them, so a cleanup can find one whose call never answered.
+	bakeID string
+
+	// step_key_pair
+	keyName string
+	signer  ssh.Signer
+
+	// step_security_group
+	groupName string
+	groupID   string
+
+	// step_run_instance
+	launched   bool // RunInstances was called, whether or not it answered
+	instanceID string
+	address    string // where SSH reaches the instance
+
+	// step_connect
+	comm *communicator
+	sudo string // "sudo -n -E " when the SSH user is not root
+
+	// step_upload: each script's path on the instance, by provisioner
+	scripts map[int]string
+
+	// step_create_image
+	imageName    string
+	imageStarted bool // CreateImage was called, whether or not it answered
+	imageID      string
+	imageDone    bool // the image is available and is the bake's result
+}
+
+// Bake bakes job's image in job.Region and returns its id.
+func (b *Baker) Bake(ctx context.Context, job *bake.Job) (string, error) {
+	s, err := b.newState(job)
+	if err != nil {
+		return "", err
+	}
+	r := &runner{steps: bakeSteps(), cleaning: func() { s.phase(bake.PhaseCleanup) }}
+	stepErr, cleanupErr := r.run(ctx, s)
+	if stepErr == nil && cleanupErr != nil {
+		// The image is good: what failed is undoing a temporary, which
+		// `imgraph cleanup` can still remove.
+		b.warn("aws: bake %s: %v", s.label, cleanupErr)
+		fmt.Fprintf(s.log, "==> warning: %v\n", cleanupErr)
+		return s.imageID, nil
+	}
+	if err := errors.Join(stepErr, cleanupErr); err != nil {
+		return "", fmt.Errorf("aws: bake %s: %w", s.label, err)
+	}
+	return s.imageID, nil
+}
+
+// newState is a bake of job about to start.
+func (b *Baker) newState(job *bake.Job) (*state, error) {
+	if job.Image == nil {
+		return nil, errors.New("aws: bake of a job with no image")
+	}
+	label := job.Image.Label.String()
+	client, err := b.ec2In(job.Region)
+	if err != nil {
+		return nil, fmt.Errorf("aws: bake %s: %w", label, err)
+	}
+	s := &state{
+		b: b, job: job, label: label, region: job.Region, ec2: client, attrs: withDefaults(job.Image.AWS),
+		log: &lockedWriter{w: job.Log}, phase: job.Phase,
+		created: time.Now().UTC(), bakeID: randomHex(4),
+	}
+	if job.Log == nil {
+		s.log = io.Discard
+	}
+	if s.phase == nil {
+		s.phase = func(string) {}
+	}
+	return s, nil
+}
+
+// withDefaults fills in the attributes an image left unset, as image()
+// does.
+func withDefaults(a rules.AWSAttrs) rules.AWSAttrs {
+	if a.InstanceType == "" {
+		a.InstanceType = rules.DefaultInstanceType
+	}
+	if a.SSHUser == "" {
+		a.SSHUser = rules.DefaultSSHUser
+	}
+	if a.SSHPort == 0 {
+		a.SSHPort = rules.DefaultSSHPort
+	}
+	if a.VolumeSizeGB == 0 {
+		a.VolumeSizeGB = rules.DefaultVolumeSizeGB
+	}
+	return a
+}
+
+// bakeSteps are the steps of a bake, in order.
+func bakeSteps() []step {
+	return []step{
+		&stepKeyPair{},
+		&stepSecurityGroup{},
+		&stepRunInstance{},
+		&stepAuthorizeSSH{},
+		&stepConnect{},
+		&stepUpload{},
+		&stepProvision{},
+		&stepStopInstance{},
+		&stepCreateImage{},
+	}
+}
+
+// tempTags are the tags of every temporary resource of the bake.
+func (s *state) tempTags() []types.Tag {
+	return toTags(map[string]string{
+		TagRun:       s.job.RunID,
+		TagTemporary: "true",
+		TagCreated:   s.created.Format(time.RFC3339),
+		TagLabel:     s.label,
+	})
+}
+
+// tagSpecs tags each of the resource types with tags.
+func tagSpecs(tags []types.Tag, kinds ...types.ResourceType) []types.TagSpecification {
+	specs := make([]types.TagSpecification, len(kinds))
+	for i, k := range kinds {
+		specs[i] = types.TagSpecification{ResourceType: k, Tags: tags}
+	}
+	return specs
+}
+
+// toTags turns a map into EC2 tags, sorted by key.
+func toTags(m map[string]string) []types.Tag {
+	tags := make([]types.Tag, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		tags = append(tags, types.Tag{Key: awssdk.String(k), Value: awssdk.String(m[k])})
+	}
+	return tags
+}
+
+// tagValue is the value of tag key among tags, "" when absent.
+func tagValue(tags []types.Tag, key string) string {
+	for _, t := range tags {
+		if awssdk.ToString(t.Key) == key {
+			return awssdk.ToString(t.Value)
+		}
+	}
+	return ""
+}
+
+func filter(name string, values ...string) types.Filter {
+	return types.Filter{Name: awssdk.String(name), Values: values}
+}
+
+// lockedWriter serializes writes: an SSH session copies stdout and stderr
+// from two goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func randomHex(n int) string {
+	buf := make([]byte, n)
+	rand.Read(buf) // never fails: it crashes the program instead
+	return hex.EncodeToString(buf)
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

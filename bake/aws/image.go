@@ -1,0 +1,186 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// describeImage returns the image, or nil when EC2 does not know it (yet,
+// or any more).
+func describeImage(ctx context.Context, client *ec2.Client, id string) (*types.Image, error) {
+	out, err := client.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}, IncludeDeprecated: awssdk.Bool(true)})
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing image %s: %w", id, err)
+	}
+	for i := range out.Images {
+		if awssdk.ToString(out.Images[i].ImageId) == id {
+			return &out.Images[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// waitForImage waits until the image is available; an image that fails
+// is an error naming it and why.
+func waitForImage(ctx context.Context, client *ec2.Client, id, region string, poll, timeout time.Duration) (*types.Image, error) {
+	var img *types.Image
+	what := fmt.Sprintf("waiting for image %s to be available in %s", id, region)
+	err := waitFor(ctx, poll, timeout, what, func(ctx context.Context) (bool, error) {
+		var err error
+		img, err = describeImage(ctx, client, id)
+		if err != nil || img == nil {
+			return false, err
+		}
+		switch img.State {
+		case types.ImageStateAvailable:
+			return true, nil
+		case types.ImageStatePending:
+			return false, nil
+		}
+		why := ""
+		if img.StateReason != nil {
+			why = ": " + awssdk.ToString(img.StateReason.Message)
+		}
+		return false, fmt.Errorf("image %s (%s) in %s is %s%s", id, awssdk.ToString(img.Name), region, img.State, why)
+	})
+	return img, err
+}
+
+// snapshotsOf lists the EBS snapshots an image is made of.
+func snapshotsOf(img *types.Image) []string {
+	var ids []string
+	for _, m := range img.BlockDeviceMappings {
+		if m.Ebs != nil && awssdk.ToString(m.Ebs.SnapshotId) != "" {
+			ids = append(ids, awssdk.ToString(m.Ebs.SnapshotId))
+		}
+	}
+	return ids
+}
+
+// discardImage deregisters an image that is not to be kept and deletes
+// its snapshots, with those that carry the given tags (a snapshot may not
+// be in the image's block device mappings yet while it is pending).
+func discardImage(ctx context.Context, client *ec2.Client, id string, snapshotTags map[string]string, poll time.Duration) error {
+	var snapshots []string
+	if id != "" {
+		img, err := describeImage(ctx, client, id)
+		if err != nil {
+			return err
+		}
+		if img != nil {
+			snapshots = snapshotsOf(img)
+		}
+		_, err = client.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: awssdk.String(id)})
+		if err != nil && !isNotFound(err) {
+			return fmt.Errorf("deregistering image %s: %w", id, err)
+		}
+	}
+	if len(snapshotTags) > 0 {
+		var filters []types.Filter
+		for _, k := range sortedKeys(snapshotTags) {
+			filters = append(filters, filter("tag:"+k, snapshotTags[k]))
+		}
+		found, err := findSnapshots(ctx, client, filters)
+		if err != nil {
+			return err
+		}
+		for _, sn := range found {
+			snapshots = appendNew(snapshots, awssdk.ToString(sn.SnapshotId))
+		}
+	}
+	var errs []error
+	for _, sn := range snapshots {
+		if err := deleteSnapshot(ctx, client, sn, poll); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// deleteSnapshot deletes a snapshot, waiting while a just-deregistered
+// image still holds it or it is still being made.
+func deleteSnapshot(ctx context.Context, client *ec2.Client, id string, poll time.Duration) error {
+	for {
+		_, err := client.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: awssdk.String(id)})
+		switch {
+		case err == nil || isNotFound(err):
+			return nil
+		case errorCode(err) != "InvalidSnapshot.InUse" && errorCode(err) != "IncorrectState":
+			return fmt.Errorf("deleting snapshot %s: %w", id, err)
+		}
+		if werr := sleep(ctx, poll); werr != nil {
+			return fmt.Errorf("deleting snapshot %s: %w", id, errors.Join(err, werr))
+		}
+	}
+}
+
+// findSnapshots lists this account's snapshots that match filters.
+func findSnapshots(ctx context.Context, client *ec2.Client, filters []types.Filter) ([]types.Snapshot, error) {
+	var snaps []types.Snapshot
+	p := ec2.NewDescribeSnapshotsPaginator(client, &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"}, Filters: filters})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("looking up snapshots: %w", err)
+		}
+		snaps = append(snaps, out.Snapshots...)
+	}
+	return snaps, nil
+}
+
+// findImages lists this account's images that match filters.
+func findImages(ctx context.Context, client *ec2.Client, filters []types.Filter) ([]types.Image, error) {
+	var images []types.Image
+	p := ec2.NewDescribeImagesPaginator(client, &ec2.DescribeImagesInput{
+		Owners: []string{"self"}, Filters: filters, IncludeDeprecated: awssdk.Bool(true),
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("looking up images: %w", err)
+		}
+		images = append(images, out.Images...)
+	}
+	return images, nil
+}
+
+// tagImage tags an image and its snapshots, and removes the tags in
+// untag from them.
+func tagImage(ctx context.Context, client *ec2.Client, img *types.Image, tags map[string]string, untag ...string) error {
+	ids := append([]string{awssdk.ToString(img.ImageId)}, snapshotsOf(img)...)
+	if len(tags) > 0 {
+		_, err := client.CreateTags(ctx, &ec2.CreateTagsInput{Resources: ids, Tags: toTags(tags)})
+		if err != nil {
+			return fmt.Errorf("tagging image %s and its snapshots: %w", ids[0], err)
+		}
+	}
+	if len(untag) > 0 {
+		var del []types.Tag
+		for _, k := range untag {
+			del = append(del, types.Tag{Key: awssdk.String(k)})
+		}
+		_, err := client.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: ids, Tags: del})
+		if err != nil {
+			return fmt.Errorf("untagging image %s and its snapshots: %w", ids[0], err)
+		}
+	}
+	return nil
+}
+
+func appendNew(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}

@@ -1,0 +1,53 @@
+package aws
+
+import (
+	"strings"
+	"time"
+
+	"github.com/imgraph/imgraph/label"
+)
+
+// AMI names are 3 to 128 characters of letters, digits and ()[] ./-'@_.
+const maxImageName = 128
+
+// imageName is a unique, readable name for the image of label with key,
+// made at t: imgraph-<pkg>-<name>-<key[:12]>-<time>.
+func imageName(l label.Label, key string, t time.Time) string {
+	if len(key) > 12 {
+		key = key[:12]
+	}
+	suffix := "-" + key + "-" + t.UTC().Format("20060102T150405Z")
+	head := "imgraph-"
+	if l.Pkg != "" {
+		head += strings.ReplaceAll(l.Pkg, "/", "-") + "-"
+	}
+	head = sanitizeName(head+strings.ReplaceAll(l.Name, "/", "-"), isImageNameByte)
+	if room := maxImageName - len(suffix); len(head) > room {
+		head = head[:room]
+	}
+	return head + suffix
+}
+
+func isImageNameByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		strings.IndexByte("()[] ./-'@_", c) >= 0
+}
+
+// resourceName names a temporary resource of a bake: imgraph-<kind>-<run>-<bake>.
+func resourceName(s *state, kind string) string {
+	name := "imgraph-" + kind + "-" + s.job.RunID + "-" + s.bakeID
+	return sanitizeName(name, func(c byte) bool {
+		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.'
+	})
+}
+
+// sanitizeName replaces each byte ok refuses with '-'.
+func sanitizeName(s string, ok func(byte) bool) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !ok(c) {
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}

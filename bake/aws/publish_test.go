@@ -1,0 +1,114 @@
+package aws
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+func TestParseShareWith(t *testing.T) {
+	perms, err := parseShareWith([]string{
+		"123456789012",
+		"arn:aws:organizations::123456789012:organization/o-abc123def4",
+		"arn:aws:organizations::123456789012:ou/o-abc123def4/ou-ab12-cdef3456",
+		"arn:aws-us-gov:organizations::123456789012:organization/o-abc123def4",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]string, len(perms))
+	for i, p := range perms {
+		got[i] = permissionKey(p)
+	}
+	want := []string{
+		"user:123456789012",
+		"org:arn:aws:organizations::123456789012:organization/o-abc123def4",
+		"ou:arn:aws:organizations::123456789012:ou/o-abc123def4/ou-ab12-cdef3456",
+		"org:arn:aws-us-gov:organizations::123456789012:organization/o-abc123def4",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+	for _, bad := range []string{
+		"12345678901",   // 11 digits
+		"1234567890123", // 13
+		"all",
+		"arn:aws:iam::123456789012:root",
+		"arn:aws:organizations::123456789012:account/o-abc/123456789012",
+		" 123456789012",
+	} {
+		if _, err := parseShareWith([]string{bad}); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("parseShareWith(%q) = %v, want an error naming it", bad, err)
+		}
+	}
+}
+
+func TestLaunchPermissionChanges(t *testing.T) {
+	have := []types.LaunchPermission{
+		{UserId: awssdk.String("111111111111")},
+		{UserId: awssdk.String("222222222222")},
+		{OrganizationArn: awssdk.String("arn:aws:organizations::111111111111:organization/o-old")},
+		{Group: types.PermissionGroupAll},
+	}
+	want, err := parseShareWith([]string{"222222222222", "333333333333", "arn:aws:organizations::111111111111:organization/o-new"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add, remove := launchPermissionChanges(have, want)
+	keys := func(ps []types.LaunchPermission) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, permissionKey(p))
+		}
+		return out
+	}
+	if got := keys(add); !slices.Equal(got, []string{"user:333333333333", "org:arn:aws:organizations::111111111111:organization/o-new"}) {
+		t.Errorf("add = %q", got)
+	}
+	if got := keys(remove); !slices.Equal(got, []string{"user:111111111111", "org:arn:aws:organizations::111111111111:organization/o-old"}) {
+		t.Errorf("remove = %q", got)
+	}
+	if add, remove := launchPermissionChanges(have[:2], want[:1]); len(add) != 0 || len(remove) != 1 {
+		t.Errorf("add %v, remove %v", add, remove)
+	}
+}
+
+func TestRegionalKMSKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"arn:aws:kms:us-east-1:111111111111:key/mrk-1234": "arn:aws:kms:eu-west-1:111111111111:key/mrk-1234",
+		"arn:aws:kms:us-east-1:111111111111:alias/images": "arn:aws:kms:eu-west-1:111111111111:alias/images",
+		"arn:aws:kms:eu-west-1:111111111111:key/1234abcd": "arn:aws:kms:eu-west-1:111111111111:key/1234abcd",
+		"alias/images":                         "alias/images",
+		"1234abcd-12ab-34cd-56ef-1234567890ab": "1234abcd-12ab-34cd-56ef-1234567890ab",
+	} {
+		if got, err := regionalKMSKey(in, "eu-west-1"); err != nil || got != want {
+			t.Errorf("regionalKMSKey(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	_, err := regionalKMSKey("arn:aws:kms:us-east-1:111111111111:key/1234abcd", "eu-west-1")
+	if err == nil || !strings.Contains(err.Error(), "multi-Region") {
+		t.Errorf("a single-region key of another region: %v", err)
+	}
+}
+
+func TestNormalizeCIDR(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7":    "203.0.113.7/32",
+		"203.0.113.7/24": "203.0.113.0/24",
+		"0.0.0.0/0":      "0.0.0.0/0",
+		"2001:db8::1":    "2001:db8::1/128",
+	} {
+		got, err := normalizeCIDR(in)
+		if err != nil || got != want {
+			t.Errorf("normalizeCIDR(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "anywhere", "10.0.0.0/33"} {
+		if _, err := normalizeCIDR(bad); err == nil {
+			t.Errorf("normalizeCIDR(%q) accepted it", bad)
+		}
+	}
+}

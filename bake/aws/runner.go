@@ -1,0 +1,111 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// step is one stage of a bake. Run makes what the step makes; Cleanup
+// undoes whatever Run made that must not outlive the bake, and is called
+// for every step whose Run was called, even one that failed or was
+// cancelled halfway, so it must cope with a partial Run.
+type step interface {
+	// Name names the step in errors: "launch", "create image".
+	Name() string
+	Run(ctx context.Context, s *state) error
+	// Cleanup runs with its own context, never the bake's, which may be
+	// why the bake is ending.
+	Cleanup(ctx context.Context, s *state) error
+}
+
+// stepError is a step that failed, named for the user.
+type stepError struct {
+	Step string
+	Err  error
+}
+
+func (e *stepError) Error() string {
+	msg := e.Err.Error()
+	// A provisioner's error already starts with its own name.
+	if strings.HasPrefix(msg, e.Step+" ") || strings.HasPrefix(msg, e.Step+":") {
+		return msg
+	}
+	return e.Step + ": " + msg
+}
+
+func (e *stepError) Unwrap() error { return e.Err }
+
+// CleanupError lists the cleanups that failed; the resources they were
+// to remove may be left behind until `imgraph cleanup` finds them.
+type CleanupError struct {
+	Errs []error
+}
+
+func (e *CleanupError) Error() string {
+	var b strings.Builder
+	b.WriteString("cleanup failed, temporary resources may be left behind (`imgraph cleanup` removes them later):")
+	for _, err := range e.Errs {
+		b.WriteString("\n  ")
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+func (e *CleanupError) Unwrap() []error { return e.Errs }
+
+// runner runs steps in order and, on every path out, the cleanups of those
+// that ran in reverse order.
+type runner struct {
+	steps          []step
+	cleanupTimeout time.Duration
+	// cleaning is called once before the cleanups start.
+	cleaning func()
+}
+
+// run returns the first step's error, and a *CleanupError when cleanups
+// failed; the caller reports both, never hiding the first behind the
+// second.
+func (r *runner) run(ctx context.Context, s *state) (err error, cleanupErr error) {
+	var ran []step
+	defer func() {
+		if len(ran) == 0 {
+			return
+		}
+		if r.cleaning != nil {
+			r.cleaning()
+		}
+		timeout := r.cleanupTimeout
+		if timeout <= 0 {
+			timeout = cleanupTimeout
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		defer cancel()
+		var failed []error
+		for i := len(ran) - 1; i >= 0; i-- {
+			if cerr := ran[i].Cleanup(cctx, s); cerr != nil {
+				failed = append(failed, fmt.Errorf("%s: %w", ran[i].Name(), cerr))
+			}
+		}
+		if len(failed) > 0 {
+			cleanupErr = &CleanupError{Errs: failed}
+		}
+	}()
+	for _, st := range r.steps {
+		if err := ctx.Err(); err != nil {
+			return &stepError{Step: st.Name(), Err: err}, nil
+		}
+		// Before Run: a step that fails halfway may have made something.
+		ran = append(ran, st)
+		if err := st.Run(ctx, s); err != nil {
+			if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+				// Cancelled: say so, not only what the cancellation broke.
+				err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+			}
+			return &stepError{Step: st.Name(), Err: err}, nil
+		}
+	}
+	return nil, nil
+}

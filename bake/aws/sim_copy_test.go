@@ -1,0 +1,234 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/internal/ec2sim"
+)
+
+func copyJob(job *testJob, id string) *bake.CopyJob {
+	return &bake.CopyJob{Image: job.Image, Key: job.Key, RunID: job.RunID, ID: id, From: home, To: away,
+		Tags: job.Tags, Phase: job.Phase}
+}
+
+func publishJob(job *testJob, id, region string) *bake.PublishJob {
+	return &bake.PublishJob{Image: job.Image, ID: id, Region: region, Tags: job.Tags}
+}
+
+// bakeOne bakes a small image for the copy and publish tests.
+func (w *simWorld) bakeOne(t *testing.T, run string) (*testJob, string) {
+	t.Helper()
+	job := w.job(w.image("dist", inlineShell("echo dist > /etc/dist")), run, "")
+	id, err := w.baker.Bake(context.Background(), job.Job)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, job.log)
+	}
+	return job, id
+}
+
+func TestSimCopyAndPublish(t *testing.T) {
+	w := newSimWorld(t, Options{})
+	run := newRunID()
+	job, id := w.bakeOne(t, run)
+	job.Image.AWS.KMSKey = "arn:aws:kms:us-east-1:123456789012:key/mrk-0123456789abcdef"
+	ctx := context.Background()
+	copyID, err := w.baker.Copy(ctx, copyJob(job, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := w.imageState(away, copyID)
+	if img == nil || img.State != "available" || img.SourceImage != id || img.SourceRegion != home {
+		t.Fatalf("copy: %+v", img)
+	}
+	if img.Tags[TagKey] != job.Key || img.Tags["Team"] != "images" || img.Tags[TagTemporary] != "" {
+		t.Errorf("copy tags: %v", img.Tags)
+	}
+	for _, sn := range w.sim.State().Regions[away].Snapshots {
+		if slices.Contains(img.Snapshots, sn.ID) {
+			if sn.Tags[TagKey] != job.Key || sn.Tags[TagTemporary] != "" || !sn.Encrypted ||
+				sn.KmsKeyID != "" && !strings.Contains(sn.KmsKeyID, "eu-west-1") {
+				t.Errorf("copy's snapshot %s: tags %v, encrypted %v, key %q", sn.ID, sn.Tags, sn.Encrypted, sn.KmsKeyID)
+			}
+		}
+	}
+
+	// Publish: tags, launch permissions, the SSM parameter.
+	job.Image.ShareWith = []string{"111111111111", "222222222222", "arn:aws:organizations::123456789012:organization/o-abcdef1234"}
+	job.Image.PublishSSM = "/imgraph/t/dist"
+	job.Tags["Stage"] = "prod"
+	if err := w.baker.Publish(ctx, publishJob(job, copyID, away)); err != nil {
+		t.Fatal(err)
+	}
+	img = w.imageState(away, copyID)
+	if img.Tags["Stage"] != "prod" {
+		t.Errorf("tags after publish: %v", img.Tags)
+	}
+	perms := func() []string {
+		var out []string
+		for _, p := range w.imageState(away, copyID).LaunchPermissions {
+			switch {
+			case p.UserID != "":
+				out = append(out, p.UserID)
+			case p.OrganizationArn != "":
+				out = append(out, p.OrganizationArn)
+			case p.OrganizationalUnitArn != "":
+				out = append(out, p.OrganizationalUnitArn)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := perms(); !slices.Equal(got, []string{"111111111111", "222222222222", "arn:aws:organizations::123456789012:organization/o-abcdef1234"}) {
+		t.Errorf("launch permissions: %q", got)
+	}
+	param := ""
+	for _, p := range w.sim.State().Regions[away].Parameters {
+		if p.Name == "/imgraph/t/dist" {
+			param = p.Value
+			if p.DataType != "aws:ec2:image" || p.Type != "String" {
+				t.Errorf("parameter: %+v", p)
+			}
+		}
+	}
+	if param != copyID {
+		t.Errorf("parameter holds %q, want %s", param, copyID)
+	}
+
+	// Sharing with fewer: the others' permissions are removed; publishing
+	// again overwrites the parameter.
+	job.Image.ShareWith = []string{"222222222222"}
+	if err := w.baker.Publish(ctx, publishJob(job, copyID, away)); err != nil {
+		t.Fatal(err)
+	}
+	if got := perms(); !slices.Equal(got, []string{"222222222222"}) {
+		t.Errorf("launch permissions after unsharing: %q", got)
+	}
+
+	// The home image's snapshots get the publish tags too.
+	if err := w.baker.Publish(ctx, publishJob(job, id, home)); err != nil {
+		t.Fatal(err)
+	}
+	homeImg := w.imageState(home, id)
+	for _, sn := range w.sim.State().Regions[home].Snapshots {
+		if slices.Contains(homeImg.Snapshots, sn.ID) && sn.Tags["Stage"] != "prod" {
+			t.Errorf("home snapshot %s tags: %v", sn.ID, sn.Tags)
+		}
+	}
+	w.noLeftovers(t, run)
+}
+
+// A copy that fails, or is cancelled in flight, leaves no partial copy or
+// snapshot in the destination (packer#10248).
+func TestSimCopyFailureAndCancellation(t *testing.T) {
+	w := newSimWorld(t, Options{})
+	run := newRunID()
+	job, id := w.bakeOne(t, run)
+	ctx := context.Background()
+
+	w.sim.AddFault(ec2sim.Fault{Kind: ec2sim.FaultCopyFails, Times: 1})
+	_, err := w.baker.Copy(ctx, copyJob(job, id))
+	if err == nil || !strings.Contains(err.Error(), "aws: copy //t:dist from us-east-1 to eu-west-1: ") ||
+		!strings.Contains(err.Error(), "failed") {
+		t.Fatalf("Copy = %v", err)
+	}
+	w.noLeftovers(t, run)
+
+	// Cancelled while the copy is in flight (after CopyImage answered).
+	cctx, cancel := context.WithCancel(ctx)
+	w.hook(func(action string) answer {
+		if action == "CopyImage" {
+			cancel()
+		}
+		return deliver
+	})
+	_, err = w.baker.Copy(cctx, copyJob(job, id))
+	w.hook(nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Copy = %v, want context.Canceled", err)
+	}
+	w.noLeftovers(t, run)
+
+	// Cancelled while CopyImage is in flight: EC2 started the copy, and
+	// its answer never came back.
+	cctx, cancel = context.WithCancel(ctx)
+	w.hook(func(action string) answer {
+		if action == "CopyImage" {
+			cancel()
+			return lose
+		}
+		return deliver
+	})
+	_, err = w.baker.Copy(cctx, copyJob(job, id))
+	w.hook(nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Copy = %v, want context.Canceled", err)
+	}
+	w.noLeftovers(t, run)
+	if imgs := w.sim.State().Regions[away].Images; len(imgs) != 0 {
+		t.Errorf("images left in %s: %+v", away, imgs)
+	}
+}
+
+// Exist checks every image of a region with one DescribeImages call, and
+// an unknown id does not fail it.
+func TestSimExist(t *testing.T) {
+	w := newSimWorld(t, Options{})
+	run := newRunID()
+	job, id := w.bakeOne(t, run)
+	ctx := context.Background()
+	copyID, err := w.baker.Copy(ctx, copyJob(job, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sim.ResetCalls()
+	got, err := w.baker.Exist(ctx, map[string][]string{
+		home: {id, w.base, "ami-00000000000000000"},
+		away: {copyID, id},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]bool{
+		home: {id: true, w.base: true, "ami-00000000000000000": false},
+		away: {copyID: true, id: false},
+	}
+	for region, ids := range want {
+		for img, ok := range ids {
+			if got[region][img] != ok {
+				t.Errorf("Exist[%s][%s] = %v, want %v", region, img, got[region][img], ok)
+			}
+		}
+	}
+	calls := w.sim.Calls()
+	for _, region := range []string{home, away} {
+		if n := calls[region]["DescribeImages"]; n != 1 {
+			t.Errorf("%d DescribeImages calls in %s, want 1 (all calls: %v)", n, region, calls[region])
+		}
+		if len(calls[region]) != 1 {
+			t.Errorf("calls in %s: %v", region, calls[region])
+		}
+	}
+
+	// More than 200 images: one call per 200.
+	many := []string{id}
+	for i := range 250 {
+		many = append(many, fmt.Sprintf("ami-%017x", i+1))
+	}
+	w.sim.ResetCalls()
+	got, err = w.baker.Exist(ctx, map[string][]string{home: many})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := w.sim.Calls()[home]["DescribeImages"]; n != 2 {
+		t.Errorf("%d DescribeImages calls for 251 images, want 2", n)
+	}
+	if len(got[home]) != 251 || !got[home][id] || got[home][many[250]] {
+		t.Errorf("Exist of 251 images: %d answers, %s: %v", len(got[home]), id, got[home][id])
+	}
+}

@@ -1,0 +1,158 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imgraph/imgraph/rules"
+)
+
+// stepRunInstance launches the build instance from the parent image or the
+// resolved source, with IMDSv2 required and an encrypted root volume, and
+// waits until it runs.
+type stepRunInstance struct{}
+
+func (*stepRunInstance) Name() string { return "launch" }
+
+func (*stepRunInstance) Run(ctx context.Context, s *state) error {
+	s.phase("launch")
+	from := s.job.Parent
+	if from == "" {
+		from = s.job.SourceID
+	}
+	if from == "" && s.job.Source != nil && s.job.Source.Kind == rules.SourceAMI {
+		from = s.job.Source.ID
+	}
+	if from == "" {
+		return fmt.Errorf("no image to start from: the job names neither a parent image nor a resolved source")
+	}
+	images, err := s.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{from}})
+	if err != nil {
+		return fmt.Errorf("looking up image %s: %w", from, err)
+	}
+	if len(images.Images) == 0 {
+		return fmt.Errorf("image %s does not exist in %s", from, s.region)
+	}
+	base := images.Images[0]
+	attrs := s.attrs
+	root := awssdk.ToString(base.RootDeviceName)
+	if root == "" {
+		root = "/dev/xvda"
+	}
+	size := int32(attrs.VolumeSizeGB)
+	for _, m := range base.BlockDeviceMappings {
+		if awssdk.ToString(m.DeviceName) == root && m.Ebs != nil && awssdk.ToInt32(m.Ebs.VolumeSize) > size {
+			s.b.warn("aws: %s: volume_size_gb = %d is smaller than the root volume of %s (%d GB); using %d GB",
+				s.label, size, from, awssdk.ToInt32(m.Ebs.VolumeSize), awssdk.ToInt32(m.Ebs.VolumeSize))
+			size = awssdk.ToInt32(m.Ebs.VolumeSize)
+		}
+	}
+	ebs := &types.EbsBlockDevice{
+		VolumeSize:          awssdk.Int32(size),
+		VolumeType:          types.VolumeTypeGp3,
+		DeleteOnTermination: awssdk.Bool(true),
+	}
+	if attrs.Encrypted {
+		ebs.Encrypted = awssdk.Bool(true)
+		if attrs.KMSKey != "" {
+			ebs.KmsKeyId = awssdk.String(attrs.KMSKey)
+		}
+	}
+	in := &ec2.RunInstancesInput{
+		ImageId:          awssdk.String(from),
+		InstanceType:     types.InstanceType(attrs.InstanceType),
+		MinCount:         awssdk.Int32(1),
+		MaxCount:         awssdk.Int32(1),
+		KeyName:          awssdk.String(s.keyName),
+		SecurityGroupIds: []string{s.groupID},
+		MetadataOptions: &types.InstanceMetadataOptionsRequest{
+			HttpTokens:   types.HttpTokensStateRequired,
+			HttpEndpoint: types.InstanceMetadataEndpointStateEnabled,
+		},
+		BlockDeviceMappings: []types.BlockDeviceMapping{{DeviceName: awssdk.String(root), Ebs: ebs}},
+		TagSpecifications:   tagSpecs(s.tempTags(), types.ResourceTypeInstance, types.ResourceTypeVolume),
+		// The same token makes a retried call launch one instance only.
+		ClientToken: awssdk.String(s.job.RunID + "-" + s.bakeID),
+	}
+	if attrs.Subnet != "" {
+		in.SubnetId = awssdk.String(attrs.Subnet)
+	}
+	s.launched = true
+	out, err := s.ec2.RunInstances(ctx, in)
+	if err != nil {
+		return fmt.Errorf("launching a %s instance from %s: %w", attrs.InstanceType, from, err)
+	}
+	if len(out.Instances) == 0 {
+		return fmt.Errorf("launching a %s instance from %s: RunInstances returned no instance", attrs.InstanceType, from)
+	}
+	s.instanceID = awssdk.ToString(out.Instances[0].InstanceId)
+	fmt.Fprintf(s.log, "==> launched instance %s (%s) from %s\n", s.instanceID, attrs.InstanceType, from)
+	what := fmt.Sprintf("waiting for instance %s to run", s.instanceID)
+	return waitFor(ctx, s.b.opts.PollInterval, s.b.waitTimeout(instanceWaitTimeout), what, func(ctx context.Context) (bool, error) {
+		inst, err := describeInstance(ctx, s.ec2, s.instanceID)
+		if err != nil || inst == nil {
+			return false, err // nil: not visible yet (eventual consistency)
+		}
+		switch inst.State.Name {
+		case types.InstanceStateNamePending:
+			return false, nil
+		case types.InstanceStateNameRunning:
+			s.address = awssdk.ToString(inst.PublicIpAddress)
+			if s.address == "" {
+				s.address = awssdk.ToString(inst.PrivateIpAddress)
+			}
+			return s.address != "", nil
+		}
+		why := ""
+		if inst.StateReason != nil {
+			why = ": " + awssdk.ToString(inst.StateReason.Message)
+		}
+		return false, fmt.Errorf("instance %s is %s instead of running%s", s.instanceID, inst.State.Name, why)
+	})
+}
+
+// describeInstance returns the instance, or nil when EC2 does not know it
+// (yet, or any more).
+func describeInstance(ctx context.Context, client *ec2.Client, id string) (*types.Instance, error) {
+	out, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing instance %s: %w", id, err)
+	}
+	for _, r := range out.Reservations {
+		for i := range r.Instances {
+			if awssdk.ToString(r.Instances[i].InstanceId) == id {
+				return &r.Instances[i], nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+func (*stepRunInstance) Cleanup(ctx context.Context, s *state) error {
+	if !s.launched {
+		return nil
+	}
+	ids := []string{s.instanceID}
+	if s.instanceID == "" {
+		// RunInstances may have launched it without our hearing back.
+		found, err := findInstances(ctx, s.ec2, []types.Filter{
+			filter("tag:"+TagRun, s.job.RunID),
+			filter("tag:"+TagLabel, s.label),
+		})
+		if err != nil {
+			return err
+		}
+		ids = found
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return terminateInstances(ctx, s.ec2, ids, s.b.opts.PollInterval, s.b.waitTimeout(instanceWaitTimeout))
+}
