@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/bake/aws"
 	"github.com/imgraph/imgraph/bake/local"
 	"github.com/imgraph/imgraph/cache"
 	"github.com/imgraph/imgraph/engine"
@@ -53,6 +54,7 @@ bake in flight; a second Ctrl-C exits at once.`,
 	c.Flags().BoolVarP(&f.keepGoing, "keep-going", "k", false, "after a failure, finish what does not depend on it")
 	c.Flags().StringVar(&f.events, "events", "", "write every event of the build to FILE as JSON lines")
 	c.Flags().BoolVar(&opts.locked, "locked", false, "fail if IMAGES.lock would have to change")
+	c.Flags().StringVar(&opts.sshCIDR, "ssh-cidr", "", "aws: the only source admitted on the SSH port (default: this machine's address, as a /32)")
 	return c
 }
 
@@ -67,7 +69,7 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 		return err
 	}
 	store := caches.store
-	baker, err := newBaker(s.loader.Platform(), caches.local, e)
+	baker, err := newBaker(ctx, s.loader.Platform(), caches.local, e, opts)
 	if err != nil {
 		return err
 	}
@@ -147,17 +149,20 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 }
 
 // newBaker returns the platform's baker.
-func newBaker(platform string, store *cache.Local, e *env) (interface {
+func newBaker(ctx context.Context, platform string, store *cache.Local, e *env, opts *options) (interface {
 	bake.Baker
 	engine.Resolver
 }, error) {
+	warn := func(format string, args ...any) {
+		fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)
+	}
 	switch platform {
 	case rules.PlatformLocal:
-		return local.New(store, local.Options{Warn: func(format string, args ...any) {
-			fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)
-		}})
+		return local.New(store, local.Options{Warn: warn})
+	case rules.PlatformAWS:
+		return aws.New(ctx, aws.Options{Profile: opts.profile, SSHCIDR: opts.sshCIDR, Warn: warn})
 	}
-	return nil, usagef("the %s platform cannot bake in this build of imgraph; use --platform local", platform)
+	return nil, usagef("unknown platform %q", platform)
 }
 
 func newRunID() string {

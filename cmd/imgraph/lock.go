@@ -5,8 +5,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgraph/imgraph/bake/aws"
 	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/label"
+	"github.com/imgraph/imgraph/rules"
 )
 
 func lockCommand(e *env, opts *options) *cobra.Command {
@@ -32,10 +34,19 @@ every image): the base-image patch moment. It prints what changed.`,
 			if err != nil {
 				return err
 			}
+			// Sources are resolved by the platform that bakes them.
+			var resolver engine.Resolver = engine.NoResolver{Platform: s.loader.Platform()}
+			if s.loader.Platform() == rules.PlatformAWS {
+				baker, err := aws.New(c.Context(), aws.Options{Profile: opts.profile})
+				if err != nil {
+					return err
+				}
+				resolver = baker
+			}
 			// First every source of the workspace, pruning what none uses;
 			// then, with --update, the selected ones again.
 			next, changes, err := engine.UpdateLock(c.Context(), a.Graph, a.Closure, lock, s.ws.HomeRegion,
-				engine.NoResolver{Platform: s.loader.Platform()}, engine.LockOptions{Prune: true})
+				resolver, engine.LockOptions{Prune: true})
 			if err != nil {
 				return err
 			}
@@ -50,7 +61,7 @@ every image): the base-image patch moment. It prints what changed.`,
 				sel := a.Graph.Closure(engine.Select(a.Graph, ps))
 				var more []engine.LockChange
 				next, more, err = engine.UpdateLock(c.Context(), a.Graph, sel, next, s.ws.HomeRegion,
-					engine.NoResolver{Platform: s.loader.Platform()}, engine.LockOptions{Update: true})
+					resolver, engine.LockOptions{Update: true})
 				if err != nil {
 					return err
 				}

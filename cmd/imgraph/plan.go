@@ -27,19 +27,24 @@ copy it to a region, retag or share it, or find it cached, and why.`,
 			if err != nil {
 				return err
 			}
-			a, err := analyze(c.Context(), s, opts, args)
-			if err != nil {
-				return err
-			}
 			caches, err := openCache(c.Context(), e, opts, s.ws, newRunID())
 			if err != nil {
 				return err
 			}
-			// Cache hits are checked against the platform's images where
-			// the platform can be reached; plan then says what build would.
+			// Where the platform can be reached, it resolves sources and
+			// checks cache hits, so plan says what build would do.
 			var checker engine.Checker
-			if baker, err := newBaker(s.loader.Platform(), caches.local, e); err == nil {
-				checker = baker
+			var resolver engine.Resolver
+			if baker, err := newBaker(c.Context(), s.loader.Platform(), caches.local, e, opts); err == nil {
+				checker, resolver = baker, baker
+			}
+			ps, err := s.patterns(args)
+			if err != nil {
+				return err
+			}
+			a, err := engine.Analyze(c.Context(), s.loader, engine.AnalyzeOptions{Patterns: ps, Locked: opts.locked, Resolver: resolver})
+			if err != nil {
+				return err
 			}
 			p, err := engine.MakePlan(c.Context(), a.Graph, a.Closure, a.Keys, caches.store, checker)
 			if err != nil {

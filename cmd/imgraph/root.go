@@ -42,6 +42,8 @@ type options struct {
 	cache     string
 	output    string
 	locked    bool
+	profile   string // --aws-profile
+	sshCIDR   string // --ssh-cidr
 }
 
 // usageError is a mistake on the command line.
@@ -79,6 +81,7 @@ func run(ctx context.Context, e *env, args []string) int {
 	pf.StringArrayVar(&opts.vars, "var", nil, "set a var() value, as name=value (repeatable)")
 	pf.StringVar(&opts.cache, "cache", "", "the cache: a directory (default ~/.cache/imgraph)")
 	pf.StringVar(&opts.output, "output", "", "output format (text or json; query has its own)")
+	pf.StringVar(&opts.profile, "aws-profile", "", "the AWS shared configuration profile (default: AWS_PROFILE, then the SDK's)")
 
 	root.AddCommand(
 		buildCommand(e, opts),
@@ -88,6 +91,7 @@ func run(ctx context.Context, e *env, args []string) int {
 		explainCommand(e, opts),
 		lockCommand(e, opts),
 		cacheCommand(e, opts),
+		cleanupCommand(e, opts),
 		versionCommand(e),
 	)
 	err := root.Execute()

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgraph/imgraph/bake/aws"
+	"github.com/imgraph/imgraph/engine"
+	"github.com/imgraph/imgraph/label"
+	"github.com/imgraph/imgraph/rules"
+)
+
+func cleanupCommand(e *env, opts *options) *cobra.Command {
+	var olderThan time.Duration
+	var dryRun bool
+	c := &cobra.Command{
+		Use:   "cleanup",
+		Short: "Remove the temporary resources of builds that died",
+		Long: `Cleanup looks in every region the workspace uses for temporary resources
+(instances, key pairs, security groups, partial image copies and their
+snapshots) tagged by imgraph runs that are no longer alive, created more than
+--older-than ago, and removes them. A run still alive on this machine is left
+alone whatever its age. It prints what it removed; --dry-run only says what
+it would remove.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			s, err := openSession(e, opts)
+			if err != nil {
+				return err
+			}
+			if s.loader.Platform() != rules.PlatformAWS {
+				// The local platform removes its temporary trees on every
+				// path out, and a killed run's leftovers are only directories.
+				return usagef("cleanup removes cloud resources; this workspace builds for %s (use --platform aws)", s.loader.Platform())
+			}
+			a, err := engine.LoadGraph(c.Context(), s.loader, []label.Pattern{{Recursive: true, Selects: label.Rules}})
+			if err != nil {
+				return err
+			}
+			regions := map[string]bool{s.ws.HomeRegion: true}
+			for _, im := range a.Graph.Images {
+				for _, r := range im.Regions {
+					regions[r] = true
+				}
+			}
+			caches, err := openCache(c.Context(), e, opts, s.ws, newRunID())
+			if err != nil {
+				return err
+			}
+			baker, err := aws.New(c.Context(), aws.Options{Profile: opts.profile, Warn: func(format string, args ...any) {
+				fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)
+			}})
+			if err != nil {
+				return err
+			}
+			removed, err := baker.Cleanup(c.Context(), slices.Sorted(maps.Keys(regions)), olderThan, caches.local.RunAlive, dryRun)
+			verb := "removed"
+			if dryRun {
+				verb = "would remove"
+			}
+			for _, r := range removed {
+				fmt.Fprintf(e.stdout, "%s %s %s in %s (run %s)\n", verb, r.Kind, r.ID, r.Region, r.Run)
+			}
+			if len(removed) == 0 && err == nil {
+				fmt.Fprintf(e.stdout, "nothing to clean up in %d regions\n", len(regions))
+			}
+			return err
+		},
+	}
+	c.Flags().DurationVar(&olderThan, "older-than", time.Hour, "only resources created longer ago than this")
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be removed, and remove nothing")
+	return c
+}
