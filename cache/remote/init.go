@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -70,6 +71,17 @@ func (s *Store) createBucket(ctx context.Context) (bool, error) {
 }
 
 func (s *Store) createTable(ctx context.Context) (bool, error) {
+	// A table being deleted (say, just now, to start over) still answers
+	// DescribeTable: wait until it is gone, then create it again.
+	in := &dynamodb.DescribeTableInput{TableName: aws.String(s.loc.Table)}
+	if out, err := s.db.DescribeTable(ctx, in); err == nil && out.Table != nil && out.Table.TableStatus == ddbtypes.TableStatusDeleting {
+		gone := dynamodb.NewTableNotExistsWaiter(s.db, func(o *dynamodb.TableNotExistsWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 100*time.Millisecond, 5*time.Second
+		})
+		if err := gone.Wait(ctx, in, 10*time.Minute); err != nil {
+			return false, fmt.Errorf("waiting for the DynamoDB table %q to finish being deleted: %w", s.loc.Table, err)
+		}
+	}
 	if err := s.checkTable(ctx); err == nil || !missing(err) {
 		return false, err
 	}
