@@ -5,6 +5,7 @@ package bake
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/imgraph/imgraph/rules"
@@ -95,3 +96,18 @@ const (
 	PhaseCopy      = "copy"
 	PhaseCleanup   = "cleanup"
 )
+
+// DescribeProvisioner names provisioner i of an image the way every
+// platform's phases and errors do: provision [1] shell (//apps/api:install.sh).
+func DescribeProvisioner(i int, p *rules.Provisioner) string {
+	what := ""
+	switch {
+	case p.Script != nil:
+		what = p.Script.Label.String()
+	case p.Kind == rules.ProvisionShell:
+		what = "inline"
+	case p.Src != nil:
+		what = p.Src.Label.String() + " -> " + p.Dest
+	}
+	return fmt.Sprintf("%s [%d] %s (%s)", PhaseProvision, i, p.Kind, what)
+}

@@ -177,20 +177,29 @@ func (l *Local) readRecord(key string) (rec *Record, exists bool) {
 		l.warnf("cache: ignoring unreadable record %s: %v", path, err)
 		return nil, true
 	}
-	rec = new(Record)
-	if err := json.Unmarshal(data, rec); err != nil {
+	rec, err = DecodeRecord(data, key)
+	if err != nil {
 		l.warnf("cache: ignoring corrupt record %s: %v", path, err)
 		return nil, true
 	}
+	return rec, true
+}
+
+// DecodeRecord reads a stored record and checks that it is the record of
+// key; every store reads records through it, so they agree on what is
+// corrupt.
+func DecodeRecord(data []byte, key string) (*Record, error) {
+	rec := new(Record)
+	if err := json.Unmarshal(data, rec); err != nil {
+		return nil, err
+	}
 	if rec.Key != key {
-		l.warnf("cache: ignoring corrupt record %s: it holds key %q", path, rec.Key)
-		return nil, true
+		return nil, fmt.Errorf("it holds key %q", rec.Key)
 	}
 	if rec.Label == "" {
-		l.warnf("cache: ignoring corrupt record %s: it has no label", path)
-		return nil, true
+		return nil, errors.New("it has no label")
 	}
-	return rec, true
+	return rec, nil
 }
 
 // Put writes the record, then the label's pointer to it, so a pointer never

@@ -29,7 +29,7 @@ func (*stepProvision) Name() string { return bake.PhaseProvision }
 func (*stepProvision) Run(ctx context.Context, s *state) error {
 	for i := range s.job.Image.Provision {
 		p := &s.job.Image.Provision[i]
-		desc := describe(i, p)
+		desc := bake.DescribeProvisioner(i, p)
 		s.phase(fmt.Sprintf("%s [%d] %s", bake.PhaseProvision, i, p.Kind))
 		fmt.Fprintf(s.log, "==> %s\n", desc)
 		var err error
@@ -70,21 +70,6 @@ func provisionError(ctx context.Context, desc string, err error) error {
 		return fmt.Errorf("%s: the connection closed before it exited (did it reboot the instance?)", desc)
 	}
 	return fmt.Errorf("%s: %w", desc, err)
-}
-
-// describe names a provisioner in phases and errors, as the local
-// platform does: provision [1] shell (//examples/apps/api:install.sh).
-func describe(i int, p *rules.Provisioner) string {
-	what := ""
-	switch {
-	case p.Script != nil:
-		what = p.Script.Label.String()
-	case p.Kind == rules.ProvisionShell:
-		what = "inline"
-	case p.Src != nil:
-		what = p.Src.Label.String() + " -> " + p.Dest
-	}
-	return fmt.Sprintf("%s [%d] %s (%s)", bake.PhaseProvision, i, p.Kind, what)
 }
 
 // runShell runs a script or inline commands with /bin/sh -e. The program

@@ -17,7 +17,7 @@ import (
 // provision runs provisioner i in its own sandbox.
 func (r *bakeRun) provision(ctx context.Context, i int) error {
 	p := &r.job.Image.Provision[i]
-	desc := describe(i, p)
+	desc := bake.DescribeProvisioner(i, p)
 	r.phase(fmt.Sprintf("%s [%d] %s", bake.PhaseProvision, i, p.Kind))
 	fmt.Fprintf(r.log, "==> %s\n", desc)
 	step := &sandboxStep{Root: r.tmp, Mounts: true}
@@ -61,21 +61,6 @@ func (r *bakeRun) provision(ctx context.Context, i int) error {
 		return fmt.Errorf("%s %w", desc, err)
 	}
 	return fmt.Errorf("%s: %w", desc, err)
-}
-
-// describe names a provisioner in phases and errors:
-// provision [1] shell (//examples/apps/api:install.sh).
-func describe(i int, p *rules.Provisioner) string {
-	what := ""
-	switch {
-	case p.Script != nil:
-		what = p.Script.Label.String()
-	case p.Kind == rules.ProvisionShell:
-		what = "inline"
-	case p.Src != nil:
-		what = p.Src.Label.String() + " -> " + p.Dest
-	}
-	return fmt.Sprintf("%s [%d] %s (%s)", bake.PhaseProvision, i, p.Kind, what)
 }
 
 // env is a shell step's whole environment: a clean base, the step's env,

@@ -2,7 +2,6 @@ package remote
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -228,17 +227,9 @@ func (s *Store) readRecord(ctx context.Context, key, location string) (*cache.Re
 		s.warnf("cache: ignoring corrupt record %s: larger than %d bytes", where, maxRecordBytes)
 		return nil, nil
 	}
-	rec := new(cache.Record)
-	if err := json.Unmarshal(data, rec); err != nil {
+	rec, err := cache.DecodeRecord(data, key)
+	if err != nil {
 		s.warnf("cache: ignoring corrupt record %s: %v", where, err)
-		return nil, nil
-	}
-	if rec.Key != key {
-		s.warnf("cache: ignoring corrupt record %s: it holds key %q", where, rec.Key)
-		return nil, nil
-	}
-	if rec.Label == "" {
-		s.warnf("cache: ignoring corrupt record %s: it has no label", where)
 		return nil, nil
 	}
 	return rec, nil
