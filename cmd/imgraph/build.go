@@ -125,7 +125,7 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 		Jobs: f.jobs, KeepGoing: f.keepGoing, RunID: runID,
 		Baker: baker, Store: store, Locker: store, Observer: observers,
 		OutDir:  outDir,
-		Fetcher: &engine.Fetcher{Dir: caches.local.Path("artifacts"), Root: s.ws.Root},
+		Fetcher: &engine.Fetcher{Dir: caches.local.Path("artifacts"), Root: s.ws.Root, S3: aws.S3Opener(opts.profile)},
 		Secret:  e.lookupEnv,
 		Warn: func(format string, args ...any) {
 			fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)
