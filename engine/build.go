@@ -61,7 +61,8 @@ type Outcome struct {
 	Err     error             // why it failed
 	Reason  string            // why it was skipped, or reused
 	Log     string            // the bake's log, relative to the workspace
-	Elapsed time.Duration
+	Elapsed time.Duration     // from the start of the work (a bake's, once it has a slot) to its end
+	started time.Time         // when the bake took its slot
 
 	home     chan struct{} // closed once the image exists in the home region (or never will)
 	homeOK   bool          // set before home is closed: the image exists there
@@ -235,6 +236,9 @@ func (b *builder) run(ctx context.Context, o *Outcome) {
 		}
 		b.distribute(ctx, o)
 	}
+	if !o.started.IsZero() {
+		start = o.started // waiting for a slot is not baking
+	}
 	o.Elapsed = b.opt.Now().Sub(start)
 }
 
@@ -323,6 +327,7 @@ func (b *builder) bake(ctx context.Context, o *Outcome) bool {
 	// events never show more than --jobs bakes at once.
 	defer func() { <-b.slots }()
 	start := b.opt.Now()
+	o.started = start
 	id, err := b.bakeInSlot(ctx, o)
 	if err != nil {
 		b.interrupted(ctx, o, "bake", err)
