@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Shared is a cache a team shares (the remote one): a Store whose Lock is
@@ -42,13 +44,21 @@ func (c *Layered) Get(ctx context.Context, keys []string) (map[string]*Record, e
 	if err != nil {
 		return nil, err
 	}
+	// Each local copy is an fsync'd atomic write: many at once, so a
+	// runner's first no-op build does not wait on them one by one.
+	var g errgroup.Group
+	g.SetLimit(32)
 	for k, rec := range remote {
 		out[k] = rec
-		// A failed local copy costs a remote read next time, nothing more.
-		if err := c.Local.Put(ctx, rec); err != nil && c.Warn != nil {
-			c.Warn("copying %s into the local cache: %v", k, err)
-		}
+		g.Go(func() error {
+			// A failed local copy costs a remote read next time, nothing more.
+			if err := c.Local.Put(ctx, rec); err != nil && c.Warn != nil {
+				c.Warn("copying %s into the local cache: %v", k, err)
+			}
+			return nil
+		})
 	}
+	g.Wait()
 	return out, nil
 }
 
