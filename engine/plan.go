@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/imgraph/imgraph/cache"
 	"github.com/imgraph/imgraph/label"
@@ -276,18 +277,7 @@ func joinAnd(xs []string) string {
 	case 1:
 		return xs[0]
 	}
-	return fmt.Sprintf("%s and %s", joinComma(xs[:len(xs)-1]), xs[len(xs)-1])
-}
-
-func joinComma(xs []string) string {
-	out := ""
-	for i, x := range xs {
-		if i > 0 {
-			out += ", "
-		}
-		out += x
-	}
-	return out
+	return fmt.Sprintf("%s and %s", strings.Join(xs[:len(xs)-1], ", "), xs[len(xs)-1])
 }
 
 func sortedCopy(xs []string) []string {

@@ -61,7 +61,7 @@ func imageAttrs(im *rules.Image) map[string]string {
 		"ssh_user":       im.AWS.SSHUser,
 		"ssh_port":       strconv.Itoa(im.AWS.SSHPort),
 		"volume_size_gb": strconv.Itoa(im.AWS.VolumeSizeGB),
-		"encrypted":      map[bool]string{true: "True", false: "False"}[im.AWS.Encrypted],
+		"encrypted":      starlarkBool(im.AWS.Encrypted),
 		"kms_key":        im.AWS.KMSKey,
 	}
 	if !im.Parent.IsZero() {
@@ -84,4 +84,12 @@ func renderDict(m map[string]string) string {
 		kv = append(kv, k+": "+m[k])
 	}
 	return "{" + strings.Join(kv, ", ") + "}"
+}
+
+// starlarkBool renders a bool as an IMAGES.star file writes it.
+func starlarkBool(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
 }

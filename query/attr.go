@@ -25,11 +25,8 @@ func evalAttr(ev *evaluator, args []Expr) (nodeSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := ev.u.empty()
-	for i := range x.members() {
-		if v, ok := ev.u.nodes[i].Attrs[name.Text]; ok && re.MatchString(v) {
-			out.add(i)
-		}
-	}
-	return out, nil
+	return ev.keep(x, func(n *Node) bool {
+		v, ok := n.Attrs[name.Text]
+		return ok && re.MatchString(v)
+	}), nil
 }

@@ -115,3 +115,14 @@ func (ev *evaluator) reach(start nodeSet, edges [][]int32, depth int, within nod
 	}
 	return seen, nil
 }
+
+// keep returns the nodes of x that match: what kind, filter and attr share.
+func (ev *evaluator) keep(x nodeSet, match func(*Node) bool) nodeSet {
+	out := ev.u.empty()
+	for i := range x.members() {
+		if match(&ev.u.nodes[i]) {
+			out.add(i)
+		}
+	}
+	return out
+}

@@ -20,11 +20,5 @@ func evalKind(ev *evaluator, args []Expr) (nodeSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := ev.u.empty()
-	for i := range x.members() {
-		if re.MatchString(ev.u.nodes[i].Kind) {
-			out.add(i)
-		}
-	}
-	return out, nil
+	return ev.keep(x, func(n *Node) bool { return re.MatchString(n.Kind) }), nil
 }

@@ -116,12 +116,8 @@ func writeParts(w io.Writer, parts []engine.Part, indent string) {
 				fields = append(fields, f)
 			}
 		}
-		if len(p.Parts) > 0 {
-			fmt.Fprintf(w, "%s%s:%s\n", indent, p.Name, prefixed(strings.Join(fields, " ")))
-			writeParts(w, p.Parts, indent+"  ")
-			continue
-		}
 		fmt.Fprintf(w, "%s%s:%s\n", indent, p.Name, prefixed(strings.Join(fields, " ")))
+		writeParts(w, p.Parts, indent+"  ")
 	}
 }
 
