@@ -142,19 +142,16 @@ img("i", 2, ":h")
 `
 
 type scheduleRun struct {
-	ticks       int
-	maxRunning  int
-	eventsMax   int
-	report      *engine.Report
-	err         error
-	skippedWhy  map[string]string
-	bakedLabels map[string]bool
+	ticks      int
+	maxRunning int
+	eventsMax  int
+	baked      int // bakes that returned
+	report     *engine.Report
+	err        error
 }
 
-// runTicks builds the schedule workspace with a tick baker and counts the
-// ticks it takes. Before each tick it waits until every bake that could
-// run has started: the images whose parent is baked, up to jobs of them.
-func runTicks(t *testing.T, jobs int, keepGoing bool, fail ...string) scheduleRun {
+// scheduleRoot writes the schedule workspace to a new directory.
+func scheduleRoot(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{
@@ -162,6 +159,21 @@ func runTicks(t *testing.T, jobs int, keepGoing bool, fail ...string) scheduleRu
 		"g/IMAGES.star": scheduleWorkspace,
 		"g/rootfs/etc":  "",
 	})
+	return root
+}
+
+// runTicks builds a new schedule workspace with a tick baker.
+func runTicks(t *testing.T, jobs int, keepGoing bool, fail ...string) scheduleRun {
+	t.Helper()
+	return runTicksIn(t, scheduleRoot(t), jobs, keepGoing, fail...)
+}
+
+// runTicksIn builds the schedule workspace at root with a tick baker and
+// counts the ticks it takes. Before each tick it waits until every bake
+// that could run has started: the images whose parent is baked, up to jobs
+// of them. So the count does not depend on how goroutines are scheduled.
+func runTicksIn(t *testing.T, root string, jobs int, keepGoing bool, fail ...string) scheduleRun {
+	t.Helper()
 	ws, err := rules.FindWorkspace(root)
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +250,8 @@ func runTicks(t *testing.T, jobs int, keepGoing bool, fail ...string) scheduleRu
 			case <-baker.changed:
 				continue
 			case r := <-done:
-				r.ticks, r.maxRunning, r.eventsMax = ticks, maxRunning, eventsMax
+				_, finished := baker.running()
+				r.ticks, r.maxRunning, r.eventsMax, r.baked = ticks, maxRunning, eventsMax, len(finished)
 				return r
 			case <-time.After(time.Minute):
 				buf := make([]byte, 1<<20)
@@ -330,51 +343,12 @@ func TestBuildStopsAtTheFirstFailureWithoutKeepGoing(t *testing.T) {
 }
 
 func TestBuildRecordsEveryBakeAndASecondBuildBakesNothing(t *testing.T) {
-	root := t.TempDir()
-	writeFiles(t, root, map[string]string{
-		"IMAGES.star":   `workspace(name = "sched", platform = "local")`,
-		"g/IMAGES.star": scheduleWorkspace,
-		"g/rootfs/etc":  "",
-	})
-	build := func() (*engine.Report, *tickBaker) {
-		ws, _ := rules.FindWorkspace(root)
-		loader, _ := rules.NewLoader(ws, rules.Config{})
-		a, err := engine.Analyze(context.Background(), loader, engine.AnalyzeOptions{
-			Patterns: []label.Pattern{{Recursive: true, Selects: label.Rules}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		store, _ := cache.OpenLocal(filepath.Join(root, "cache"), nil)
-		baker := newTickBaker()
-		plan, err := engine.MakePlan(context.Background(), a.Graph, a.Closure, a.Keys, store, baker)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Hand out ticks until the build ends.
-		done := make(chan *engine.Report, 1)
-		go func() {
-			r, err := engine.Build(context.Background(), a, plan, engine.BuildOptions{
-				Jobs: 4, RunID: "t", Baker: baker, Store: store, OutDir: filepath.Join(root, "imgraph-out"),
-				Fetcher: &engine.Fetcher{Dir: filepath.Join(root, "fetch"), Root: root}})
-			if err != nil {
-				t.Error(err)
-			}
-			done <- r
-		}()
-		for {
-			select {
-			case r := <-done:
-				return r, baker
-			case <-baker.changed:
-				baker.tick()
-			case <-time.After(time.Minute):
-				buf := make([]byte, 1<<20)
-				t.Fatalf("the build stopped making progress:\n%s", buf[:runtime.Stack(buf, true)])
-			}
-		}
+	root := scheduleRoot(t)
+	first := runTicksIn(t, root, 4, false)
+	if first.err != nil {
+		t.Fatal(first.err)
 	}
-	first, _ := build()
-	for _, o := range first.Outcomes {
+	for _, o := range first.report.Outcomes {
 		if o.Action != engine.ActionBake {
 			t.Fatalf("first build: %s %s, want bake", o.Target.Image.Label, o.Action)
 		}
@@ -388,14 +362,17 @@ func TestBuildRecordsEveryBakeAndASecondBuildBakesNothing(t *testing.T) {
 			t.Errorf("manifest %s: %v, want the baked image in the home region", l, e.Images)
 		}
 	}
-	second, baker := build()
-	for _, o := range second.Outcomes {
+	second := runTicksIn(t, root, 4, false)
+	if second.err != nil {
+		t.Fatal(second.err)
+	}
+	for _, o := range second.report.Outcomes {
 		if o.Action != engine.ActionCached {
 			t.Errorf("second build: %s %s, want cached", o.Target.Image.Label, o.Action)
 		}
 	}
-	if _, finished := baker.running(); len(finished) != 0 {
-		t.Errorf("the second build baked %d images", len(finished))
+	if second.baked != 0 {
+		t.Errorf("the second build baked %d images", second.baked)
 	}
 }
 
