@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,51 +75,83 @@ func Env(t testing.TB) {
 // StartDynamo starts dynalite, in memory, and returns its endpoint URL.
 func StartDynamo(t testing.TB) (endpoint string) {
 	t.Helper()
-	// Tables are ACTIVE after 100ms rather than dynalite's 500ms: callers
-	// still see CREATING and must wait for it, but tests stay quick.
-	return start(t, "dynalite", func(port int) []string {
-		return []string{"--host", "127.0.0.1", "--port", strconv.Itoa(port),
-			"--createTableMs", "100", "--deleteTableMs", "100", "--updateTableMs", "100"}
-	})
+	return start(t, dynalite)
 }
 
 // StartS3 starts s3rver, keeping its objects in a temporary directory, and
 // returns its endpoint URL. Clients must use path-style addressing.
 func StartS3(t testing.TB) (endpoint string) {
 	t.Helper()
-	dir := t.TempDir()
-	return start(t, "s3rver", func(port int) []string {
-		return []string{"--address", "127.0.0.1", "--port", strconv.Itoa(port), "--directory", dir, "--silent"}
-	})
+	return start(t, s3rver(t.TempDir()))
 }
 
-// start runs node_modules/.bin/<name> on a free port. Another process may
-// take the port between our probe and the emulator's listen, so a start
-// that fails because the address is in use is tried again on a new port.
-func start(t testing.TB, name string, args func(port int) []string) string {
+// An emulator is a program under node_modules/.bin and how to run it.
+type emulator struct {
+	name string
+	args func(port int) []string
+	// listening matches the line the emulator prints once it listens,
+	// with the port as its group. Waiting for that line, rather than for
+	// the port to answer, proves that the port is ours: another process
+	// may have taken it between our probe and the emulator's listen.
+	listening *regexp.Regexp
+	// ownPort: given port 0, the emulator listens on a port of its
+	// choosing, and no other process can take it first.
+	ownPort bool
+}
+
+// dynalite's tables are ACTIVE after 100ms rather than its 500ms: callers
+// still see CREATING and must wait for it, but tests stay quick. Port 0
+// means its default, 4567, to dynalite, so it is given a free port.
+var dynalite = emulator{
+	name: "dynalite",
+	args: func(port int) []string {
+		return []string{"--host", "127.0.0.1", "--port", strconv.Itoa(port),
+			"--createTableMs", "100", "--deleteTableMs", "100", "--updateTableMs", "100"}
+	},
+	listening: regexp.MustCompile(`Dynalite listening at: http://127\.0\.0\.1:(\d+)`),
+}
+
+func s3rver(dir string) emulator {
+	return emulator{
+		name: "s3rver",
+		args: func(port int) []string {
+			return []string{"--address", "127.0.0.1", "--port", strconv.Itoa(port), "--directory", dir, "--silent"}
+		},
+		listening: regexp.MustCompile(`S3rver listening on 127\.0\.0\.1:(\d+)`),
+		ownPort:   true,
+	}
+}
+
+// start runs the emulator and returns its URL once it listens. An
+// emulator given a free port may find it taken by the time it listens:
+// such a start is tried again on a new port.
+func start(t testing.TB, e emulator) string {
 	t.Helper()
-	bin := binary(t, name)
+	bin := binary(t, e.name)
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			t.Fatalf("emulators: finding a free port for %s: %v", name, err)
+		port := 0
+		if !e.ownPort {
+			var err error
+			if port, err = freePort(); err != nil {
+				t.Fatalf("emulators: finding a free port for %s: %v", e.name, err)
+			}
 		}
-		p, err := run(bin, args(port))
+		p, err := run(bin, e.args(port), e.listening)
 		if err != nil {
-			t.Fatalf("emulators: starting %s: %v", name, err)
+			t.Fatalf("emulators: starting %s: %v", e.name, err)
 		}
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		if err := p.waitReady(addr, time.Now().Add(startTimeout)); err != nil {
+		port, err = p.waitListening(startTimeout)
+		if err != nil {
 			p.stop()
-			lastErr = fmt.Errorf("%s on %s: %w\n%s", name, addr, err, p.output())
-			if strings.Contains(p.output(), "EADDRINUSE") {
+			lastErr = fmt.Errorf("%s: %w\n%s", e.name, err, p.output())
+			if strings.Contains(p.output(), "EADDRINUSE") && !e.ownPort {
 				continue
 			}
 			break
 		}
 		t.Cleanup(p.stop)
-		return "http://" + addr
+		return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	}
 	t.Fatalf("emulators: %v", lastErr)
 	return ""
@@ -180,14 +213,15 @@ func freePort() (int, error) {
 // also stops anything it started.
 type process struct {
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *output
 	exited chan struct{} // closed once the process has been waited for
 	once   sync.Once
 }
 
-func run(bin string, args []string) (*process, error) {
+// run starts bin; listening matches the line it prints once it listens.
+func run(bin string, args []string, listening *regexp.Regexp) (*process, error) {
 	cmd := exec.Command(bin, args...)
-	out := &syncBuffer{}
+	out := &output{listening: listening, port: make(chan int, 1)}
 	cmd.Stdout, cmd.Stderr = out, out
 	setProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
@@ -201,24 +235,18 @@ func run(bin string, args []string) (*process, error) {
 	return p, nil
 }
 
-// waitReady connects to addr until it accepts, the process exits, or the
-// deadline passes.
-func (p *process) waitReady(addr string, deadline time.Time) error {
-	const retry = 20 * time.Millisecond
-	for {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			conn.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not accepting connections after %v: %v", startTimeout, err)
-		}
-		select {
-		case <-p.exited:
-			return fmt.Errorf("exited before accepting connections (%v)", p.cmd.ProcessState)
-		case <-time.After(retry):
-		}
+// waitListening waits for the process to say it listens, and returns the
+// port it names.
+func (p *process) waitListening(timeout time.Duration) (int, error) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case port := <-p.out.port:
+		return port, nil
+	case <-p.exited:
+		return 0, fmt.Errorf("exited before listening (%v)", p.cmd.ProcessState)
+	case <-timer.C:
+		return 0, fmt.Errorf("not listening after %v", timeout)
 	}
 }
 
@@ -239,25 +267,37 @@ func (p *process) stop() {
 
 func (p *process) output() string { return p.out.String() }
 
-// syncBuffer keeps what an emulator prints, for the message of a failed start.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// output keeps what an emulator prints, for the message of a failed start,
+// and watches it for the line that says the emulator listens.
+type output struct {
+	listening *regexp.Regexp
+	port      chan int // receives the port once
+
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	found bool
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	// Only the start of the output is of use; don't let a chatty emulator
 	// grow the buffer for the whole test run.
-	if room := 64<<10 - b.buf.Len(); room > 0 {
-		b.buf.Write(p[:min(len(p), room)])
+	if room := 64<<10 - o.buf.Len(); room > 0 {
+		o.buf.Write(p[:min(len(p), room)])
+	}
+	if !o.found {
+		if m := o.listening.FindSubmatch(o.buf.Bytes()); m != nil {
+			o.found = true
+			port, _ := strconv.Atoi(string(m[1]))
+			o.port <- port
+		}
 	}
 	return len(p), nil
 }
 
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
 }

@@ -1,11 +1,11 @@
 package emulators
 
 import (
+	"net"
 	"net/http"
 	"os"
-	"strconv"
+	"strings"
 	"testing"
-	"time"
 )
 
 func TestStart(t *testing.T) {
@@ -23,16 +23,15 @@ func TestStart(t *testing.T) {
 }
 
 func TestStopEndsTheProcess(t *testing.T) {
-	bin := binary(t, "dynalite")
 	port, err := freePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := run(bin, []string{"--host", "127.0.0.1", "--port", strconv.Itoa(port)})
+	p, err := run(binary(t, "dynalite"), dynalite.args(port), dynalite.listening)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.waitReady("127.0.0.1:"+strconv.Itoa(port), time.Now().Add(startTimeout)); err != nil {
+	if _, err := p.waitListening(startTimeout); err != nil {
 		t.Fatal(err)
 	}
 	p.stop()
@@ -41,6 +40,39 @@ func TestStopEndsTheProcess(t *testing.T) {
 	default:
 		t.Fatal("stop returned before the process exited")
 	}
+}
+
+// An emulator whose port another process took must not be taken for
+// ready because that other process answers there.
+func TestAPortTakenFirstIsNotMistakenForTheEmulator(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	p, err := run(binary(t, "dynalite"), dynalite.args(taken.Addr().(*net.TCPAddr).Port), dynalite.listening)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.stop()
+	if port, err := p.waitListening(startTimeout); err == nil {
+		t.Fatalf("dynalite said it listens on %d, a port held by the test", port)
+	}
+	if !strings.Contains(p.output(), "EADDRINUSE") {
+		t.Errorf("dynalite failed, but not for the port in use:\n%s", p.output())
+	}
+}
+
+func TestS3rverChoosesItsOwnPort(t *testing.T) {
+	ep := StartS3(t)
+	if strings.HasSuffix(ep, ":0") {
+		t.Fatalf("endpoint %s: the port s3rver chose was not read", ep)
+	}
+	resp, err := http.Get(ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 }
 
 func TestModuleRoot(t *testing.T) {
