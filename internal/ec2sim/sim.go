@@ -34,6 +34,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/imgraph/imgraph/bake/local"
@@ -69,8 +70,8 @@ type Options struct {
 	// transition happens on the next Describe call.
 	TimeFactor float64
 	// SSHPort is the port of every instance's SSH server (default 22).
-	// Instances take addresses from 127.0.0.2 up in every simulator, so
-	// two simulators on one machine need two ports.
+	// Instances take addresses from 127.0.0.2 up, passing over those
+	// whose port another process (another simulator) holds.
 	SSHPort int
 	// Dir holds the instances' and snapshots' trees; by default a
 	// temporary directory, removed by Close.
@@ -498,16 +499,30 @@ const (
 	terminatedVisible = time.Hour
 )
 
-// allocAddr gives an instance the lowest free loopback address from
-// 127.0.0.2.
+// allocAddr gives an instance the lowest loopback address from 127.0.0.2
+// that is free in this simulator and whose SSH port no other process
+// holds: simulators in other processes (say, two test binaries) hand out
+// the same addresses, and an instance must never answer for another's.
 func (s *Sim) allocAddr() (netip.Addr, error) {
 	for n := uint32(2); n < 1<<24-1; n++ {
-		if !s.addrs[n] {
+		a := netip.AddrFrom4([4]byte{127, byte(n >> 16), byte(n >> 8), byte(n)})
+		if !s.addrs[n] && !s.heldElsewhere(a) {
 			s.addrs[n] = true
-			return netip.AddrFrom4([4]byte{127, byte(n >> 16), byte(n >> 8), byte(n)}), nil
+			return a, nil
 		}
 	}
 	return netip.Addr{}, errors.New("no loopback address left")
+}
+
+// heldElsewhere says whether another process listens on a's SSH port.
+// Other failures to listen are left for the SSH server to report.
+func (s *Sim) heldElsewhere(a netip.Addr) bool {
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(a, uint16(s.opts.SSHPort)).String())
+	if err != nil {
+		return errors.Is(err, syscall.EADDRINUSE)
+	}
+	ln.Close()
+	return false
 }
 
 func (s *Sim) freeAddr(a netip.Addr) {

@@ -3,6 +3,7 @@ package ec2sim
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -58,6 +60,17 @@ type sshServer struct {
 func (s *Sim) startSSH(in *instance) {
 	addr := netip.AddrPortFrom(in.addr, uint16(s.opts.SSHPort)).String()
 	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		// Another process took the address while the instance booted: it
+		// moves to a free one before anyone is told it runs.
+		var moved netip.Addr
+		if moved, err = s.allocAddr(); err == nil {
+			s.freeAddr(in.addr)
+			in.addr = moved
+			addr = netip.AddrPortFrom(in.addr, uint16(s.opts.SSHPort)).String()
+			ln, err = net.Listen("tcp", addr)
+		}
+	}
 	if err != nil {
 		in.sshErr = err.Error()
 		s.log("ec2sim: %s: SSH cannot listen on %s: %v", in.id, addr, err)

@@ -5,8 +5,10 @@ package ec2sim_test
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -145,4 +147,53 @@ func TestSSHKillsCommandsOnStop(t *testing.T) {
 	if err := s.Wait(); err == nil {
 		t.Errorf("a command of a stopped instance ended well")
 	}
+}
+
+// Simulators in other processes hand out the same loopback addresses. An
+// address whose SSH port another process holds is passed over at launch,
+// and an instance whose address is taken while it boots moves before it
+// is described as running: a client never reaches another's instance.
+func TestSSHAddressHeldByAnotherProcess(t *testing.T) {
+	w := newWorld(t, ec2sim.Options{})
+	key := w.newKey(home, "bake-key")
+	hold := func(addr string) net.Listener {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		return ln
+	}
+	held := hold(net.JoinHostPort("127.0.0.2", strconv.Itoa(w.opts.SSHPort)))
+	first := w.instance(home, w.run(home, w.base, "bake-key"))
+	if addr := w.sshAddr(first); addr == held.Addr().String() {
+		t.Fatalf("the instance was given %s, held by another process", addr)
+	}
+
+	out, err := w.ec2(home).RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(w.base),
+		InstanceType: types.InstanceTypeT3Micro, MinCount: aws.Int32(1), MaxCount: aws.Int32(1), KeyName: aws.String("bake-key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := out.Instances[0]
+	taken := hold(w.sshAddr(pending)) // taken while it boots
+	running := w.instance(home, *pending.InstanceId)
+	if running.State.Name != types.InstanceStateNameRunning {
+		t.Fatalf("instance is %s, want running", running.State.Name)
+	}
+	addr := w.sshAddr(running)
+	if addr == taken.Addr().String() {
+		t.Fatalf("the running instance still shows %s, taken by another process", addr)
+	}
+	st := w.sim.State().Regions[home].Instances
+	for _, in := range st {
+		if in.ID == *running.InstanceId && (in.SSH != addr || in.SSHError != "") {
+			t.Errorf("state shows SSH %s (%s), want %s", in.SSH, in.SSHError, addr)
+		}
+	}
+	cl, err := dial(addr, key, nil)
+	if err != nil {
+		t.Fatalf("SSH to the moved instance: %v", err)
+	}
+	cl.Close()
 }
