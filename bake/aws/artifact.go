@@ -9,13 +9,15 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/imgraph/imgraph/internal/awslog"
 )
 
 // S3Opener returns what imgraph's artifact fetcher calls for s3:// URLs,
 // on every platform. The AWS configuration (the standard one, or profile)
 // is loaded on the first s3:// artifact, so a build without one needs no
 // AWS account.
-func S3Opener(profile string) func(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
+func S3Opener(profile string, warn func(format string, args ...any)) func(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
 	var (
 		once   sync.Once
 		client *s3.Client
@@ -23,7 +25,7 @@ func S3Opener(profile string) func(ctx context.Context, bucket, key string) (io.
 	)
 	return func(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
 		once.Do(func() {
-			var opts []func(*config.LoadOptions) error
+			opts := []func(*config.LoadOptions) error{config.WithLogger(awslog.Logger{Warn: warn})}
 			if profile != "" {
 				opts = append(opts, config.WithSharedConfigProfile(profile))
 			}

@@ -134,13 +134,13 @@ func (c *calls) reset() {
 // openCounted opens a store whose DynamoDB calls are counted.
 func openCounted(t testing.TB, loc *Location, run string) (*Store, *calls, *warnings) {
 	t.Helper()
-	cfg, err := LoadConfig(t.Context(), loc)
+	w := &warnings{}
+	cfg, err := LoadConfig(t.Context(), loc, w.warn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &calls{next: cfg.HTTPClient, ops: map[string]int{}}
 	cfg.HTTPClient = c
-	w := &warnings{}
 	s, err := Open(t.Context(), loc, Options{RunID: run, Warn: w.warn, AWS: &cfg})
 	if err != nil {
 		t.Fatal(err)

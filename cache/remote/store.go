@@ -45,6 +45,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/imgraph/imgraph/cache"
+	"github.com/imgraph/imgraph/internal/awslog"
 )
 
 // The DynamoDB item's attributes. Most are reserved words in DynamoDB's
@@ -168,13 +169,13 @@ func newStore(ctx context.Context, loc *Location, opts Options) (*Store, error) 
 }
 
 // LoadConfig loads the default AWS configuration for loc: its region if
-// the URL names one, and an HTTP client that keeps enough connections
-// open for Get's parallel reads.
-func LoadConfig(ctx context.Context, loc *Location) (aws.Config, error) {
+// the URL names one, an HTTP client that keeps enough connections open for
+// Get's parallel reads, and the SDK's warnings passed to warn.
+func LoadConfig(ctx context.Context, loc *Location, warn func(format string, args ...any)) (aws.Config, error) {
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 		tr.MaxIdleConnsPerHost = 2 * readParallelism
 	})
-	optFns := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient)}
+	optFns := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient), config.WithLogger(awslog.Logger{Warn: warn})}
 	if loc.Region != "" {
 		optFns = append(optFns, config.WithRegion(loc.Region))
 	}
@@ -198,7 +199,7 @@ func clients(ctx context.Context, loc *Location, opts Options) (*s3.Client, *dyn
 		cfg = opts.AWS.Copy()
 	} else {
 		var err error
-		if cfg, err = LoadConfig(ctx, loc); err != nil {
+		if cfg, err = LoadConfig(ctx, loc, opts.Warn); err != nil {
 			return nil, nil, "", err
 		}
 	}

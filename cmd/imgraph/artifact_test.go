@@ -44,8 +44,12 @@ func TestArtifactFromS3(t *testing.T) {
 		"base/IMAGES.star": `image(name = "root", source = rootfs(path = "rootfs"))`,
 		"api/IMAGES.star":  image(hex.EncodeToString(sum[:])),
 	})
-	if r := ws.imgraph(t, nil, "build", "//api"); r.code != exitOK {
+	// In a process of its own, so what the AWS SDK might print to the
+	// process's standard error is seen.
+	if r := ws.start(t, nil, "build", "//api").wait(t); r.code != exitOK {
 		t.Fatalf("build: %v", r)
+	} else if strings.Contains(r.stderr, "SDK ") {
+		t.Errorf("the AWS SDK's own log reached the user:\n%s", r.stderr)
 	}
 	out := filepath.Join(t.TempDir(), "api")
 	if r := ws.imgraph(t, nil, "export", "//api", "--format", "dir", out); r.code != exitOK {

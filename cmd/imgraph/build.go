@@ -125,11 +125,9 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 		Jobs: f.jobs, KeepGoing: f.keepGoing, RunID: runID,
 		Baker: baker, Store: store, Locker: store, Observer: observers,
 		OutDir:  outDir,
-		Fetcher: &engine.Fetcher{Dir: caches.local.Path("artifacts"), Root: s.ws.Root, S3: aws.S3Opener(opts.profile)},
+		Fetcher: &engine.Fetcher{Dir: caches.local.Path("artifacts"), Root: s.ws.Root, S3: aws.S3Opener(opts.profile, e.warn)},
 		Secret:  e.lookupEnv,
-		Warn: func(format string, args ...any) {
-			fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)
-		},
+		Warn:    e.warn,
 	})
 	view.close()
 	if events != nil && events.Err() != nil && err == nil {
@@ -153,14 +151,11 @@ func newBaker(ctx context.Context, platform string, store *cache.Local, e *env, 
 	bake.Baker
 	engine.Resolver
 }, error) {
-	warn := func(format string, args ...any) {
-		fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)
-	}
 	switch platform {
 	case rules.PlatformLocal:
-		return local.New(store, local.Options{Warn: warn})
+		return local.New(store, local.Options{Warn: e.warn})
 	case rules.PlatformAWS:
-		return aws.New(ctx, aws.Options{Profile: opts.profile, SSHCIDR: opts.sshCIDR, Warn: warn})
+		return aws.New(ctx, aws.Options{Profile: opts.profile, SSHCIDR: opts.sshCIDR, Warn: e.warn})
 	}
 	return nil, usagef("unknown platform %q", platform)
 }

@@ -51,9 +51,7 @@ it would remove.`,
 			if err != nil {
 				return err
 			}
-			baker, err := aws.New(c.Context(), aws.Options{Profile: opts.profile, Warn: func(format string, args ...any) {
-				fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)
-			}})
+			baker, err := aws.New(c.Context(), aws.Options{Profile: opts.profile, Warn: e.warn})
 			if err != nil {
 				return err
 			}

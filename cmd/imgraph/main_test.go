@@ -19,6 +19,7 @@ import (
 
 	"github.com/imgraph/imgraph/bake/local"
 	"github.com/imgraph/imgraph/engine"
+	"github.com/imgraph/imgraph/internal/emulators"
 )
 
 // The end-to-end tests of imgraph build bake for real, in chroots of a
@@ -39,7 +40,20 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(exitOK) // main exits itself; this is never reached
 	}
-	os.Exit(m.Run())
+	os.Exit(runTests(m))
+}
+
+// runTests runs the tests with no AWS account in the environment: a test
+// that wants one points the SDK at the simulator or the emulators.
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "imgraph-test-aws-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	emulators.Isolate(dir)
+	return m.Run()
 }
 
 // testWorkspace is a workspace on disk and the cache its builds use.

@@ -34,6 +34,12 @@ type env struct {
 	lookupEnv func(string) (string, bool) // secret_env values come from here
 }
 
+// warn prints a warning: something the user may want to act on that does
+// not stop the command.
+func (e *env) warn(format string, args ...any) {
+	fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)
+}
+
 // options are the flags common to the commands.
 type options struct {
 	workspace string
@@ -212,9 +218,6 @@ func openCache(ctx context.Context, e *env, opts *options, ws *rules.Workspace, 
 	if loc == "" && ws != nil {
 		loc = ws.Cache
 	}
-	warn := func(format string, args ...any) {
-		fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)
-	}
 	dir := loc
 	if remote.IsURL(loc) || loc == "" {
 		d, err := cache.DefaultDir()
@@ -227,7 +230,7 @@ func openCache(ctx context.Context, e *env, opts *options, ws *rules.Workspace, 
 	} else if !strings.HasPrefix(loc, "/") {
 		dir = e.dir + "/" + loc
 	}
-	local, err := cache.OpenLocal(dir, warn)
+	local, err := cache.OpenLocal(dir, e.warn)
 	if err != nil {
 		return nil, err
 	}
@@ -239,11 +242,11 @@ func openCache(ctx context.Context, e *env, opts *options, ws *rules.Workspace, 
 	if err != nil {
 		return nil, err
 	}
-	c.shared, err = remote.Open(ctx, where, remote.Options{RunID: runID, Warn: warn})
+	c.shared, err = remote.Open(ctx, where, remote.Options{RunID: runID, Warn: e.warn})
 	if err != nil {
 		return nil, err
 	}
-	c.store = &cache.Layered{Local: local, Shared: c.shared, Warn: warn}
+	c.store = &cache.Layered{Local: local, Shared: c.shared, Warn: e.warn}
 	return c, nil
 }
 

@@ -53,15 +53,14 @@ func Start(t testing.TB) Endpoints {
 // checks signatures against the one key pair it knows, S3RVER/S3RVER.
 func Env(t testing.TB) {
 	t.Helper()
-	dir := t.TempDir()
+	for k, v := range hidden(t.TempDir()) {
+		t.Setenv(k, v)
+	}
 	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID":           "S3RVER",
-		"AWS_SECRET_ACCESS_KEY":       "S3RVER",
-		"AWS_REGION":                  "us-east-1",
-		"AWS_DEFAULT_REGION":          "us-east-1",
-		"AWS_CONFIG_FILE":             filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
-		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_ACCESS_KEY_ID":     "S3RVER",
+		"AWS_SECRET_ACCESS_KEY": "S3RVER",
+		"AWS_REGION":            "us-east-1",
+		"AWS_DEFAULT_REGION":    "us-east-1",
 	} {
 		t.Setenv(k, v)
 	}
@@ -69,6 +68,34 @@ func Env(t testing.TB) {
 	for _, k := range []string{"AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
+	}
+}
+
+// Isolate is for a test binary's TestMain: it leaves the process with no
+// AWS account at all (no credentials, no profile, no configuration files
+// but the empty ones in dir, no instance metadata service), so what a
+// command does without one is the same on every machine, and nothing
+// reaches beyond the loopback. Tests that want AWS set it up themselves.
+func Isolate(dir string) {
+	for k, v := range hidden(dir) {
+		os.Setenv(k, v)
+	}
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+		"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
+		"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_SSM",
+		"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI"} {
+		os.Unsetenv(k)
+	}
+}
+
+// hidden points the AWS configuration files into dir, where there are
+// none, and turns the instance metadata service off.
+func hidden(dir string) map[string]string {
+	return map[string]string{
+		"AWS_CONFIG_FILE":             filepath.Join(dir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
+		"AWS_EC2_METADATA_DISABLED":   "true",
 	}
 }
 
