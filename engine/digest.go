@@ -18,42 +18,10 @@ type fileDigest struct {
 	Mode   string // "0755" or "0644" for a file; "dir" for a tree
 }
 
-// digester hashes each path once, however many images send it.
-type digester struct {
-	mu      sync.Mutex
-	entries map[digestReq]*digestEntry
-}
-
-type digestReq struct {
-	path      string
-	fullModes bool
-}
-
-type digestEntry struct {
-	once sync.Once
-	d    fileDigest
-	err  error
-}
-
-func newDigester() *digester { return &digester{entries: map[digestReq]*digestEntry{}} }
-
-// digest hashes the file or tree at path. Workspace files keep only their
-// executable bit (what version control keeps), so two checkouts with
-// different umasks agree; a root filesystem keeps its full permission bits
-// (fullModes), which are part of the image.
-func (d *digester) digest(path string, fullModes bool) (fileDigest, error) {
-	req := digestReq{path, fullModes}
-	d.mu.Lock()
-	e := d.entries[req]
-	if e == nil {
-		e = &digestEntry{}
-		d.entries[req] = e
-	}
-	d.mu.Unlock()
-	e.once.Do(func() { e.d, e.err = hashPath(path, fullModes) })
-	return e.d, e.err
-}
-
+// hashPath hashes the file or tree at path. Workspace files keep only
+// their executable bit (what version control keeps), so two checkouts
+// with different umasks agree; a root filesystem keeps its full permission
+// bits (fullModes), which are part of the image.
 func hashPath(path string, fullModes bool) (fileDigest, error) {
 	// Open first and stat the open file: one path lookup, not two.
 	f, err := os.Open(path)
@@ -102,10 +70,24 @@ func hashFile(path string) (string, error) {
 	return hashReader(f)
 }
 
+// hashBuffers lend hashReader its buffer: io.Copy would make a new 32 KiB
+// one per file (an *os.File's WriteTo does), which for thousands of small
+// scripts is most of the garbage a key computation makes.
+var hashBuffers = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
 func hashReader(r io.Reader) (string, error) {
+	buf := hashBuffers.Get().(*[32 << 10]byte)
+	defer hashBuffers.Put(buf)
 	h := sha256.New()
-	if _, err := io.Copy(h, r); err != nil {
-		return "", err
+	for {
+		n, err := r.Read(buf[:])
+		h.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

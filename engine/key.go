@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"strings"
 )
 
@@ -55,31 +54,28 @@ func short(h string) string {
 // newKey hashes parts in a canonical encoding: every string is length
 // prefixed and every list counted, so no two trees encode alike.
 func newKey(parts []Part) Key {
-	h := sha256.New()
-	writeString(h, "imgraph-key")
-	writeParts(h, parts)
-	return Key{Hex: hex.EncodeToString(h.Sum(nil)), Parts: parts}
+	buf := make([]byte, 0, 4<<10)
+	buf = appendParts(appendString(buf, "imgraph-key"), parts)
+	sum := sha256.Sum256(buf)
+	return Key{Hex: hex.EncodeToString(sum[:]), Parts: parts}
 }
 
-func writeParts(h hash.Hash, parts []Part) {
-	writeInt(h, len(parts))
+// appendParts appends the parts' canonical encoding: every count and
+// length as 8 bytes, big-endian, before what it counts.
+func appendParts(buf []byte, parts []Part) []byte {
+	buf = binary.BigEndian.AppendUint64(buf, uint64(len(parts)))
 	for _, p := range parts {
-		writeString(h, p.Name)
-		writeString(h, p.Value)
-		writeString(h, p.Digest)
-		writeParts(h, p.Parts)
+		buf = appendString(buf, p.Name)
+		buf = appendString(buf, p.Value)
+		buf = appendString(buf, p.Digest)
+		buf = appendParts(buf, p.Parts)
 	}
+	return buf
 }
 
-func writeString(h hash.Hash, s string) {
-	writeInt(h, len(s))
-	h.Write([]byte(s))
-}
-
-func writeInt(h hash.Hash, n int) {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(n))
-	h.Write(b[:])
+func appendString(buf []byte, s string) []byte {
+	buf = binary.BigEndian.AppendUint64(buf, uint64(len(s)))
+	return append(buf, s...)
 }
 
 // Change is one input that differs between two keys.

@@ -3,12 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
@@ -41,16 +38,43 @@ func Keys(ctx context.Context, g *Graph, labels []label.Label, cfg KeyConfig) (m
 	if err != nil {
 		return nil, err
 	}
+	// An image's key needs its parent's: the images of one generation
+	// are keyed in parallel once the generation before is done.
 	keys := make(map[label.Label]Key, len(labels))
-	for _, l := range labels {
-		im := g.Images[l]
-		parts, err := imageParts(im, keys, digests, cfg)
+	for _, gen := range generations(g, labels) {
+		out := make([]Key, len(gen))
+		err := forEach(ctx, len(gen), func(i int) error {
+			parts, err := imageParts(g.Images[gen[i]], keys, digests, cfg)
+			out[i] = newKey(parts)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
-		keys[l] = newKey(parts)
+		for i, l := range gen {
+			keys[l] = out[i]
+		}
 	}
 	return keys, nil
+}
+
+// generations splits labels, parents first, by distance from their root:
+// the roots, then their children, and so on.
+func generations(g *Graph, labels []label.Label) [][]label.Label {
+	depth := make(map[label.Label]int, len(labels))
+	var gens [][]label.Label
+	for _, l := range labels {
+		d := 0
+		if p := g.Images[l].Parent; !p.IsZero() {
+			d = depth[p] + 1
+		}
+		depth[l] = d
+		for d >= len(gens) {
+			gens = append(gens, nil)
+		}
+		gens[d] = append(gens[d], l)
+	}
+	return gens
 }
 
 type digestKey struct {
@@ -58,7 +82,7 @@ type digestKey struct {
 	full bool
 }
 
-// digestFiles hashes every file the images send, in parallel.
+// digestFiles hashes every file the images send, each once, in parallel.
 func digestFiles(ctx context.Context, g *Graph, labels []label.Label) (map[digestKey]fileDigest, error) {
 	type job struct {
 		key digestKey
@@ -88,19 +112,11 @@ func digestFiles(ctx context.Context, g *Graph, labels []label.Label) (map[diges
 	}
 	out := make([]fileDigest, len(jobs))
 	errs := make([]error, len(jobs))
-	d := newDigester()
-	g2, ctx := errgroup.WithContext(ctx)
-	g2.SetLimit(2 * runtime.GOMAXPROCS(0))
-	for i, j := range jobs {
-		g2.Go(func() error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			out[i], errs[i] = d.digest(j.key.path, j.key.full)
-			return nil
-		})
-	}
-	if err := g2.Wait(); err != nil {
+	err := forEach(ctx, len(jobs), func(i int) error {
+		out[i], errs[i] = hashPath(jobs[i].key.path, jobs[i].key.full)
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	var list rules.ErrorList

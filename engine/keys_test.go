@@ -489,3 +489,27 @@ func TestSourceOfAnotherPlatform(t *testing.T) {
 		})
 	}
 }
+
+// TestKeysAreStable pins two keys. A key names a baked image in every
+// cache a team has: if this test fails, every image would rebake once,
+// everywhere. Make such a change on purpose, with a new KeySchema.
+func TestKeysAreStable(t *testing.T) {
+	root := writeWorkspace(t, map[string]string{
+		"IMAGES.star": awsWorkspace,
+		"base/IMAGES.star": `image(name = "base", source = ami("ami-0123456789abcdef0"),
+    provision = [shell(script = "setup.sh", env = {"MODE": "prod"})])
+image(name = "app", parent = ":base", provision = [copy(src = "app.conf", dest = "/etc/app.conf")])
+`,
+		"base/setup.sh": "#!/bin/sh\necho hello\n",
+		"base/app.conf": "port = 8080\n",
+	})
+	got := keys(t, root, rules.Config{})
+	for l, want := range map[string]string{
+		"//base:base": "44677adc82958ee03f8dfef5d8506529bf27913549ed3828a9926fd114a06683",
+		"//base:app":  "ee124daab147368a137f1c768b1462b5006ea3281e9e0866091cacea9b43db46",
+	} {
+		if got[l].Hex != want {
+			t.Errorf("key of %s = %s, want %s", l, got[l].Hex, want)
+		}
+	}
+}

@@ -71,6 +71,7 @@ type Loader struct {
 	loads   map[string][]string // .star file -> the files it loads, for cycle checks
 	srcs    map[string][]byte   // workspace-relative file -> its text, for quoting
 	lines   map[string][]int    // workspace-relative file -> where each line starts
+	walk    *scanner            // what finding the packages saw of the tree
 	exists  sync.Map            // absolute path -> bool: files stat'ed once however often named
 }
 
@@ -95,7 +96,7 @@ func NewLoader(ws *Workspace, cfg Config) (*Loader, error) {
 	if platform != PlatformAWS && platform != PlatformLocal {
 		return nil, &Error{Msg: fmt.Sprintf("unknown platform %q", platform), Hint: `the platforms are "aws" and "local"`}
 	}
-	pkgs, srcs, err := ws.scan()
+	sc, err := ws.scan()
 	if err != nil {
 		return nil, fmt.Errorf("searching %s for packages: %w", ws.Root, err)
 	}
@@ -103,15 +104,16 @@ func NewLoader(ws *Workspace, cfg Config) (*Loader, error) {
 		ws:       ws,
 		platform: platform,
 		vars:     cfg.Vars,
-		packages: make(map[string]bool, len(pkgs)),
-		pkgList:  pkgs,
+		packages: make(map[string]bool, len(sc.pkgs)),
+		pkgList:  sc.pkgs,
 		pkgs:     map[string]*pkgLoad{},
 		modules:  map[string]*moduleLoad{},
 		loads:    map[string][]string{},
-		srcs:     srcs,
+		srcs:     sc.srcs,
+		walk:     sc,
 		lines:    map[string][]int{},
 	}
-	for _, p := range pkgs {
+	for _, p := range sc.pkgs {
 		l.packages[p] = true
 	}
 	l.predeclared = l.builtins()
@@ -417,9 +419,13 @@ func (l *Loader) loadsOf(file string) []string {
 	return deps
 }
 
-// fileExists reports whether path exists, asking the file system once per
-// path: thousands of images name the same few shared scripts.
+// fileExists reports whether path exists. The walk that found the
+// packages has read most directories already; elsewhere the file system
+// is asked once per path: thousands of images name the same few scripts.
 func (l *Loader) fileExists(path string) bool {
+	if exists, known := l.walk.lookup(path); known {
+		return exists
+	}
 	if v, ok := l.exists.Load(path); ok {
 		return v.(bool)
 	}

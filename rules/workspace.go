@@ -2,15 +2,16 @@ package rules
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"go.starlark.net/syntax"
 )
@@ -176,55 +177,124 @@ func nthLine(src []byte, n int32) string {
 // below the root (and the root itself) holding an IMAGES.star, except
 // ignored directories and nested workspaces.
 func (ws *Workspace) Packages() ([]string, error) {
-	pkgs, _, err := ws.scan()
-	return pkgs, err
+	sc, err := ws.scan()
+	if err != nil {
+		return nil, err
+	}
+	return sc.pkgs, nil
 }
 
-// scan finds the packages and returns the text of their IMAGES.star files,
-// read once here so loading need not read them again.
-func (ws *Workspace) scan() ([]string, map[string][]byte, error) {
-	var pkgs []string
-	srcs := map[string][]byte{}
-	err := filepath.WalkDir(ws.Root, func(p string, d fs.DirEntry, err error) error {
+// scan finds the packages and reads their IMAGES.star files, once, so
+// loading need not read them again. Directories are read in parallel: in
+// a large monorepo the walk is most of the cost of finding what to load.
+func (ws *Workspace) scan() (*scanner, error) {
+	sc := &scanner{srcs: map[string][]byte{}, dirs: map[string]map[string]fs.FileMode{},
+		slots: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}
+	entries, err := os.ReadDir(ws.Root)
+	if err != nil {
+		return nil, err
+	}
+	sc.wg.Add(1)
+	sc.dir(ws.Root, "", entries)
+	sc.wg.Wait()
+	if sc.err != nil {
+		return nil, sc.err
+	}
+	sort.Strings(sc.pkgs)
+	return sc, nil
+}
+
+// scanner is one walk of a workspace.
+type scanner struct {
+	slots chan struct{} // bounds the directories read at once
+	wg    sync.WaitGroup
+
+	mu   sync.Mutex
+	pkgs []string                          // the packages found
+	srcs map[string][]byte                 // workspace-relative IMAGES.star -> its text
+	dirs map[string]map[string]fs.FileMode // directory read -> its entries' types
+	err  error                             // the first error that ends the walk
+}
+
+// lookup says whether the file at the absolute path p was seen by the
+// walk: known is false where the walk did not read p's directory.
+func (sc *scanner) lookup(p string) (exists, known bool) {
+	entries, ok := sc.dirs[filepath.Dir(p)]
+	if !ok {
+		return false, false
+	}
+	typ, ok := entries[filepath.Base(p)]
+	if typ&fs.ModeSymlink != 0 {
+		return false, false // whether its target exists is for stat to say
+	}
+	return ok, true
+}
+
+// dir records the package at dir (rel to the root), if it is one, and
+// walks its subdirectories, each on a goroutine of its own.
+func (sc *scanner) dir(dir, rel string, entries []fs.DirEntry) {
+	defer sc.wg.Done()
+	types := make(map[string]fs.FileMode, len(entries))
+	for _, e := range entries {
+		types[e.Name()] = e.Type()
+	}
+	sc.mu.Lock()
+	sc.dirs[dir] = types
+	sc.mu.Unlock()
+	for _, e := range entries {
+		if e.Name() != BuildFile {
+			continue
+		}
+		src, err := os.ReadFile(filepath.Join(dir, BuildFile))
 		if err != nil {
-			if p == ws.Root {
-				return err
-			}
-			return nil // an unreadable directory holds no package we can load
-		}
-		if !d.IsDir() {
-			return nil
-		}
-		rel, _ := filepath.Rel(ws.Root, p)
-		rel = filepath.ToSlash(rel)
-		if rel == "." {
-			rel = ""
-		} else if ignoredDirs[d.Name()] || exists(filepath.Join(p, IgnoreMarker)) {
-			return filepath.SkipDir
-		}
-		src, err := os.ReadFile(filepath.Join(p, BuildFile))
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
+			sc.fail(err)
+			return
 		}
 		if rel != "" && mayCallWorkspace(src) {
 			if f, err := (&syntax.FileOptions{}).Parse(BuildFile, src, 0); err == nil && workspaceCall(f) != nil {
-				return filepath.SkipDir // a workspace of its own
+				return // a workspace of its own
 			}
 		}
-		pkgs = append(pkgs, rel)
-		srcs[path.Join(rel, BuildFile)] = src
-		return nil
-	})
-	sort.Strings(pkgs)
-	return pkgs, srcs, err
+		sc.mu.Lock()
+		sc.pkgs = append(sc.pkgs, rel)
+		sc.srcs[path.Join(rel, BuildFile)] = src
+		sc.mu.Unlock()
+	}
+	for _, e := range entries {
+		if !e.IsDir() || ignoredDirs[e.Name()] {
+			continue
+		}
+		sc.wg.Add(1)
+		go func() {
+			sub := filepath.Join(dir, e.Name())
+			sc.slots <- struct{}{}
+			entries, err := os.ReadDir(sub)
+			<-sc.slots
+			if err != nil || hasEntry(entries, IgnoreMarker) {
+				// An unreadable directory holds no package we can load.
+				sc.wg.Done()
+				return
+			}
+			sc.dir(sub, path.Join(rel, e.Name()), entries)
+		}()
+	}
 }
 
-func exists(p string) bool {
-	_, err := os.Lstat(p)
-	return err == nil
+func (sc *scanner) fail(err error) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.err == nil {
+		sc.err = err
+	}
+}
+
+func hasEntry(entries []fs.DirEntry, name string) bool {
+	for _, e := range entries {
+		if e.Name() == name {
+			return true
+		}
+	}
+	return false
 }
 
 // PackageOf returns the package path of directory dir, relative to the
