@@ -181,6 +181,15 @@ func imageBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args starl
 	if kms.set && !im.AWS.Encrypted {
 		bad("kms_key is set but encrypted = False")
 	}
+	if kms.set && im.AWS.Encrypted {
+		// Found now, not when the first copy fails after a bake.
+		for _, r := range im.Regions {
+			if _, err := im.AWS.KMSKeyIn(r); err != nil {
+				bad("%v", err)
+				break
+			}
+		}
+	}
 	st.images = append(st.images, im)
 	return starlark.None, nil
 }

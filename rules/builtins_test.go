@@ -311,3 +311,21 @@ func TestFileInSubpackage(t *testing.T) {
 		t.Fatalf("got %v, want an error naming //app/sub:run.sh", err)
 	}
 }
+
+func TestKMSKeyIn(t *testing.T) {
+	for in, want := range map[string]string{
+		"arn:aws:kms:us-east-1:111111111111:key/mrk-1234": "arn:aws:kms:eu-west-1:111111111111:key/mrk-1234",
+		"arn:aws:kms:us-east-1:111111111111:alias/images": "arn:aws:kms:eu-west-1:111111111111:alias/images",
+		"arn:aws:kms:eu-west-1:111111111111:key/1234abcd": "arn:aws:kms:eu-west-1:111111111111:key/1234abcd",
+		"alias/images":                         "alias/images",
+		"1234abcd-12ab-34cd-56ef-1234567890ab": "1234abcd-12ab-34cd-56ef-1234567890ab",
+	} {
+		if got, err := (rules.AWSAttrs{KMSKey: in}).KMSKeyIn("eu-west-1"); err != nil || got != want {
+			t.Errorf("KMSKeyIn(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	_, err := (rules.AWSAttrs{KMSKey: "arn:aws:kms:us-east-1:111111111111:key/1234abcd"}).KMSKeyIn("eu-west-1")
+	if err == nil || !strings.Contains(err.Error(), "multi-Region") {
+		t.Errorf("a single-region key of another region: %v", err)
+	}
+}

@@ -1,6 +1,9 @@
 package rules
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/imgraph/imgraph/label"
 )
 
@@ -57,6 +60,22 @@ type AWSAttrs struct {
 	Encrypted    bool
 	KMSKey       string
 	Subnet       string // where the build instance runs; not content
+}
+
+// KMSKeyIn is the form of KMSKey that encrypts in region. An alias or a
+// key id is looked up in that region; an ARN names one region, and only a
+// multi-Region key (mrk-…) or an alias has the same name elsewhere.
+func (a AWSAttrs) KMSKeyIn(region string) (string, error) {
+	parts := strings.SplitN(a.KMSKey, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "kms" || parts[3] == region {
+		return a.KMSKey, nil
+	}
+	if strings.HasPrefix(parts[5], "key/mrk-") || strings.HasPrefix(parts[5], "alias/") {
+		parts[3] = region
+		return strings.Join(parts, ":"), nil
+	}
+	return "", fmt.Errorf("kms_key %s is in %s and cannot encrypt the image in %s: "+
+		"use a multi-Region key (mrk-…) or an alias that exists in every region", a.KMSKey, parts[3], region)
 }
 
 // SourceKind names the kinds of root source.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"strings"
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -80,7 +79,7 @@ func (b *Baker) Copy(ctx context.Context, job *bake.CopyJob) (id string, err err
 		TagSpecifications: tagSpecs(toTags(inFlight), types.ResourceTypeImage, types.ResourceTypeSnapshot),
 	}
 	if attrs.Encrypted && attrs.KMSKey != "" {
-		key, err := regionalKMSKey(attrs.KMSKey, job.To)
+		key, err := attrs.KMSKeyIn(job.To)
 		if err != nil {
 			return "", err
 		}
@@ -171,20 +170,4 @@ func (b *Baker) previousCopy(ctx context.Context, client *ec2.Client, name, key 
 		}
 	}
 	return nil
-}
-
-// regionalKMSKey is the KMS key that encrypts a copy in region. An alias
-// or a key id is looked up in that region; an ARN names one region, and
-// only a multi-Region key (mrk-…) has a replica of the same id elsewhere.
-func regionalKMSKey(key, region string) (string, error) {
-	parts := strings.SplitN(key, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "kms" || parts[3] == region {
-		return key, nil
-	}
-	if strings.HasPrefix(parts[5], "key/mrk-") || strings.HasPrefix(parts[5], "alias/") {
-		parts[3] = region
-		return strings.Join(parts, ":"), nil
-	}
-	return "", fmt.Errorf("kms_key %s is in %s and cannot encrypt the copy in %s: "+
-		"use a multi-Region key (mrk-…) or an alias that exists in every region", key, parts[3], region)
 }

@@ -59,7 +59,11 @@ func (*stepRunInstance) Run(ctx context.Context, s *state) error {
 	if attrs.Encrypted {
 		ebs.Encrypted = awssdk.Bool(true)
 		if attrs.KMSKey != "" {
-			ebs.KmsKeyId = awssdk.String(attrs.KMSKey)
+			key, err := attrs.KMSKeyIn(s.region)
+			if err != nil {
+				return err
+			}
+			ebs.KmsKeyId = awssdk.String(key)
 		}
 	}
 	in := &ec2.RunInstancesInput{
