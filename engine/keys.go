@@ -43,15 +43,21 @@ func Keys(ctx context.Context, g *Graph, labels []label.Label, cfg KeyConfig) (m
 	keys := make(map[label.Label]Key, len(labels))
 	for _, gen := range generations(g, labels) {
 		out := make([]Key, len(gen))
+		errs := make([]error, len(gen))
 		err := forEach(ctx, len(gen), func(i int) error {
-			parts, err := imageParts(g.Images[gen[i]], keys, digests, cfg)
-			out[i] = newKey(parts)
-			return err
+			var parts []Part
+			if parts, errs[i] = imageParts(g.Images[gen[i]], keys, digests, cfg); errs[i] == nil {
+				out[i] = newKey(parts)
+			}
+			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
 		for i, l := range gen {
+			if errs[i] != nil {
+				return nil, errs[i] // the first in graph order, whichever failed first
+			}
 			keys[l] = out[i]
 		}
 	}

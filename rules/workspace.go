@@ -209,11 +209,12 @@ type scanner struct {
 	slots chan struct{} // bounds the directories read at once
 	wg    sync.WaitGroup
 
-	mu   sync.Mutex
-	pkgs []string                          // the packages found
-	srcs map[string][]byte                 // workspace-relative IMAGES.star -> its text
-	dirs map[string]map[string]fs.FileMode // directory read -> its entries' types
-	err  error                             // the first error that ends the walk
+	mu     sync.Mutex
+	pkgs   []string                          // the packages found
+	srcs   map[string][]byte                 // workspace-relative IMAGES.star -> its text
+	dirs   map[string]map[string]fs.FileMode // directory read -> its entries' types
+	err    error                             // the error that ends the walk
+	errDir string                            // the directory it happened in
 }
 
 // lookup says whether the file at the absolute path p was seen by the
@@ -247,7 +248,7 @@ func (sc *scanner) dir(dir, rel string, entries []fs.DirEntry) {
 		}
 		src, err := os.ReadFile(filepath.Join(dir, BuildFile))
 		if err != nil {
-			sc.fail(err)
+			sc.fail(dir, err)
 			return
 		}
 		if rel != "" && mayCallWorkspace(src) {
@@ -280,11 +281,13 @@ func (sc *scanner) dir(dir, rel string, entries []fs.DirEntry) {
 	}
 }
 
-func (sc *scanner) fail(err error) {
+// fail records an error that ends the walk. Of several, the one of the
+// first directory in path order is kept, as a sequential walk would.
+func (sc *scanner) fail(dir string, err error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	if sc.err == nil {
-		sc.err = err
+	if sc.err == nil || dir < sc.errDir {
+		sc.err, sc.errDir = err, dir
 	}
 }
 
