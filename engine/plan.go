@@ -95,10 +95,10 @@ func MakePlan(ctx context.Context, g *Graph, labels []label.Label, keys map[labe
 			t.Reasons = []string{fmt.Sprintf("the cached image %s is gone; baking again", gone[t.Key.Hex])}
 		case rec != nil:
 			t.Record = rec
-			t.Action, t.Reasons = distribution(im, rec)
+			t.Action, t.Reasons = distribution(t, rec)
 		case found[t.Key.Hex] != nil:
 			t.Record, t.Found = foundRecord(t, found[t.Key.Hex]), true
-			t.Action, t.Reasons = distribution(im, t.Record)
+			t.Action, t.Reasons = distribution(t, t.Record)
 			t.Reasons = append([]string{"found by its imgraph:key tag; recorded again"}, t.Reasons...)
 		default:
 			t.Action = ActionBake
@@ -180,7 +180,11 @@ func foundRecord(t *Target, images map[string]string) *cache.Record {
 }
 
 // distribution compares what an image wants with what its bake was given.
-func distribution(im *rules.Image, rec *cache.Record) (Action, []string) {
+// share_with and publish_ssm are the aws platform's: elsewhere they are
+// declared (one graph serves both platforms) but mean nothing.
+func distribution(t *Target, rec *cache.Record) (Action, []string) {
+	im := t.Image
+	aws := t.Key.part("platform").Value == rules.PlatformAWS
 	var missing []string
 	for _, r := range im.Regions {
 		if rec.Images[r] == "" {
@@ -193,17 +197,18 @@ func distribution(im *rules.Image, rec *cache.Record) (Action, []string) {
 		action = ActionCopy
 		reasons = append(reasons, fmt.Sprintf("not yet in %s", joinAnd(missing)))
 	}
-	if !slices.Equal(im.ShareWith, sortedCopy(rec.ShareWith)) {
+	if aws && !slices.Equal(im.ShareWith, sortedCopy(rec.ShareWith)) {
 		if action == ActionCached {
 			action = ActionShare
 		}
 		reasons = append(reasons, "share_with changed")
 	}
-	if !maps.Equal(WantTags(im), rec.Tags) || im.PublishSSM != rec.PublishSSM {
+	ssmChanged := aws && im.PublishSSM != rec.PublishSSM
+	if !maps.Equal(WantTags(im), rec.Tags) || ssmChanged {
 		if action == ActionCached {
 			action = ActionRetag
 		}
-		if im.PublishSSM != rec.PublishSSM {
+		if ssmChanged {
 			reasons = append(reasons, "publish_ssm changed")
 		} else {
 			reasons = append(reasons, "tags or description changed")

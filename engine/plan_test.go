@@ -21,7 +21,7 @@ func planned() map[string]string {
 		"IMAGES.star": localWorkspace,
 		"base/IMAGES.star": `image(
     name = "base",
-    source = rootfs(path = "rootfs"),
+    source = select({"aws": ami("ami-0123456789abcdef0"), "local": rootfs(path = "rootfs")}),
     provision = [shell(script = "harden.sh")],
     regions = ["eu-west-1"],
     tags = {"Role": "base"},
@@ -192,14 +192,9 @@ func TestPlanBakeReasonAfterEdit(t *testing.T) {
 }
 
 // TestPlanDistribution shows the action of an image whose key is baked but
-// whose bake differs from what the image now wants.
+// whose bake differs from what the image now wants, on the aws platform.
 func TestPlanDistribution(t *testing.T) {
-	tests := []struct {
-		name    string
-		edit    func(rec *cache.Record)
-		action  engine.Action
-		reasons []string
-	}{
+	tests := []distributionCase{
 		{"as wanted", func(*cache.Record) {}, engine.ActionCached, []string{"baked as img-base-us-east-1-"}},
 		{"in more regions than wanted", func(r *cache.Record) { r.Images["ap-south-1"] = "img-x" }, engine.ActionCached, []string{"baked as"}},
 		{"missing a region", func(r *cache.Record) { delete(r.Images, "eu-west-1") }, engine.ActionCopy, []string{"not yet in eu-west-1"}},
@@ -211,11 +206,35 @@ func TestPlanDistribution(t *testing.T) {
 		{"missing a region and other tags", func(r *cache.Record) { delete(r.Images, "eu-west-1"); r.Tags = nil }, engine.ActionCopy, []string{"not yet in eu-west-1", "tags or description changed"}},
 		{"other tags and shares", func(r *cache.Record) { r.ShareWith = nil; r.Tags = nil }, engine.ActionShare, []string{"share_with changed", "tags or description changed"}},
 	}
+	testDistribution(t, rules.PlatformAWS, tests)
+}
+
+// TestPlanDistributionLocal shows that share_with and publish_ssm, which
+// only the aws platform acts on, plan nothing on the local platform.
+func TestPlanDistributionLocal(t *testing.T) {
+	testDistribution(t, rules.PlatformLocal, []distributionCase{
+		{"missing a region", func(r *cache.Record) { delete(r.Images, "eu-west-1") }, engine.ActionCopy, []string{"not yet in eu-west-1"}},
+		{"other tags", func(r *cache.Record) { r.Tags = map[string]string{"Role": "old", "Description": "Hardened base"} }, engine.ActionRetag, []string{"tags or description changed"}},
+		{"other publish_ssm", func(r *cache.Record) { r.PublishSSM = "/images/base" }, engine.ActionCached, []string{"baked as"}},
+		{"other share_with", func(r *cache.Record) { r.ShareWith = []string{"123456789012"} }, engine.ActionCached, []string{"baked as"}},
+		{"other tags and shares", func(r *cache.Record) { r.ShareWith = nil; r.Tags = nil }, engine.ActionRetag, []string{"tags or description changed"}},
+	})
+}
+
+type distributionCase struct {
+	name    string
+	edit    func(rec *cache.Record)
+	action  engine.Action
+	reasons []string
+}
+
+func testDistribution(t *testing.T, platform string, tests []distributionCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := writeWorkspace(t, planned())
 			store := openCache(t)
-			a := analyze(t, root, rules.Config{}, "//base")
+			a := analyze(t, root, rules.Config{Platform: platform}, "//base")
 			rec := record(t, a, lbl(t, "//base:base"))
 			tt.edit(rec)
 			put(t, store, rec)
