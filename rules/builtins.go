@@ -259,8 +259,6 @@ var (
 	octalRE    = regexp.MustCompile(`^0?[0-7]{3}$`)
 	sha256RE   = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	amiRE      = regexp.MustCompile(`^ami-[0-9a-f]{8,17}$`)
-	accountRE  = regexp.MustCompile(`^[0-9]{12}$`)
-	orgARNRE   = regexp.MustCompile(`^arn:aws:organizations::[0-9]{12}:(organization|ou)/[A-Za-z0-9/_-]+$`)
 	artifactRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 )
 

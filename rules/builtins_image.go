@@ -163,8 +163,9 @@ func imageBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args starl
 		}
 	}
 	for _, a := range shareWith {
-		if !accountRE.MatchString(a) && !orgARNRE.MatchString(a) {
-			bad("share_with: %q is neither a 12-digit account id nor an organization or OU ARN", a)
+		if !AccountRE.MatchString(a) && !OrgARNRE.MatchString(a) && !OUARNRE.MatchString(a) {
+			bad("share_with: %q is neither a 12-digit account id, an organization ARN "+
+				"(arn:aws:organizations::123456789012:organization/o-…) nor an organizational unit ARN (…:ou/o-…/ou-…)", a)
 		}
 	}
 	im.ShareWith = append([]string(nil), shareWith...)

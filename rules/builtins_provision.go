@@ -190,7 +190,7 @@ func artifactBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args st
 	}
 	if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") &&
 		!strings.HasPrefix(url, "s3://") && !strings.HasPrefix(url, "file://") {
-		return nil, fmt.Errorf("artifact: url %q must be https://, s3:// or file://", url)
+		return nil, fmt.Errorf("artifact: url %q must be https://, http://, s3:// or file://", url)
 	}
 	if !sum.set {
 		e := l.at(callerPos(t), "artifact: %q is unpinned: sha256 is required", url)

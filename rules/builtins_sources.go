@@ -108,7 +108,7 @@ func amiFilterBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args s
 	switch arch.s {
 	case "", "x86_64", "arm64", "i386", "x86_64_mac", "arm64_mac":
 	default:
-		return nil, fmt.Errorf("ami_filter: architecture %q is not one of x86_64, arm64, i386", arch.s)
+		return nil, fmt.Errorf("ami_filter: architecture %q is not one of x86_64, arm64, i386, x86_64_mac, arm64_mac", arch.s)
 	}
 	s := &Source{Kind: SourceAMIFilter, Pos: callerPos(t), Owners: owners, NamePattern: name, Architecture: arch.s, Filters: filters}
 	return newSource(s), nil

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/imgraph/imgraph/label"
@@ -51,16 +52,25 @@ type Image struct {
 	AWS AWSAttrs // content-affecting attributes of the aws platform
 }
 
-// AWSAttrs are the aws platform's attributes that decide an image's content.
+// AWSAttrs are the aws platform's attributes of how an image is baked.
+// All but SSHPort and Subnet decide its content and are in its key.
 type AWSAttrs struct {
 	InstanceType string
 	SSHUser      string
-	SSHPort      int
+	SSHPort      int // how the baker reaches the instance; not content
 	VolumeSizeGB int
 	Encrypted    bool
 	KMSKey       string
 	Subnet       string // where the build instance runs; not content
 }
+
+// The forms of a share_with entry: an account, an organization, or an
+// organizational unit. Loading accepts exactly what publishing can grant.
+var (
+	AccountRE = regexp.MustCompile(`^[0-9]{12}$`)
+	OrgARNRE  = regexp.MustCompile(`^arn:aws[a-z-]*:organizations::[0-9]{12}:organization/o-[a-z0-9]+$`)
+	OUARNRE   = regexp.MustCompile(`^arn:aws[a-z-]*:organizations::[0-9]{12}:ou/o-[a-z0-9]+/ou-[a-z0-9-]+$`)
+)
 
 // KMSKeyIn is the form of KMSKey that encrypts in region. An alias or a
 // key id is looked up in that region; an ARN names one region, and only a

@@ -3,7 +3,6 @@ package aws
 import (
 	"context"
 	"fmt"
-	"regexp"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -12,6 +11,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/rules"
 )
 
 // Publish applies an image's distribution in job.Region: its tags (on the
@@ -81,23 +81,17 @@ func (b *Baker) Publish(ctx context.Context, job *bake.PublishJob) (err error) {
 	return nil
 }
 
-var (
-	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
-	orgRE     = regexp.MustCompile(`^arn:aws[a-z-]*:organizations::[0-9]{12}:organization/o-[a-z0-9]+$`)
-	ouRE      = regexp.MustCompile(`^arn:aws[a-z-]*:organizations::[0-9]{12}:ou/o-[a-z0-9]+/ou-[a-z0-9-]+$`)
-)
-
 // parseShareWith turns share_with entries into launch permissions: a
 // 12-digit account id, an organization ARN or an organizational unit ARN.
 func parseShareWith(entries []string) ([]types.LaunchPermission, error) {
 	var perms []types.LaunchPermission
 	for _, e := range entries {
 		switch {
-		case accountRE.MatchString(e):
+		case rules.AccountRE.MatchString(e):
 			perms = append(perms, types.LaunchPermission{UserId: awssdk.String(e)})
-		case orgRE.MatchString(e):
+		case rules.OrgARNRE.MatchString(e):
 			perms = append(perms, types.LaunchPermission{OrganizationArn: awssdk.String(e)})
-		case ouRE.MatchString(e):
+		case rules.OUARNRE.MatchString(e):
 			perms = append(perms, types.LaunchPermission{OrganizationalUnitArn: awssdk.String(e)})
 		default:
 			return nil, fmt.Errorf("share_with: %q is neither a 12-digit account id, an organization ARN "+
