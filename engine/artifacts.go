@@ -19,7 +19,8 @@ type Fetcher struct {
 	Dir    string       // where fetched files are kept, by digest
 	Root   string       // the workspace root: file:// URLs are relative to it
 	Client *http.Client // for https:// (nil: http.DefaultClient)
-	// S3 fetches s3:// URLs; nil where no aws configuration is at hand.
+	// S3 fetches s3:// URLs (the CLI gives one on every platform); nil
+	// fetches none.
 	S3 func(ctx context.Context, bucket, key string) (io.ReadCloser, error)
 
 	mu    sync.Mutex
@@ -119,7 +120,7 @@ func (f *Fetcher) open(ctx context.Context, url string) (io.ReadCloser, error) {
 		return resp.Body, nil
 	case strings.HasPrefix(url, "s3://"):
 		if f.S3 == nil {
-			return nil, fmt.Errorf("s3:// artifacts need an aws configuration (build with --platform aws, or fetch it another way)")
+			return nil, fmt.Errorf("s3:// URLs need an S3 client, and this fetcher has none")
 		}
 		bucket, key, _ := strings.Cut(strings.TrimPrefix(url, "s3://"), "/")
 		return f.S3(ctx, bucket, key)

@@ -80,7 +80,7 @@ func TestFetchErrors(t *testing.T) {
 	for _, c := range []struct{ url, want string }{
 		{strings.Replace(url, "app-1.0", "app-2.0", 1), "404 Not Found"},
 		{"file://releases/missing.tar", "no such file"},
-		{"s3://releases/app.tar", "s3:// artifacts need an aws configuration"},
+		{"s3://releases/app.tar", "s3:// URLs need an S3 client"},
 	} {
 		if _, err := f.Fetch(context.Background(), c.url, sha("x")); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Fetch(%s) = %v, want an error saying %q", c.url, err, c.want)

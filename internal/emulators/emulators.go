@@ -56,6 +56,11 @@ func Env(t testing.TB) {
 	for k, v := range hidden(t.TempDir()) {
 		t.Setenv(k, v)
 	}
+	// t.Setenv restores these when the test ends; until then they are unset.
+	for _, k := range accountVars {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
 	for k, v := range map[string]string{
 		"AWS_ACCESS_KEY_ID":     "S3RVER",
 		"AWS_SECRET_ACCESS_KEY": "S3RVER",
@@ -63,11 +68,6 @@ func Env(t testing.TB) {
 		"AWS_DEFAULT_REGION":    "us-east-1",
 	} {
 		t.Setenv(k, v)
-	}
-	// t.Setenv restores these when the test ends; until then they are unset.
-	for _, k := range []string{"AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"} {
-		t.Setenv(k, "")
-		os.Unsetenv(k)
 	}
 }
 
@@ -80,14 +80,18 @@ func Isolate(dir string) {
 	for k, v := range hidden(dir) {
 		os.Setenv(k, v)
 	}
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-		"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
-		"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_SSM",
-		"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI"} {
+	for _, k := range accountVars {
 		os.Unsetenv(k)
 	}
 }
+
+// accountVars are the variables through which the AWS SDK finds an
+// account, a region or an endpoint.
+var accountVars = []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+	"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
+	"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_SSM",
+	"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+	"AWS_CONTAINER_CREDENTIALS_FULL_URI"}
 
 // hidden points the AWS configuration files into dir, where there are
 // none, and turns the instance metadata service off.
