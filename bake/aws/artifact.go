@@ -7,10 +7,9 @@ import (
 	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/imgraph/imgraph/internal/awslog"
+	"github.com/imgraph/imgraph/internal/awsconfig"
 )
 
 // S3Opener returns what imgraph's artifact fetcher calls for s3:// URLs,
@@ -25,19 +24,12 @@ func S3Opener(profile string, warn func(format string, args ...any)) func(ctx co
 	)
 	return func(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
 		once.Do(func() {
-			opts := []func(*config.LoadOptions) error{config.WithLogger(awslog.Logger{Warn: warn})}
-			if profile != "" {
-				opts = append(opts, config.WithSharedConfigProfile(profile))
-			}
-			var cfg awssdk.Config
-			if cfg, err = config.LoadDefaultConfig(ctx, opts...); err != nil {
-				err = fmt.Errorf("loading the AWS configuration for s3:// artifacts: %w", err)
+			cfg, lerr := awsconfig.Load(ctx, awsconfig.Options{Profile: profile, Warn: warn})
+			if lerr != nil {
+				err = fmt.Errorf("loading the AWS configuration for s3:// artifacts: %w", lerr)
 				return
 			}
-			client = s3.NewFromConfig(cfg, func(o *s3.Options) {
-				// Endpoints other than AWS's serve buckets by path.
-				o.UsePathStyle = o.BaseEndpoint != nil
-			})
+			client = awsconfig.S3(cfg)
 		})
 		if err != nil {
 			return nil, err

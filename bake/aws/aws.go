@@ -28,12 +28,11 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/imgraph/imgraph/bake"
-	"github.com/imgraph/imgraph/internal/awslog"
+	"github.com/imgraph/imgraph/internal/awsconfig"
 )
 
 // Tags every temporary resource carries.
@@ -153,11 +152,7 @@ func New(ctx context.Context, opts Options) (*Baker, error) {
 		}
 	}
 
-	loadOpts := []func(*config.LoadOptions) error{config.WithLogger(awslog.Logger{Warn: b.warn})}
-	if opts.Profile != "" {
-		loadOpts = append(loadOpts, config.WithSharedConfigProfile(opts.Profile))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Profile: opts.Profile, Warn: b.warn})
 	if err != nil {
 		if opts.Profile != "" {
 			return nil, fmt.Errorf("aws: loading the AWS configuration of profile %q: %w", opts.Profile, err)

@@ -135,7 +135,7 @@ func (c *calls) reset() {
 func openCounted(t testing.TB, loc *Location, run string) (*Store, *calls, *warnings) {
 	t.Helper()
 	w := &warnings{}
-	cfg, err := LoadConfig(t.Context(), loc, w.warn)
+	cfg, err := LoadConfig(t.Context(), loc, "", w.warn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,13 +39,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/imgraph/imgraph/cache"
-	"github.com/imgraph/imgraph/internal/awslog"
+	"github.com/imgraph/imgraph/internal/awsconfig"
 )
 
 // The DynamoDB item's attributes. Most are reserved words in DynamoDB's
@@ -75,6 +74,9 @@ const permissionsHint = "imgraph needs s3:ListBucket on the bucket, s3:GetObject
 type Options struct {
 	// RunID owns the leases the store takes; "" makes up one.
 	RunID string
+	// Profile is the shared configuration profile (--aws-profile); ""
+	// follows AWS_PROFILE and the SDK's defaults.
+	Profile string
 	// Warn receives warnings, such as a corrupt record being ignored; nil
 	// drops them.
 	Warn func(format string, args ...any)
@@ -168,18 +170,14 @@ func newStore(ctx context.Context, loc *Location, opts Options) (*Store, error) 
 	return s, nil
 }
 
-// LoadConfig loads the default AWS configuration for loc: its region if
-// the URL names one, an HTTP client that keeps enough connections open for
+// LoadConfig loads the AWS configuration (of profile, or the default one)
+// for loc: its region if the URL names one, an HTTP client that keeps enough connections open for
 // Get's parallel reads, and the SDK's warnings passed to warn.
-func LoadConfig(ctx context.Context, loc *Location, warn func(format string, args ...any)) (aws.Config, error) {
+func LoadConfig(ctx context.Context, loc *Location, profile string, warn func(format string, args ...any)) (aws.Config, error) {
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 		tr.MaxIdleConnsPerHost = 2 * readParallelism
 	})
-	optFns := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient), config.WithLogger(awslog.Logger{Warn: warn})}
-	if loc.Region != "" {
-		optFns = append(optFns, config.WithRegion(loc.Region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, optFns...)
+	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Profile: profile, Region: loc.Region, HTTPClient: httpClient, Warn: warn})
 	if err != nil {
 		return aws.Config{}, &BadInputError{
 			Msg:  fmt.Sprintf("loading the AWS configuration: %v", err),
@@ -199,7 +197,7 @@ func clients(ctx context.Context, loc *Location, opts Options) (*s3.Client, *dyn
 		cfg = opts.AWS.Copy()
 	} else {
 		var err error
-		if cfg, err = LoadConfig(ctx, loc, opts.Warn); err != nil {
+		if cfg, err = LoadConfig(ctx, loc, opts.Profile, opts.Warn); err != nil {
 			return nil, nil, "", err
 		}
 	}
@@ -221,17 +219,7 @@ func clients(ctx context.Context, loc *Location, opts Options) (*s3.Client, *dyn
 		}
 		return nil, nil, "", noCredentials(loc, err)
 	}
-	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		// Records written by S3 tools (or emulators) that store no
-		// checksum are read unchecked, as the JSON is checked anyway; the
-		// SDK would log a line for each.
-		o.DisableLogOutputChecksumValidationSkipped = true
-		// Endpoints other than AWS's (S3 emulators, MinIO) serve buckets
-		// by path, not by host name.
-		if o.BaseEndpoint != nil {
-			o.UsePathStyle = true
-		}
-	})
+	s3c := awsconfig.S3(cfg)
 	db := dynamodb.NewFromConfig(cfg)
 	if opts.S3 != nil {
 		s3c = opts.S3

@@ -37,7 +37,7 @@ creates nothing.`,
 			if err != nil {
 				return err
 			}
-			created, err := remote.Init(c.Context(), where, remote.Options{})
+			created, err := remote.Init(c.Context(), where, remote.Options{Profile: opts.profile, Warn: e.warn})
 			if err != nil {
 				return err
 			}

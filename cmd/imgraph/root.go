@@ -242,7 +242,7 @@ func openCache(ctx context.Context, e *env, opts *options, ws *rules.Workspace, 
 	if err != nil {
 		return nil, err
 	}
-	c.shared, err = remote.Open(ctx, where, remote.Options{RunID: runID, Warn: e.warn})
+	c.shared, err = remote.Open(ctx, where, remote.Options{RunID: runID, Profile: opts.profile, Warn: e.warn})
 	if err != nil {
 		return nil, err
 	}
