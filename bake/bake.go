@@ -1,6 +1,9 @@
-// Package bake is the contract between the build engine and a platform:
-// the Baker that bakes one image, copies it between regions, applies its
-// distribution (tags, sharing) and checks that images still exist.
+// Package bake is the whole contract between the build engine and a
+// platform: what a platform is (its name, its inputs of an image's key,
+// the distribution it applies), the Baker that bakes, copies, publishes,
+// checks and finds its images, the jobs it is given, and the tags every
+// platform writes. The engine asks a platform through this package and
+// never names one; docs/architecture.md says how to add a platform.
 package bake
 
 import (
@@ -11,10 +14,30 @@ import (
 	"github.com/imgraph/imgraph/rules"
 )
 
+// Platform is what a platform is, apart from any account or machine it
+// bakes on: what plan and explain need, even where the platform cannot be
+// reached.
+type Platform interface {
+	// Name is the platform's name, as workspace(platform = ...),
+	// --platform and select() spell it.
+	Name() string
+	// Accepts reports whether the platform bakes a root image from src.
+	Accepts(src *rules.Source) bool
+	// KeyParts are the platform's own inputs of an image's key: the
+	// attributes that decide how the image is baked, and so its content.
+	// The engine files them under the platform's name; nil adds nothing.
+	KeyParts(im *rules.Image) []KeyPart
+	// Distribution is the part of d this platform applies; what it does
+	// not honour is left zero. One graph serves several platforms, so an
+	// image may declare attributes that mean nothing here.
+	Distribution(d Distribution) Distribution
+}
+
 // Baker bakes images for one platform. Every method undoes whatever
 // temporary resource it made before it returns, on every path out,
 // cancellation included.
 type Baker interface {
+	Platform
 	// Bake bakes one image in the home region and returns its id there.
 	Bake(ctx context.Context, job *Job) (string, error)
 	// Copy copies a baked image to another region and returns the copy's id.
@@ -25,6 +48,10 @@ type Baker interface {
 	// Exist reports which of the given images (by region) exist and are
 	// usable.
 	Exist(ctx context.Context, images map[string][]string) (map[string]map[string]bool, error)
+	// Find returns, for each of keys that some image was tagged with in
+	// one of regions, its id there: key -> region -> image id. It is how
+	// losing the cache never forces a rebake.
+	Find(ctx context.Context, regions []string, keys []string) (map[string]map[string]string, error)
 	// Resolve resolves a floating source (ami_filter, ssm_parameter) in a region.
 	Resolve(ctx context.Context, region string, src *rules.Source) (Resolved, error)
 }
@@ -38,26 +65,30 @@ type Resolved struct {
 
 // Job is everything a platform needs to bake one image.
 type Job struct {
-	Image  *rules.Image
-	Key    string
-	RunID  string
-	Region string // the home region, where bakes run
+	Image    *rules.Image
+	Key      string
+	Platform string // the platform the job was planned for
+	RunID    string
+	Region   string // the home region, where bakes run
 
-	// Exactly one of Parent and Source: the parent's image id in Region,
-	// or the root source with SourceID (a resolved image id) or
-	// SourceFile (a local root filesystem: directory or tarball).
+	// Exactly one of Parent, SourceID and SourceFile: the parent's image
+	// id in Region; the resolved id of a root image's source; or a local
+	// root filesystem (directory or tarball). Source is the root image's
+	// source as declared, for messages.
 	Parent     string
-	Source     *rules.Source
 	SourceID   string
 	SourceFile string
+	Source     *rules.Source
 
 	// Artifacts maps each artifact's name to a local file already fetched
-	// and checked against its sha256.
+	// and checked against its sha256; the platform places it at
+	// ArtifactPath(name).
 	Artifacts map[string]string
-	// Secret looks up a secret_env variable in imgraph's own environment.
-	Secret func(name string) (string, bool)
-	// Tags are every tag the image carries: imgraph:key, imgraph:label and
-	// the user's.
+	// Env is each provisioner's environment on top of the image's own,
+	// indexed like Image.Provision (see Environment): the engine resolves
+	// it, secrets included, once.
+	Env []map[string]string
+	// Tags are every tag the image carries (see ImageTags).
 	Tags map[string]string
 
 	// Log receives the provisioners' output; secrets are already masked
@@ -75,16 +106,17 @@ type CopyJob struct {
 	ID    string // the image in From
 	From  string
 	To    string
-	Tags  map[string]string
+	Tags  map[string]string // every tag the copy carries (see ImageTags)
 	Phase func(phase string)
 }
 
 // PublishJob applies an image's distribution in one region.
 type PublishJob struct {
-	Image  *rules.Image
-	ID     string
-	Region string
-	Tags   map[string]string
+	Image        *rules.Image
+	ID           string
+	Region       string
+	Tags         map[string]string // every tag the image carries (see ImageTags)
+	Distribution Distribution      // what the platform applies of the image's
 }
 
 // Phases every platform reports, so views and event consumers can rely on

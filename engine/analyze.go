@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
 )
@@ -100,10 +101,12 @@ func checkSingles(res *rules.Result, patterns []label.Pattern) error {
 // needs before it asks a cache or a cloud.
 type Analysis struct {
 	Result      *rules.Result
+	Platform    bake.Platform
 	Graph       *Graph
 	Targets     []label.Label // the images the patterns select, graph order
 	Closure     []label.Label // the targets and all their ancestors, graph order
 	Keys        map[label.Label]Key
+	Sources     map[label.Label]string // the image id each root image starts from (see SourceIDs)
 	Lock        *Lock
 	LockChanges []LockChange // what resolving missing sources changed
 }
@@ -111,17 +114,22 @@ type Analysis struct {
 // AnalyzeOptions say what to analyse and how the lock may change.
 type AnalyzeOptions struct {
 	Patterns []label.Pattern
-	Locked   bool     // --locked: a lock that would change is an error
-	Resolver Resolver // resolves floating sources missing from the lock
+	Platform bake.Platform // the platform the loader resolved select() for
+	Locked   bool          // --locked: a lock that would change is an error
+	Resolver Resolver      // resolves floating sources missing from the lock
 }
 
 // Analyze loads the packages the patterns need, builds the graph, brings
 // the lock up to date (in memory) and computes every key.
 func Analyze(ctx context.Context, l *rules.Loader, opt AnalyzeOptions) (*Analysis, error) {
+	if opt.Platform == nil || opt.Platform.Name() != l.Platform() {
+		return nil, fmt.Errorf("internal: analysing for the %s platform with a loader of the %s platform", platformName(opt.Platform), l.Platform())
+	}
 	a, err := LoadGraph(ctx, l, opt.Patterns)
 	if err != nil {
 		return nil, err
 	}
+	a.Platform = opt.Platform
 	if err := a.key(ctx, opt); err != nil {
 		return nil, err
 	}
@@ -160,14 +168,24 @@ func (a *Analysis) key(ctx context.Context, opt AnalyzeOptions) error {
 	}
 	resolver := opt.Resolver
 	if resolver == nil {
-		resolver = NoResolver{Platform: a.Result.Platform}
+		resolver = NoResolver{}
 	}
 	a.Lock, a.LockChanges, err = UpdateLock(ctx, a.Graph, a.Closure, lock, region, resolver, LockOptions{Locked: opt.Locked})
 	if err != nil {
 		return err
 	}
-	a.Keys, err = Keys(ctx, a.Graph, a.Closure, KeyConfig{Platform: a.Result.Platform, Region: region, Lock: a.Lock})
+	if a.Sources, err = SourceIDs(a.Graph, a.Closure, a.Lock, region); err != nil {
+		return err
+	}
+	a.Keys, err = Keys(ctx, a.Graph, a.Closure, KeyConfig{Platform: a.Platform, Sources: a.Sources})
 	return quoteLines(a.Result, err)
+}
+
+func platformName(p bake.Platform) string {
+	if p == nil {
+		return "no"
+	}
+	return p.Name()
 }
 
 // quoteLines adds the source line to errors found after loading, which

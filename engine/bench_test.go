@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/imgraph/imgraph/bake/local"
 	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/internal/gen"
 	"github.com/imgraph/imgraph/label"
@@ -32,7 +33,7 @@ func BenchmarkAnalyze10k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		a, err := engine.Analyze(context.Background(), l, engine.AnalyzeOptions{Patterns: all})
+		a, err := engine.Analyze(context.Background(), l, engine.AnalyzeOptions{Patterns: all, Platform: local.Platform{}})
 		if err != nil {
 			b.Fatal(err)
 		}

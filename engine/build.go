@@ -17,7 +17,6 @@ import (
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/cache"
 	"github.com/imgraph/imgraph/label"
-	"github.com/imgraph/imgraph/rules"
 )
 
 // Store is the cache as a build uses it: read, and written after each bake.
@@ -42,13 +41,13 @@ type BuildOptions struct {
 	Jobs      int  // bakes at once
 	KeepGoing bool // let independent branches finish after a failure
 	RunID     string
-	Baker     bake.Baker
+	Baker     bake.Baker // the plan's platform
 	Store     Store
 	Locker    KeyLocker // nil: no other process shares the cache
 	Observer  Observer  // nil: no events
 	OutDir    string    // imgraph-out: logs and the manifest
 	Fetcher   *Fetcher
-	Secret    func(name string) (string, bool)
+	Secret    func(name string) (string, bool) // looks up secret_env values
 	Now       func() time.Time                 // nil: time.Now
 	Warn      func(format string, args ...any) // nil: warnings are dropped
 }
@@ -60,16 +59,8 @@ type Outcome struct {
 	Images  map[string]string // region -> image id, after the build
 	Err     error             // why it failed
 	Reason  string            // why it was skipped, or reused
-	Log     string            // the bake's log, relative to the workspace
+	Log     string            // the bake's log
 	Elapsed time.Duration     // from the start of the work (a bake's, once it has a slot) to its end
-	started time.Time         // when the bake took its slot
-
-	home     chan struct{} // closed once the image exists in the home region (or never will)
-	homeOK   bool          // set before home is closed: the image exists there
-	homeID   string        // set before home is closed: its id there
-	mu       sync.Mutex
-	record   *cache.Record
-	failures []error
 }
 
 // Report is what a build did, in graph order.
@@ -79,31 +70,73 @@ type Report struct {
 	Skipped  int
 }
 
+// Counts tallies what the build did, a failure counting as "failed".
+func (r *Report) Counts() map[string]int {
+	c := map[string]int{}
+	for _, o := range r.Outcomes {
+		if o.Err != nil {
+			c["failed"]++
+		} else {
+			c[string(o.Action)]++
+		}
+	}
+	return c
+}
+
 // BuildError says a build finished with failed images (exit code 1).
 type BuildError struct{ Failed, Skipped int }
 
 func (e *BuildError) Error() string {
-	return fmt.Sprintf("%d %s failed, %d skipped", e.Failed, plural(e.Failed, "image", "images"), e.Skipped)
+	return fmt.Sprintf("%d %s failed, %d skipped", e.Failed, Plural(e.Failed, "image", "images"), e.Skipped)
 }
 
 // BakeFailed marks the error as a failed bake rather than bad input.
 func (e *BuildError) BakeFailed() bool { return true }
 
-func plural(n int, one, many string) string {
+// Plural is one when n is 1, else many.
+func Plural(n int, one, many string) string {
 	if n == 1 {
 		return one
 	}
 	return many
 }
 
+// node is one image as the scheduler carries it: its outcome as it
+// forms, and what its children wait for.
+type node struct {
+	out     *Outcome
+	started time.Time // when the bake took its slot
+
+	home   chan struct{} // closed once the image exists in the home region (or never will)
+	homeOK bool          // set before home is closed: the image exists there
+	homeID string        // set before home is closed: its id there
+
+	mu       sync.Mutex // guards what distribution's goroutines share:
+	record   *cache.Record
+	failures []error
+	// recording is held from changing the record to writing it, so the
+	// cache and the manifest see an image's records in order.
+	recording sync.Mutex
+}
+
+// ready says whether the image exists in the home region, and lets its
+// children go; only the first call counts.
+func (n *node) ready(ok bool, id string) {
+	select {
+	case <-n.home:
+	default:
+		n.homeOK, n.homeID = ok, id
+		close(n.home)
+	}
+}
+
 type builder struct {
-	opt      BuildOptions
-	a        *Analysis
-	home     string
-	platform string
-	slots    chan struct{}
-	outcomes map[label.Label]*Outcome
-	stop     context.CancelFunc // stops the build after a failure without --keep-going
+	opt   BuildOptions
+	a     *Analysis
+	home  string
+	slots chan struct{}
+	nodes map[label.Label]*node
+	stop  context.CancelFunc // stops the build after a failure without --keep-going
 
 	mu       sync.Mutex
 	done     int
@@ -117,6 +150,9 @@ type builder struct {
 // bake is recorded in the cache at once. It returns a *BuildError when
 // images failed, and ctx's error when ctx was cancelled.
 func Build(ctx context.Context, a *Analysis, p *Plan, opt BuildOptions) (*Report, error) {
+	if opt.Baker == nil || opt.Baker.Name() != p.Platform.Name() {
+		return nil, fmt.Errorf("internal: a plan for the %s platform built with another baker", p.Platform.Name())
+	}
 	if opt.Jobs < 1 {
 		opt.Jobs = 1
 	}
@@ -126,20 +162,22 @@ func Build(ctx context.Context, a *Analysis, p *Plan, opt BuildOptions) (*Report
 	if opt.Observer == nil {
 		opt.Observer = ObserverFunc(func(Event) {})
 	}
+	if opt.Warn == nil {
+		opt.Warn = func(string, ...any) {}
+	}
 	b := &builder{
 		opt:      opt,
 		a:        a,
 		home:     a.Result.Workspace.HomeRegion,
-		platform: a.Result.Platform,
 		slots:    make(chan struct{}, opt.Jobs),
-		outcomes: make(map[label.Label]*Outcome, len(p.Targets)),
+		nodes:    make(map[label.Label]*node, len(p.Targets)),
 		total:    len(p.Targets),
-		manifest: &Manifest{RunID: opt.RunID, Platform: a.Result.Platform, Images: map[string]ManifestEntry{}},
+		manifest: &Manifest{RunID: opt.RunID, Platform: p.Platform.Name(), Images: map[string]ManifestEntry{}},
 	}
 	report := &Report{}
 	for _, t := range p.Targets {
-		o := &Outcome{Target: t, Action: t.Action, Images: map[string]string{}, home: make(chan struct{})}
-		b.outcomes[t.Image.Label] = o
+		o := &Outcome{Target: t, Action: t.Action, Images: map[string]string{}}
+		b.nodes[t.Image.Label] = &node{out: o, home: make(chan struct{})}
 		report.Outcomes = append(report.Outcomes, o)
 	}
 	runCtx, stop := context.WithCancel(ctx)
@@ -148,12 +186,9 @@ func Build(ctx context.Context, a *Analysis, p *Plan, opt BuildOptions) (*Report
 	b.emit(Event{Type: EventBuildStart, Total: b.total})
 
 	var wg sync.WaitGroup
-	for _, o := range report.Outcomes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			b.run(runCtx, o)
-		}()
+	for _, t := range p.Targets {
+		n := b.nodes[t.Image.Label]
+		wg.Go(func() { b.run(runCtx, n) })
 	}
 	wg.Wait()
 
@@ -184,210 +219,214 @@ func (b *builder) emit(e Event) {
 }
 
 // run takes one image through its action once its parent is ready.
-func (b *builder) run(ctx context.Context, o *Outcome) {
-	t := o.Target
-	im := t.Image
-	defer b.finished(o)
-	defer closeOnce(o)
-	if !im.Parent.IsZero() {
-		if po := b.outcomes[im.Parent]; po != nil {
-			// homeOK may be read only once home is closed.
-			select {
-			case <-po.home:
-				if !po.homeOK {
-					b.skip(o, fmt.Sprintf("parent %s failed", im.Parent))
-					return
-				}
-			case <-ctx.Done():
-				b.skip(o, "the build stopped")
-				return
-			}
-		}
-	}
-	if ctx.Err() != nil {
-		b.skip(o, "the build stopped")
+func (b *builder) run(ctx context.Context, n *node) {
+	t := n.out.Target
+	defer b.finished(n)
+	defer n.ready(false, "")
+	if !b.waitForParent(ctx, n) {
 		return
 	}
 	start := b.opt.Now()
 	switch t.Action {
-	case ActionCached:
-		o.record = t.Record
-		o.Images = maps.Clone(t.Record.Images)
-		o.homeOK, o.homeID = true, o.Images[b.home]
-		closeOnce(o)
-		if t.Found {
-			if !b.recordFound(ctx, o) {
-				return
-			}
-		}
-		b.emit(Event{Type: EventCached, Label: im.Label.String(), Key: t.Key.Hex, Image: o.Images[b.home]})
 	case ActionBake:
-		if !b.bake(ctx, o) {
+		if !b.bake(ctx, n) {
 			return
 		}
-		b.distribute(ctx, o)
 	default:
-		o.record = t.Record
-		o.Images = maps.Clone(t.Record.Images)
-		o.homeOK, o.homeID = true, o.Images[b.home]
-		closeOnce(o)
-		if t.Found && !b.recordFound(ctx, o) {
+		if !b.reuse(ctx, n, t.Record) {
 			return
 		}
-		b.distribute(ctx, o)
 	}
-	if !o.started.IsZero() {
-		start = o.started // waiting for a slot is not baking
+	if n.out.Action == ActionCached {
+		b.emit(Event{Type: EventCached, Label: t.Image.Label.String(), Key: t.Key.Hex, Image: n.homeID})
 	}
-	o.Elapsed = b.opt.Now().Sub(start)
+	if t.Action != ActionCached {
+		// What another build baked meanwhile may lack what this one wants.
+		b.distribute(ctx, n)
+	}
+	if !n.started.IsZero() {
+		start = n.started // waiting for a slot is not baking
+	}
+	n.out.Elapsed = b.opt.Now().Sub(start)
 }
 
-// recordFound writes the record of an image found by its tag, so the
-// next build finds it in the cache.
-func (b *builder) recordFound(ctx context.Context, o *Outcome) bool {
-	rec := *o.record
-	rec.Platform, rec.RunID, rec.Created = b.platform, b.opt.RunID, b.opt.Now().UTC()
-	o.record = &rec
-	if err := b.opt.Store.Put(context.WithoutCancel(ctx), &rec); err != nil {
-		b.fail(o, "bake", b.home, fmt.Errorf("recording the image found by its tag: %w", err))
+// waitForParent waits until the image's parent exists in the home region,
+// and reports whether it does.
+func (b *builder) waitForParent(ctx context.Context, n *node) bool {
+	parent := n.out.Target.Image.Parent
+	if pn := b.nodes[parent]; !parent.IsZero() && pn != nil {
+		select {
+		case <-pn.home:
+			// homeOK may be read only once home is closed.
+			if !pn.homeOK {
+				b.skip(n, fmt.Sprintf("parent %s failed", parent))
+				return false
+			}
+		case <-ctx.Done():
+		}
+	}
+	if ctx.Err() != nil {
+		b.skip(n, "the build stopped")
 		return false
 	}
 	return true
 }
 
-func closeOnce(o *Outcome) {
-	select {
-	case <-o.home:
-	default:
-		close(o.home)
+// reuse takes up an image baked before, as rec records it; an image found
+// by its tag is recorded again, so the next build finds it in the cache.
+func (b *builder) reuse(ctx context.Context, n *node, rec *cache.Record) bool {
+	n.record = rec
+	n.out.Images = maps.Clone(rec.Images)
+	n.ready(true, n.out.Images[b.home])
+	if !n.out.Target.Found {
+		return true
 	}
+	err := b.record(ctx, n, func(r *cache.Record) {
+		r.Platform, r.RunID, r.Created = b.a.Platform.Name(), b.opt.RunID, b.opt.Now().UTC()
+	})
+	if err != nil {
+		b.fail(n, "bake", b.home, fmt.Errorf("recording the image found by its tag: %w", err))
+		return false
+	}
+	return true
 }
 
-func (b *builder) skip(o *Outcome, why string) {
-	o.Action = ActionSkipped
-	o.Reason = why
-	b.emit(Event{Type: EventSkip, Label: o.Target.Image.Label.String(), Key: o.Target.Key.Hex, Error: why})
+func (b *builder) skip(n *node, why string) {
+	n.out.Action = ActionSkipped
+	n.out.Reason = why
+	b.emit(Event{Type: EventSkip, Label: n.out.Target.Image.Label.String(), Key: n.out.Target.Key.Hex, Error: why})
 }
 
 // fail records a failure and, without --keep-going, stops the build.
-func (b *builder) fail(o *Outcome, action string, region string, err error) {
-	o.mu.Lock()
-	o.failures = append(o.failures, err)
-	o.Err = errors.Join(o.failures...)
-	o.mu.Unlock()
-	b.emit(Event{Type: EventFail, Label: o.Target.Image.Label.String(), Key: o.Target.Key.Hex,
-		Action: action, Region: region, Error: err.Error(), Log: o.Log})
+func (b *builder) fail(n *node, action string, region string, err error) {
+	n.mu.Lock()
+	n.failures = append(n.failures, err)
+	n.out.Err = errors.Join(n.failures...)
+	n.mu.Unlock()
+	b.emit(Event{Type: EventFail, Label: n.out.Target.Image.Label.String(), Key: n.out.Target.Key.Hex,
+		Action: action, Region: region, Error: err.Error(), Log: n.out.Log})
 	if !b.opt.KeepGoing {
 		b.stop()
 	}
 }
 
-func (b *builder) finished(o *Outcome) {
-	b.mu.Lock()
-	b.done++
-	if o.record != nil {
-		b.manifest.Images[o.Target.Image.Label.String()] = ManifestEntry{Key: o.Target.Key.Hex, Images: maps.Clone(o.Images)}
+// interrupted sorts work that did not finish into a failure, or, when the
+// build was stopping anyway, a skip.
+func (b *builder) interrupted(ctx context.Context, n *node, action string, err error) {
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		b.skip(n, "the build stopped")
+		return
 	}
-	b.mu.Unlock()
+	b.fail(n, action, b.home, err)
+}
+
+func (b *builder) finished(n *node) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.done++
+	if n.record != nil {
+		b.manifest.Images[n.out.Target.Image.Label.String()] = ManifestEntry{Key: n.out.Target.Key.Hex, Images: maps.Clone(n.out.Images)}
+	}
+}
+
+// record applies change to a copy of the image's record, writes it to the
+// cache and the manifest at once (a killed build loses no finished work),
+// and makes it the image's record.
+func (b *builder) record(ctx context.Context, n *node, change func(rec *cache.Record)) error {
+	n.recording.Lock()
+	defer n.recording.Unlock()
+	n.mu.Lock()
+	rec := &cache.Record{}
+	if n.record != nil {
+		*rec = *n.record
+	}
+	change(rec)
+	n.record = rec
+	images := maps.Clone(rec.Images)
+	n.mu.Unlock()
+	if err := b.opt.Store.Put(context.WithoutCancel(ctx), rec); err != nil {
+		return fmt.Errorf("recording in the cache: %w", err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.manifest.Images[n.out.Target.Image.Label.String()] = ManifestEntry{Key: rec.Key, Images: images}
+	return b.writeManifestLocked()
 }
 
 // bake bakes the image in the home region and records it at once. It
 // reports whether the image now exists there.
-func (b *builder) bake(ctx context.Context, o *Outcome) bool {
-	t := o.Target
-	im := t.Image
-	lbl := im.Label.String()
+func (b *builder) bake(ctx context.Context, n *node) bool {
+	t := n.out.Target
+	lbl := t.Image.Label.String()
 	if b.opt.Locker != nil {
 		unlock, err := b.opt.Locker.Lock(ctx, t.Key.Hex)
 		if err != nil {
-			b.interrupted(ctx, o, "bake", err)
+			b.interrupted(ctx, n, "bake", err)
 			return false
 		}
 		defer unlock()
 		// Another build may have baked this key while we waited for it.
 		recs, err := b.opt.Store.Get(ctx, []string{t.Key.Hex})
-		if err == nil && recs[t.Key.Hex] != nil {
-			o.record = recs[t.Key.Hex]
-			o.Images = maps.Clone(o.record.Images)
-			o.Action = ActionCached
-			o.Reason = "baked by another build at the same time"
-			o.homeOK, o.homeID = true, o.Images[b.home]
-			closeOnce(o)
-			b.emit(Event{Type: EventCached, Label: lbl, Key: t.Key.Hex, Image: o.Images[b.home]})
-			return true
+		if rec := recs[t.Key.Hex]; err == nil && rec != nil {
+			n.out.Action = ActionCached
+			n.out.Reason = "baked by another build at the same time"
+			return b.reuse(ctx, n, rec)
 		}
 	}
 	select {
 	case b.slots <- struct{}{}:
 	case <-ctx.Done():
-		b.interrupted(ctx, o, "bake", ctx.Err())
+		b.interrupted(ctx, n, "bake", ctx.Err())
 		return false
 	}
 	// The slot is held until the bake is recorded and reported, so the
 	// events never show more than --jobs bakes at once.
 	defer func() { <-b.slots }()
-	start := b.opt.Now()
-	o.started = start
-	id, err := b.bakeInSlot(ctx, o)
+	n.started = b.opt.Now()
+	id, err := b.bakeInSlot(ctx, n)
 	if err != nil {
-		b.interrupted(ctx, o, "bake", err)
+		b.interrupted(ctx, n, "bake", err)
 		return false
 	}
-	rec := &cache.Record{
-		Key: t.Key.Hex, Label: lbl, Platform: b.platform,
-		Images: map[string]string{b.home: id}, RunID: b.opt.RunID, Created: b.opt.Now().UTC(),
+	inputs, err := json.Marshal(t.Key.Parts)
+	if err == nil {
+		err = b.record(ctx, n, func(rec *cache.Record) {
+			*rec = cache.Record{
+				Key: t.Key.Hex, Label: lbl, Platform: b.a.Platform.Name(), Inputs: inputs,
+				Images: map[string]string{b.home: id}, RunID: b.opt.RunID, Created: b.opt.Now().UTC(),
+			}
+		})
 	}
-	if rec.Inputs, err = json.Marshal(t.Key.Parts); err != nil {
-		b.fail(o, "bake", b.home, err)
+	if err != nil {
+		b.fail(n, "bake", b.home, fmt.Errorf("recording the bake: %w", err))
 		return false
 	}
-	o.record = rec
-	if err := b.opt.Store.Put(context.WithoutCancel(ctx), rec); err != nil {
-		b.fail(o, "bake", b.home, fmt.Errorf("recording the bake in the cache: %w", err))
-		return false
-	}
-	b.keepLog(ctx, o)
-	o.Images = map[string]string{b.home: id}
-	b.mu.Lock()
-	b.manifest.Images[lbl] = ManifestEntry{Key: t.Key.Hex, Images: maps.Clone(o.Images)}
-	merr := b.writeManifestLocked()
-	b.mu.Unlock()
-	if merr != nil {
-		b.fail(o, "bake", b.home, merr)
-	}
+	n.out.Images = map[string]string{b.home: id}
+	b.keepLog(ctx, n)
 	// Finished before any child starts, so the events read in order.
 	b.emit(Event{Type: EventFinish, Label: lbl, Key: t.Key.Hex, Action: "bake", Region: b.home, Image: id,
-		Log: o.Log, ElapsedMS: b.opt.Now().Sub(start).Milliseconds()})
-	o.homeOK, o.homeID = true, id
-	closeOnce(o)
+		Log: n.out.Log, ElapsedMS: b.opt.Now().Sub(n.started).Milliseconds()})
+	n.ready(true, id)
 	return true
 }
 
-// interrupted sorts a bake that did not finish into a failure, or, when
-// the build was stopping anyway, a skip.
-func (b *builder) interrupted(ctx context.Context, o *Outcome, action string, err error) {
-	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		b.skip(o, "the build stopped")
-		return
-	}
-	b.fail(o, action, b.home, err)
-}
-
-func (b *builder) bakeInSlot(ctx context.Context, o *Outcome) (string, error) {
-	t := o.Target
+// bakeInSlot makes the image's job (its log, source, artifacts and
+// environment) and has the platform bake it.
+func (b *builder) bakeInSlot(ctx context.Context, n *node) (string, error) {
+	t := n.out.Target
 	im := t.Image
 	lbl := im.Label.String()
-	job := &bake.Job{
-		Image: im, Key: t.Key.Hex, RunID: b.opt.RunID, Region: b.home,
-		Secret: b.opt.Secret,
-		Tags:   b.tags(t),
-		Phase: func(phase string) {
-			b.emit(Event{Type: EventPhase, Label: lbl, Key: t.Key.Hex, Action: "bake", Region: b.home, Phase: phase})
-		},
-	}
 	logPath := filepath.Join(b.opt.OutDir, "logs", filepath.FromSlash(im.Label.Pkg), im.Label.Name+".log")
-	o.Log = logPath
+	n.out.Log = logPath
 	b.emit(Event{Type: EventStart, Label: lbl, Key: t.Key.Hex, Action: "bake", Region: b.home, Log: logPath})
+	env, secrets, missing := bake.Environment(im, b.opt.Secret)
+	if len(missing) > 0 {
+		e := &MissingSecretsError{Missing: map[string][]string{}}
+		for _, name := range missing {
+			e.Missing[name] = []string{lbl}
+		}
+		return "", e
+	}
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return "", err
 	}
@@ -396,27 +435,24 @@ func (b *builder) bakeInSlot(ctx context.Context, o *Outcome) (string, error) {
 		return "", err
 	}
 	defer logFile.Close()
-	secrets, err := b.secrets(im)
-	if err != nil {
-		return "", err
-	}
 	log := NewRedactor(logFile, secrets)
 	defer log.Flush()
-	job.Log = log
-	if im.Parent.IsZero() {
-		job.Source = im.Source
-		switch {
-		case im.Source.File != nil:
-			job.SourceFile = im.Source.File.Path
-		case im.Source.URL != "":
-			if job.SourceFile, err = b.opt.Fetcher.Fetch(ctx, im.Source.URL, im.Source.SHA256); err != nil {
-				return "", err
-			}
-		default:
-			job.SourceID = t.Key.part("source").Value // the resolved id
+	job := &bake.Job{
+		Image: im, Key: t.Key.Hex, Platform: b.a.Platform.Name(), RunID: b.opt.RunID, Region: b.home,
+		SourceID: t.SourceID, Source: im.Source, Env: env, Tags: bake.ImageTags(im, t.Key.Hex), Log: log,
+		Phase: func(phase string) {
+			b.emit(Event{Type: EventPhase, Label: lbl, Key: t.Key.Hex, Action: "bake", Region: b.home, Phase: phase})
+		},
+	}
+	switch {
+	case !im.Parent.IsZero():
+		job.Parent = b.nodes[im.Parent].homeID
+	case im.Source.File != nil:
+		job.SourceFile = im.Source.File.Path
+	case im.Source.URL != "":
+		if job.SourceFile, err = b.opt.Fetcher.Fetch(ctx, im.Source.URL, im.Source.SHA256); err != nil {
+			return "", err
 		}
-	} else {
-		job.Parent = b.outcomes[im.Parent].homeID
 	}
 	if len(im.Artifacts) > 0 {
 		job.Artifacts = map[string]string{}
@@ -428,28 +464,24 @@ func (b *builder) bakeInSlot(ctx context.Context, o *Outcome) (string, error) {
 			job.Artifacts[art.Name] = p
 		}
 	}
-	id, err := b.opt.Baker.Bake(ctx, job)
-	if err != nil {
-		return "", err
-	}
-	return id, nil
+	return b.opt.Baker.Bake(ctx, job)
 }
 
 // keepLog uploads the bake's (masked) log beside its record, where the
 // store keeps logs; a log that cannot be kept is worth a warning, not a
 // failed bake.
-func (b *builder) keepLog(ctx context.Context, o *Outcome) {
+func (b *builder) keepLog(ctx context.Context, n *node) {
 	ls, ok := b.opt.Store.(LogStore)
-	if !ok || o.Log == "" {
+	if !ok || n.out.Log == "" {
 		return
 	}
-	f, err := os.Open(o.Log)
+	f, err := os.Open(n.out.Log)
 	if err == nil {
 		defer f.Close()
-		err = ls.PutLog(context.WithoutCancel(ctx), o.Target.Key.Hex, f)
+		err = ls.PutLog(context.WithoutCancel(ctx), n.out.Target.Key.Hex, f)
 	}
-	if err != nil && b.opt.Warn != nil {
-		b.opt.Warn("%s: keeping the log in the cache: %v", o.Target.Image.Label, err)
+	if err != nil {
+		b.opt.Warn("%s: keeping the log in the cache: %v", n.out.Target.Image.Label, err)
 	}
 }
 
@@ -480,12 +512,9 @@ func CheckSecrets(p *Plan, lookup func(string) (string, bool)) error {
 		if t.Action != ActionBake {
 			continue
 		}
-		for _, pr := range t.Image.Provision {
-			for _, name := range pr.SecretEnv {
-				if _, ok := lookup(name); !ok && !slices.Contains(missing[name], t.Image.Label.String()) {
-					missing[name] = append(missing[name], t.Image.Label.String())
-				}
-			}
+		_, _, names := bake.Environment(t.Image, lookup)
+		for _, name := range names {
+			missing[name] = append(missing[name], t.Image.Label.String())
 		}
 	}
 	if len(missing) > 0 {
@@ -494,109 +523,74 @@ func CheckSecrets(p *Plan, lookup func(string) (string, bool)) error {
 	return nil
 }
 
-// secrets looks up every secret_env value the image's provisioners need;
-// a missing one fails the bake before anything starts.
-func (b *builder) secrets(im *rules.Image) ([]string, error) {
-	var values []string
-	for _, p := range im.Provision {
-		for _, name := range p.SecretEnv {
-			v, ok := "", false
-			if b.opt.Secret != nil {
-				v, ok = b.opt.Secret(name)
-			}
-			if !ok {
-				return nil, fmt.Errorf("secret_env %s is not set in imgraph's environment", name)
-			}
-			values = append(values, v)
-		}
-	}
-	return values, nil
-}
-
-// tags are every tag an image carries.
-func (b *builder) tags(t *Target) map[string]string {
-	tags := WantTags(t.Image)
-	if tags == nil {
-		tags = map[string]string{}
-	}
-	tags["imgraph:key"] = t.Key.Hex
-	tags["imgraph:label"] = t.Image.Label.String()
-	return tags
-}
-
 // distribute copies the image to every wanted region it is missing from
 // and publishes its distribution in each, all regions at once, recording
 // each copy as it lands.
-func (b *builder) distribute(ctx context.Context, o *Outcome) {
-	t := o.Target
+func (b *builder) distribute(ctx context.Context, n *node) {
+	t := n.out.Target
 	im := t.Image
-	homeID := o.homeID
-	tags := b.tags(t)
+	tags := bake.ImageTags(im, t.Key.Hex)
+	want := b.a.Platform.Distribution(bake.Want(im))
 	var wg sync.WaitGroup
 	for _, region := range im.Regions {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			o.mu.Lock()
-			id := o.Images[region]
-			o.mu.Unlock()
+		wg.Go(func() {
+			n.mu.Lock()
+			id := n.out.Images[region]
+			n.mu.Unlock()
 			if id == "" {
-				start := b.opt.Now()
-				b.emit(Event{Type: EventStart, Label: im.Label.String(), Key: t.Key.Hex, Action: "copy", Region: region})
-				var err error
-				id, err = b.opt.Baker.Copy(ctx, &bake.CopyJob{Image: im, Key: t.Key.Hex, RunID: b.opt.RunID,
-					ID: homeID, From: b.home, To: region, Tags: tags,
-					Phase: func(phase string) {
-						b.emit(Event{Type: EventPhase, Label: im.Label.String(), Key: t.Key.Hex, Action: "copy", Region: region, Phase: phase})
-					}})
-				if err != nil {
-					b.fail(o, "copy", region, fmt.Errorf("copying to %s: %w", region, err))
+				var ok bool
+				if id, ok = b.copy(ctx, n, region, tags); !ok {
 					return
 				}
-				if err := b.recordImage(ctx, o, region, id); err != nil {
-					b.fail(o, "copy", region, err)
-					return
-				}
-				b.emit(Event{Type: EventFinish, Label: im.Label.String(), Key: t.Key.Hex, Action: "copy", Region: region,
-					Image: id, ElapsedMS: b.opt.Now().Sub(start).Milliseconds()})
 			}
-			if err := b.opt.Baker.Publish(ctx, &bake.PublishJob{Image: im, ID: id, Region: region, Tags: tags}); err != nil {
-				b.fail(o, "publish", region, fmt.Errorf("publishing in %s: %w", region, err))
+			err := b.opt.Baker.Publish(ctx, &bake.PublishJob{Image: im, ID: id, Region: region, Tags: tags, Distribution: want})
+			if err != nil {
+				b.fail(n, "publish", region, fmt.Errorf("publishing in %s: %w", region, err))
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	if o.Err != nil || ctx.Err() != nil {
+	if n.out.Err != nil || ctx.Err() != nil {
 		return
 	}
 	// What was published is what the next plan compares against.
-	o.mu.Lock()
-	rec := *o.record
-	rec.Images = maps.Clone(o.Images)
-	rec.Tags = WantTags(im)
-	rec.ShareWith = slices.Clone(im.ShareWith)
-	rec.PublishSSM = im.PublishSSM
-	o.record = &rec
-	o.mu.Unlock()
-	if err := b.opt.Store.Put(context.WithoutCancel(ctx), &rec); err != nil {
-		b.fail(o, "publish", b.home, fmt.Errorf("recording in the cache: %w", err))
+	err := b.record(ctx, n, func(rec *cache.Record) {
+		rec.Images = maps.Clone(n.out.Images)
+		setDistribution(rec, want)
+	})
+	if err != nil {
+		b.fail(n, "publish", b.home, err)
 	}
 }
 
-// recordImage adds a copy to the image's record and writes it at once, so
-// a killed build still knows the copy exists.
-func (b *builder) recordImage(ctx context.Context, o *Outcome, region, id string) error {
-	o.mu.Lock()
-	o.Images[region] = id
-	rec := *o.record
-	rec.Images = maps.Clone(o.Images)
-	o.record = &rec
-	o.mu.Unlock()
-	if err := b.opt.Store.Put(context.WithoutCancel(ctx), &rec); err != nil {
-		return fmt.Errorf("recording the copy in the cache: %w", err)
+// copy copies the image from the home region to region, and records the
+// copy at once, so a killed build still knows it exists.
+func (b *builder) copy(ctx context.Context, n *node, region string, tags map[string]string) (string, bool) {
+	t := n.out.Target
+	lbl := t.Image.Label.String()
+	start := b.opt.Now()
+	b.emit(Event{Type: EventStart, Label: lbl, Key: t.Key.Hex, Action: "copy", Region: region})
+	id, err := b.opt.Baker.Copy(ctx, &bake.CopyJob{Image: t.Image, Key: t.Key.Hex, RunID: b.opt.RunID,
+		ID: n.homeID, From: b.home, To: region, Tags: tags,
+		Phase: func(phase string) {
+			b.emit(Event{Type: EventPhase, Label: lbl, Key: t.Key.Hex, Action: "copy", Region: region, Phase: phase})
+		}})
+	if err != nil {
+		b.fail(n, "copy", region, fmt.Errorf("copying to %s: %w", region, err))
+		return "", false
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.manifest.Images[o.Target.Image.Label.String()] = ManifestEntry{Key: o.Target.Key.Hex, Images: maps.Clone(rec.Images)}
-	return b.writeManifestLocked()
+	n.mu.Lock()
+	n.out.Images[region] = id
+	n.mu.Unlock()
+	err = b.record(ctx, n, func(rec *cache.Record) {
+		rec.Images = maps.Clone(rec.Images)
+		rec.Images[region] = id
+	})
+	if err != nil {
+		b.fail(n, "copy", region, fmt.Errorf("recording the copy: %w", err))
+		return "", false
+	}
+	b.emit(Event{Type: EventFinish, Label: lbl, Key: t.Key.Hex, Action: "copy", Region: region,
+		Image: id, ElapsedMS: b.opt.Now().Sub(start).Milliseconds()})
+	return id, true
 }

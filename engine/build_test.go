@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/bake/local"
 	"github.com/imgraph/imgraph/cache"
 	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/label"
@@ -24,6 +25,7 @@ import (
 // ticks the test hands out: a bake of an image tagged Ticks = "3" finishes
 // on the third tick after it starts. No wall clock is involved.
 type tickBaker struct {
+	local.Platform
 	mu       sync.Mutex
 	left     map[string]int  // running bakes: label -> ticks left
 	finished map[string]bool // labels whose bake returned
@@ -117,6 +119,9 @@ func (b *tickBaker) Exist(_ context.Context, images map[string][]string) (map[st
 	}
 	return out, nil
 }
+func (b *tickBaker) Find(context.Context, []string, []string) (map[string]map[string]string, error) {
+	return nil, nil
+}
 func (b *tickBaker) Resolve(context.Context, string, *rules.Source) (bake.Resolved, error) {
 	return bake.Resolved{}, errors.New("no floating sources here")
 }
@@ -183,7 +188,7 @@ func runTicksIn(t *testing.T, root string, jobs int, keepGoing bool, fail ...str
 		t.Fatal(err)
 	}
 	a, err := engine.Analyze(context.Background(), loader, engine.AnalyzeOptions{
-		Patterns: []label.Pattern{{Recursive: true, Selects: label.Rules}}})
+		Patterns: []label.Pattern{{Recursive: true, Selects: label.Rules}}, Platform: local.Platform{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +196,7 @@ func runTicksIn(t *testing.T, root string, jobs int, keepGoing bool, fail ...str
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := engine.MakePlan(context.Background(), a.Graph, a.Closure, a.Keys, store, nil)
+	plan, err := engine.MakePlan(context.Background(), a, store, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,7 +424,7 @@ func TestLosingTheCacheNeverForcesARebake(t *testing.T) {
 	ws, _ := rules.FindWorkspace(root)
 	loader, _ := rules.NewLoader(ws, rules.Config{})
 	a, err := engine.Analyze(context.Background(), loader, engine.AnalyzeOptions{
-		Patterns: []label.Pattern{{Recursive: true, Selects: label.Rules}}})
+		Patterns: []label.Pattern{{Recursive: true, Selects: label.Rules}}, Platform: local.Platform{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,7 +434,7 @@ func TestLosingTheCacheNeverForcesARebake(t *testing.T) {
 		baker.images[k.Hex] = "img-" + k.Hex[:8]
 	}
 	store, _ := cache.OpenLocal(filepath.Join(root, "empty-cache"), nil)
-	plan, err := engine.MakePlan(context.Background(), a.Graph, a.Closure, a.Keys, store, baker)
+	plan, err := engine.MakePlan(context.Background(), a, store, baker)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,7 +452,7 @@ func TestLosingTheCacheNeverForcesARebake(t *testing.T) {
 		t.Errorf("the build baked %d images", len(finished))
 	}
 	// The images were recorded again: a plan without the finder hits the cache.
-	again, err := engine.MakePlan(context.Background(), a.Graph, a.Closure, a.Keys, store, nil)
+	again, err := engine.MakePlan(context.Background(), a, store, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/bake/aws"
+	"github.com/imgraph/imgraph/bake/local"
 	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
@@ -84,7 +87,23 @@ func loader(t *testing.T, root string, cfg rules.Config) *rules.Loader {
 func tryAnalyze(t *testing.T, root string, cfg rules.Config, opt engine.AnalyzeOptions, ps ...string) (*engine.Analysis, error) {
 	t.Helper()
 	opt.Patterns = patterns(t, ps...)
-	return engine.Analyze(context.Background(), loader(t, root, cfg), opt)
+	l := loader(t, root, cfg)
+	if opt.Platform == nil {
+		opt.Platform = platformOf(t, l)
+	}
+	return engine.Analyze(context.Background(), l, opt)
+}
+
+// platformOf is the platform a loader resolved select() for.
+func platformOf(t *testing.T, l *rules.Loader) bake.Platform {
+	t.Helper()
+	for _, p := range []bake.Platform{aws.Platform{}, local.Platform{}} {
+		if p.Name() == l.Platform() {
+			return p
+		}
+	}
+	t.Fatalf("no platform %q", l.Platform())
+	return nil
 }
 
 func analyze(t *testing.T, root string, cfg rules.Config, ps ...string) *engine.Analysis {

@@ -6,45 +6,26 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/imgraph/imgraph/bake"
 )
 
 // KeySchema is the version of the key's encoding. Bumping it rebakes
 // everything, so it changes only when what a key covers changes.
 const KeySchema = "1"
 
-// Part is one named input of a key. A leaf has a Value (what a person
-// reads) and, for content, a Digest; an inner part groups its Parts. The
-// tree is what `imgraph explain` prints and what `--diff` compares.
-// Note is shown but never hashed: it names where content came from (a
-// file's label, an artifact's URL), so moving content does not rebake it.
-type Part struct {
-	Name   string `json:"name"`
-	Value  string `json:"value,omitempty"`
-	Digest string `json:"digest,omitempty"`
-	Note   string `json:"note,omitempty"`
-	Parts  []Part `json:"parts,omitempty"`
-}
-
-// Key is an image's key and the inputs it was computed from.
+// Key is an image's key and the inputs it was computed from: a tree for
+// explaining, never read for data.
 type Key struct {
 	Hex   string
-	Parts []Part
-}
-
-// part returns the top-level part named name.
-func (k Key) part(name string) Part {
-	for _, p := range k.Parts {
-		if p.Name == name {
-			return p
-		}
-	}
-	return Part{}
+	Parts []bake.KeyPart
 }
 
 // Short is the key's first twelve hex digits, for people.
-func (k Key) Short() string { return short(k.Hex) }
+func (k Key) Short() string { return Short(k.Hex) }
 
-func short(h string) string {
+// Short is a key's or a digest's first twelve hex digits, for people.
+func Short(h string) string {
 	if len(h) > 12 {
 		return h[:12]
 	}
@@ -53,7 +34,7 @@ func short(h string) string {
 
 // newKey hashes parts in a canonical encoding: every string is length
 // prefixed and every list counted, so no two trees encode alike.
-func newKey(parts []Part) Key {
+func newKey(parts []bake.KeyPart) Key {
 	buf := make([]byte, 0, 4<<10)
 	buf = appendParts(appendString(buf, "imgraph-key"), parts)
 	sum := sha256.Sum256(buf)
@@ -62,7 +43,7 @@ func newKey(parts []Part) Key {
 
 // appendParts appends the parts' canonical encoding: every count and
 // length as 8 bytes, big-endian, before what it counts.
-func appendParts(buf []byte, parts []Part) []byte {
+func appendParts(buf []byte, parts []bake.KeyPart) []byte {
 	buf = binary.BigEndian.AppendUint64(buf, uint64(len(parts)))
 	for _, p := range parts {
 		buf = appendString(buf, p.Name)
@@ -102,7 +83,7 @@ func (c Change) String() string {
 }
 
 // change describes a part present on both sides, saying only what differs.
-func change(path []string, o, n Part) Change {
+func change(path []string, o, n bake.KeyPart) Change {
 	c := Change{Path: strings.Join(path, ": ")}
 	if o.Note == n.Note {
 		c.Subject = n.Note
@@ -111,20 +92,20 @@ func change(path []string, o, n Part) Change {
 	if o.Value == n.Value && o.Digest != n.Digest {
 		o.Value, n.Value = "", ""
 	}
-	c.Was, c.Now = o.describe(), n.describe()
+	c.Was, c.Now = describe(o), describe(n)
 	return c
 }
 
 // Diff lists the leaf inputs that differ from old to new, in the order of
 // the new tree; parts are matched by name at each level.
-func Diff(old, new []Part) []Change {
+func Diff(old, new []bake.KeyPart) []Change {
 	var out []Change
 	diffParts(nil, old, new, &out)
 	return out
 }
 
-func diffParts(path []string, old, new []Part, out *[]Change) {
-	oldBy := make(map[string]Part, len(old))
+func diffParts(path []string, old, new []bake.KeyPart, out *[]Change) {
+	oldBy := make(map[string]bake.KeyPart, len(old))
 	for _, p := range old {
 		oldBy[p.Name] = p
 	}
@@ -135,7 +116,7 @@ func diffParts(path []string, old, new []Part, out *[]Change) {
 		o, ok := oldBy[n.Name]
 		switch {
 		case !ok:
-			*out = append(*out, Change{Path: strings.Join(p, ": "), Now: n.describe()})
+			*out = append(*out, Change{Path: strings.Join(p, ": "), Now: describe(n)})
 		case len(n.Parts) > 0 || len(o.Parts) > 0:
 			if o.Value != n.Value || o.Digest != n.Digest {
 				*out = append(*out, change(p, o, n))
@@ -148,19 +129,19 @@ func diffParts(path []string, old, new []Part, out *[]Change) {
 	for _, o := range old {
 		if !seen[o.Name] {
 			p := append(path[:len(path):len(path)], o.Name)
-			*out = append(*out, Change{Path: strings.Join(p, ": "), Was: o.describe()})
+			*out = append(*out, Change{Path: strings.Join(p, ": "), Was: describe(o)})
 		}
 	}
 }
 
 // describe is a part's note, value and digest, as a change prints them.
-func (p Part) describe() string {
+func describe(p bake.KeyPart) string {
 	var s string
 	switch {
 	case p.Digest != "" && p.Value != "":
-		s = p.Value + " " + short(p.Digest)
+		s = p.Value + " " + Short(p.Digest)
 	case p.Digest != "":
-		s = short(p.Digest)
+		s = Short(p.Digest)
 	default:
 		s = p.Value
 	}

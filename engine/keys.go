@@ -7,32 +7,25 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
 )
 
 // KeyConfig is what keys depend on besides the images.
 type KeyConfig struct {
-	Platform string
-	Region   string // the home region, where floating sources were resolved
-	Lock     *Lock
+	Platform bake.Platform
+	// Sources are the image ids the root images start from (see
+	// SourceIDs); a rootfs source is keyed by its content instead.
+	Sources map[label.Label]string
 }
 
 // Keys computes the key of every image in labels, which must hold each
 // image's parent before the image (a Closure does). Files are hashed in
 // parallel, each once.
 func Keys(ctx context.Context, g *Graph, labels []label.Label, cfg KeyConfig) (map[label.Label]Key, error) {
-	var errs rules.ErrorList
-	for _, l := range labels {
-		im := g.Images[l]
-		if im.Source != nil && im.Source.Platform() != cfg.Platform {
-			errs = append(errs, &rules.Error{Pos: im.Source.Pos,
-				Msg:  fmt.Sprintf("image %s: source %s cannot be baked on the %s platform", l, im.Source.Describe(), cfg.Platform),
-				Hint: fmt.Sprintf(`give it a source for each platform: source = select({"%s": ..., "%s": ...})`, rules.PlatformAWS, rules.PlatformLocal)})
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errs
+	if err := checkSources(g, labels, cfg.Platform); err != nil {
+		return nil, err
 	}
 	digests, err := digestFiles(ctx, g, labels)
 	if err != nil {
@@ -45,7 +38,7 @@ func Keys(ctx context.Context, g *Graph, labels []label.Label, cfg KeyConfig) (m
 		out := make([]Key, len(gen))
 		errs := make([]error, len(gen))
 		err := forEach(ctx, len(gen), func(i int) error {
-			var parts []Part
+			var parts []bake.KeyPart
 			if parts, errs[i] = imageParts(g.Images[gen[i]], keys, digests, cfg); errs[i] == nil {
 				out[i] = newKey(parts)
 			}
@@ -62,6 +55,56 @@ func Keys(ctx context.Context, g *Graph, labels []label.Label, cfg KeyConfig) (m
 		}
 	}
 	return keys, nil
+}
+
+// checkSources reports every root image whose source the platform does
+// not bake from.
+func checkSources(g *Graph, labels []label.Label, platform bake.Platform) error {
+	var errs rules.ErrorList
+	for _, l := range labels {
+		im := g.Images[l]
+		if im.Source != nil && !platform.Accepts(im.Source) {
+			var branches []string
+			for _, p := range rules.Platforms() {
+				branches = append(branches, strconv.Quote(p)+": ...")
+			}
+			errs = append(errs, &rules.Error{Pos: im.Source.Pos,
+				Msg:  fmt.Sprintf("image %s: source %s cannot be baked on the %s platform", l, im.Source.Describe(), platform.Name()),
+				Hint: fmt.Sprintf("give it a source for each platform: source = select({%s})", strings.Join(branches, ", "))})
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// SourceIDs is the image id each root image of labels starts from, where
+// its source names one: an ami's own id, or the id lock records for a
+// floating source in region. A floating source the lock lacks is a
+// *StaleLockError naming every one.
+func SourceIDs(g *Graph, labels []label.Label, lock *Lock, region string) (map[label.Label]string, error) {
+	ids := map[label.Label]string{}
+	stale := &StaleLockError{}
+	for _, l := range labels {
+		s := g.Images[l].Source
+		switch {
+		case s == nil:
+		case s.Kind == rules.SourceAMI:
+			ids[l] = s.ID
+		case s.Floating():
+			locked, ok := lock.Find(s.Describe(), region)
+			if !ok {
+				stale.Missing = append(stale.Missing, LockedSource{Source: s.Describe(), Region: region, UsedBy: []string{l.String()}})
+				continue
+			}
+			ids[l] = locked.ID
+		}
+	}
+	if len(stale.Missing) > 0 {
+		return nil, stale
+	}
+	return ids, nil
 }
 
 // generations splits labels, parents first, by distance from their root:
@@ -141,110 +184,103 @@ func digestFiles(ctx context.Context, g *Graph, labels []label.Label) (map[diges
 }
 
 // imageParts lists everything that decides an image's content.
-func imageParts(im *rules.Image, keys map[label.Label]Key, digests map[digestKey]fileDigest, cfg KeyConfig) ([]Part, error) {
-	parts := []Part{
+func imageParts(im *rules.Image, keys map[label.Label]Key, digests map[digestKey]fileDigest, cfg KeyConfig) ([]bake.KeyPart, error) {
+	parts := []bake.KeyPart{
 		{Name: "schema", Value: KeySchema},
-		{Name: "platform", Value: cfg.Platform},
+		{Name: "platform", Value: cfg.Platform.Name()},
 	}
 	if im.Source == nil {
 		pk, ok := keys[im.Parent]
 		if !ok {
 			return nil, fmt.Errorf("internal: key of %s computed before its parent %s", im.Label, im.Parent)
 		}
-		parts = append(parts, Part{Name: "parent", Digest: pk.Hex, Note: im.Parent.String()})
+		parts = append(parts, bake.KeyPart{Name: "parent", Digest: pk.Hex, Note: im.Parent.String()})
 	} else {
-		sp, err := sourcePart(im, digests, cfg)
+		sp, err := sourcePart(im, digests, cfg.Sources)
 		if err != nil {
 			return nil, err
 		}
 		parts = append(parts, sp)
 	}
 	if len(im.Provision) > 0 {
-		prov := Part{Name: "provision"}
+		prov := bake.KeyPart{Name: "provision"}
 		for i, p := range im.Provision {
 			prov.Parts = append(prov.Parts, provisionerPart(i, p, digests))
 		}
 		parts = append(parts, prov)
 	}
 	if len(im.Artifacts) > 0 {
-		arts := Part{Name: "artifacts"}
+		arts := bake.KeyPart{Name: "artifacts"}
 		for _, a := range im.Artifacts {
-			arts.Parts = append(arts.Parts, Part{Name: a.Name, Digest: a.SHA256, Note: a.URL})
+			arts.Parts = append(arts.Parts, bake.KeyPart{Name: a.Name, Digest: a.SHA256, Note: a.URL})
 		}
 		parts = append(parts, arts)
 	}
 	if im.Salt != "" {
-		parts = append(parts, Part{Name: "salt", Value: im.Salt})
+		parts = append(parts, bake.KeyPart{Name: "salt", Value: im.Salt})
 	}
-	if cfg.Platform == rules.PlatformAWS {
-		a := im.AWS
-		parts = append(parts, Part{Name: "aws", Parts: []Part{
-			{Name: "instance_type", Value: a.InstanceType},
-			{Name: "ssh_user", Value: a.SSHUser},
-			{Name: "volume_size_gb", Value: strconv.Itoa(a.VolumeSizeGB)},
-			{Name: "encrypted", Value: strconv.FormatBool(a.Encrypted)},
-			{Name: "kms_key", Value: a.KMSKey},
-		}})
+	if own := cfg.Platform.KeyParts(im); len(own) > 0 {
+		parts = append(parts, bake.KeyPart{Name: cfg.Platform.Name(), Parts: own})
 	}
 	return parts, nil
 }
 
-func sourcePart(im *rules.Image, digests map[digestKey]fileDigest, cfg KeyConfig) (Part, error) {
+func sourcePart(im *rules.Image, digests map[digestKey]fileDigest, sources map[label.Label]string) (bake.KeyPart, error) {
 	s := im.Source
 	switch s.Kind {
 	case rules.SourceAMI:
-		return Part{Name: "source", Value: s.ID}, nil
+		return bake.KeyPart{Name: "source", Value: s.ID}, nil
 	case rules.SourceAMIFilter, rules.SourceSSM:
-		id, ok := cfg.Lock.Find(s.Describe(), cfg.Region)
+		id, ok := sources[im.Label]
 		if !ok {
-			return Part{}, &StaleLockError{Missing: []LockedSource{{Source: s.Describe(), Region: cfg.Region, UsedBy: []string{im.Label.String()}}}}
+			return bake.KeyPart{}, fmt.Errorf("internal: the source of %s was not resolved before its key", im.Label)
 		}
-		return Part{Name: "source", Value: id.ID, Note: s.Describe()}, nil
+		return bake.KeyPart{Name: "source", Value: id, Note: s.Describe()}, nil
 	default:
 		if s.File != nil {
 			d := digests[digestKey{s.File.Path, true}]
-			return Part{Name: "source", Value: "rootfs", Digest: d.Digest, Note: s.File.Label.String()}, nil
+			return bake.KeyPart{Name: "source", Value: "rootfs", Digest: d.Digest, Note: s.File.Label.String()}, nil
 		}
-		return Part{Name: "source", Value: "rootfs", Digest: s.SHA256, Note: s.URL}, nil
+		return bake.KeyPart{Name: "source", Value: "rootfs", Digest: s.SHA256, Note: s.URL}, nil
 	}
 }
 
-func provisionerPart(i int, p rules.Provisioner, digests map[digestKey]fileDigest) Part {
-	part := Part{Name: fmt.Sprintf("[%d] %s", i, p.Kind)}
-	add := func(q Part) { part.Parts = append(part.Parts, q) }
-	file := func(name string, f *rules.File) Part {
+func provisionerPart(i int, p rules.Provisioner, digests map[digestKey]fileDigest) bake.KeyPart {
+	part := bake.KeyPart{Name: fmt.Sprintf("[%d] %s", i, p.Kind)}
+	add := func(q bake.KeyPart) { part.Parts = append(part.Parts, q) }
+	file := func(name string, f *rules.File) bake.KeyPart {
 		d := digests[digestKey{f.Path, false}]
-		return Part{Name: name, Value: d.Mode, Digest: d.Digest, Note: f.Label.String()}
+		return bake.KeyPart{Name: name, Value: d.Mode, Digest: d.Digest, Note: f.Label.String()}
 	}
 	switch p.Kind {
 	case rules.ProvisionShell:
 		if p.Script != nil {
 			add(file("script", p.Script))
 		} else {
-			add(Part{Name: "inline", Value: strings.Join(quoteAll(p.Inline), " ")})
+			add(bake.KeyPart{Name: "inline", Value: strings.Join(quoteAll(p.Inline), " ")})
 		}
 		if len(p.Env) > 0 {
-			env := Part{Name: "env"}
+			env := bake.KeyPart{Name: "env"}
 			names := make([]string, 0, len(p.Env))
 			for k := range p.Env {
 				names = append(names, k)
 			}
 			sort.Strings(names)
 			for _, k := range names {
-				env.Parts = append(env.Parts, Part{Name: k, Value: p.Env[k]})
+				env.Parts = append(env.Parts, bake.KeyPart{Name: k, Value: p.Env[k]})
 			}
 			add(env)
 		}
 		if len(p.SecretEnv) > 0 {
 			// The names decide what the script sees; the values are secret
 			// and never hashed.
-			add(Part{Name: "secret_env", Value: strings.Join(p.SecretEnv, " ")})
+			add(bake.KeyPart{Name: "secret_env", Value: strings.Join(p.SecretEnv, " ")})
 		}
 	case rules.ProvisionCopy:
 		add(file("src", p.Src))
-		add(Part{Name: "dest", Value: p.Dest})
+		add(bake.KeyPart{Name: "dest", Value: p.Dest})
 		if p.Mode != "" {
-			add(Part{Name: "mode", Value: p.Mode})
+			add(bake.KeyPart{Name: "mode", Value: p.Mode})
 		}
 	}
 	return part

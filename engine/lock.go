@@ -140,31 +140,33 @@ func (l *Lock) Write(root string) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// Resolver resolves floating sources; the aws platform implements it.
+// Resolver resolves floating sources; a bake.Baker is one.
 type Resolver interface {
 	Resolve(ctx context.Context, region string, src *rules.Source) (bake.Resolved, error)
 }
 
-// NoResolver is the Resolver of platforms that cannot resolve sources.
-type NoResolver struct{ Platform string }
+// NoResolver stands for a platform that cannot be reached: Err says why.
+type NoResolver struct{ Err error }
 
-// Resolve always fails, saying what would be needed.
+// Resolve always fails, saying why.
 func (n NoResolver) Resolve(_ context.Context, region string, src *rules.Source) (bake.Resolved, error) {
-	why := fmt.Errorf("floating sources are resolved by the aws platform, and this build is for the %s platform", n.Platform)
-	if n.Platform == rules.PlatformAWS {
-		why = fmt.Errorf("no aws account is configured to resolve it")
+	why := errors.New("no platform was reached to resolve it")
+	if n.Err != nil {
+		first, _, _ := strings.Cut(n.Err.Error(), "\n")
+		why = fmt.Errorf("the %s platform cannot be reached (%s)", src.Platform(), first)
 	}
-	return bake.Resolved{}, &ResolveError{Source: src.Describe(), Region: region, Err: why}
+	return bake.Resolved{}, &ResolveError{Source: src.Describe(), Platform: src.Platform(), Region: region, Err: why}
 }
 
 // ResolveError is a floating source that could not be resolved.
 type ResolveError struct {
-	Source, Region string
-	Err            error
+	Source, Platform, Region string
+	Err                      error
 }
 
 func (e *ResolveError) Error() string {
-	return fmt.Sprintf("cannot resolve %s in %s: %v\n  hint: pin it with ami(\"ami-...\"), or lock it where aws is reachable: imgraph lock --platform aws", e.Source, e.Region, e.Err)
+	return fmt.Sprintf("cannot resolve %s in %s: %v\n  hint: pin it with ami(\"ami-...\"), or lock it where the %s platform is reachable: imgraph lock --platform %s",
+		e.Source, e.Region, e.Err, e.Platform, e.Platform)
 }
 
 // BadInput marks the error as the user's to fix (exit code 2).

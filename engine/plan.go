@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
+	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/cache"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
@@ -28,20 +28,24 @@ const (
 
 // Target is one image of a plan.
 type Target struct {
-	Image   *rules.Image
-	Key     Key
-	Action  Action
-	Reasons []string
-	Record  *cache.Record // the cached bake, when there is one
+	Image *rules.Image
+	Key   Key
+	// SourceID is the image id a root image starts from, where its source
+	// names one (see SourceIDs).
+	SourceID string
+	Action   Action
+	Reasons  []string
+	Record   *cache.Record // the cached bake, when there is one
 	// Found: no cache held the key, but the platform's images did (by their
 	// imgraph:key tag); the build records them again.
 	Found bool
 }
 
-// Plan is what a build will do, in graph order.
+// Plan is what a build will do, in graph order, on one platform.
 type Plan struct {
-	Targets []*Target
-	ByLabel map[label.Label]*Target
+	Platform bake.Platform
+	Targets  []*Target
+	ByLabel  map[label.Label]*Target
 }
 
 // Records is the part of a cache a plan reads.
@@ -50,44 +54,38 @@ type Records interface {
 	Latest(ctx context.Context, label string) (*cache.Record, error)
 }
 
-// Checker checks that cached images still exist and are usable; a platform
-// implements it. It returns the set of image ids found, per region.
-type Checker interface {
+// Images is what a plan asks of the platform's images: whether cached ones
+// still exist, and which keys were baked without a cache knowing (a
+// bake.Baker is one). Where the platform cannot be reached it is nil, and
+// cache hits are trusted as they are.
+type Images interface {
 	Exist(ctx context.Context, images map[string][]string) (map[string]map[string]bool, error)
-}
-
-// Finder finds images by the key they were tagged with, so losing the
-// cache never forces a rebake. A Checker may also be a Finder.
-type Finder interface {
-	// Find returns, for each key some image carries in a region, its id
-	// there: key -> region -> image id.
 	Find(ctx context.Context, regions []string, keys []string) (map[string]map[string]string, error)
 }
 
-// MakePlan decides the action of every image in labels (graph order). A
-// cache hit is trusted only once checker has seen its images (checker may be
-// nil where the platform has nothing to ask).
-func MakePlan(ctx context.Context, g *Graph, labels []label.Label, keys map[label.Label]Key, store Records, checker Checker) (*Plan, error) {
+// MakePlan decides the action of every image of the analysis's closure
+// (graph order). A cache hit is trusted only once images has seen it.
+func MakePlan(ctx context.Context, a *Analysis, store Records, images Images) (*Plan, error) {
+	g, labels := a.Graph, a.Closure
 	hexes := make([]string, len(labels))
 	for i, l := range labels {
-		hexes[i] = keys[l].Hex
+		hexes[i] = a.Keys[l].Hex
 	}
 	records, err := store.Get(ctx, hexes)
 	if err != nil {
 		return nil, fmt.Errorf("reading the cache: %w", err)
 	}
-	gone, err := missingImages(ctx, records, checker)
+	gone, err := missingImages(ctx, records, images)
 	if err != nil {
 		return nil, err
 	}
-	found, err := findImages(ctx, g, labels, keys, records, gone, checker)
+	found, err := findImages(ctx, a, records, gone, images)
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{ByLabel: make(map[label.Label]*Target, len(labels))}
+	p := &Plan{Platform: a.Platform, ByLabel: make(map[label.Label]*Target, len(labels))}
 	for _, l := range labels {
-		im := g.Images[l]
-		t := &Target{Image: im, Key: keys[l]}
+		t := &Target{Image: g.Images[l], Key: a.Keys[l], SourceID: a.Sources[l]}
 		rec := records[t.Key.Hex]
 		switch {
 		case rec != nil && gone[t.Key.Hex] != "":
@@ -95,10 +93,10 @@ func MakePlan(ctx context.Context, g *Graph, labels []label.Label, keys map[labe
 			t.Reasons = []string{fmt.Sprintf("the cached image %s is gone; baking again", gone[t.Key.Hex])}
 		case rec != nil:
 			t.Record = rec
-			t.Action, t.Reasons = distribution(t, rec)
+			t.Action, t.Reasons = distribution(p.Platform, t, rec)
 		case found[t.Key.Hex] != nil:
-			t.Record, t.Found = foundRecord(t, found[t.Key.Hex]), true
-			t.Action, t.Reasons = distribution(t, t.Record)
+			t.Record, t.Found = foundRecord(p.Platform, t, found[t.Key.Hex]), true
+			t.Action, t.Reasons = distribution(p.Platform, t, t.Record)
 			t.Reasons = append([]string{"found by its imgraph:key tag; recorded again"}, t.Reasons...)
 		default:
 			t.Action = ActionBake
@@ -113,11 +111,11 @@ func MakePlan(ctx context.Context, g *Graph, labels []label.Label, keys map[labe
 	return p, nil
 }
 
-// missingImages asks the checker about every cached image and returns, by
+// missingImages asks the platform about every cached image and returns, by
 // key, the first image id that no longer exists.
-func missingImages(ctx context.Context, records map[string]*cache.Record, checker Checker) (map[string]string, error) {
+func missingImages(ctx context.Context, records map[string]*cache.Record, images Images) (map[string]string, error) {
 	gone := map[string]string{}
-	if checker == nil || len(records) == 0 {
+	if images == nil || len(records) == 0 {
 		return gone, nil
 	}
 	ask := map[string][]string{}
@@ -126,7 +124,7 @@ func missingImages(ctx context.Context, records map[string]*cache.Record, checke
 			ask[region] = append(ask[region], id)
 		}
 	}
-	found, err := checker.Exist(ctx, ask)
+	found, err := images.Exist(ctx, ask)
 	if err != nil {
 		return nil, fmt.Errorf("checking cached images: %w", err)
 	}
@@ -143,18 +141,17 @@ func missingImages(ctx context.Context, records map[string]*cache.Record, checke
 
 // findImages asks the platform for the keys no cache holds (or whose
 // cached images are gone), in every region the images want.
-func findImages(ctx context.Context, g *Graph, labels []label.Label, keys map[label.Label]Key, records map[string]*cache.Record, gone map[string]string, checker Checker) (map[string]map[string]string, error) {
-	finder, ok := checker.(Finder)
-	if !ok {
+func findImages(ctx context.Context, a *Analysis, records map[string]*cache.Record, gone map[string]string, images Images) (map[string]map[string]string, error) {
+	if images == nil {
 		return nil, nil
 	}
 	var missing []string
 	regions := map[string]bool{}
-	for _, l := range labels {
-		k := keys[l].Hex
+	for _, l := range a.Closure {
+		k := a.Keys[l].Hex
 		if records[k] == nil || gone[k] != "" {
 			missing = append(missing, k)
-			for _, r := range g.Images[l].Regions {
+			for _, r := range a.Graph.Images[l].Regions {
 				regions[r] = true
 			}
 		}
@@ -162,7 +159,7 @@ func findImages(ctx context.Context, g *Graph, labels []label.Label, keys map[la
 	if len(missing) == 0 {
 		return nil, nil
 	}
-	found, err := finder.Find(ctx, slices.Sorted(maps.Keys(regions)), missing)
+	found, err := images.Find(ctx, slices.Sorted(maps.Keys(regions)), missing)
 	if err != nil {
 		return nil, fmt.Errorf("looking for images by their imgraph:key tag: %w", err)
 	}
@@ -171,20 +168,29 @@ func findImages(ctx context.Context, g *Graph, labels []label.Label, keys map[la
 
 // foundRecord is the record of an image found by its tag, as the build
 // will write it: found where it is wanted, it was published when baked.
-func foundRecord(t *Target, images map[string]string) *cache.Record {
-	im := t.Image
+func foundRecord(platform bake.Platform, t *Target, images map[string]string) *cache.Record {
 	inputs, _ := json.Marshal(t.Key.Parts)
-	rec := &cache.Record{Key: t.Key.Hex, Label: im.Label.String(), Images: maps.Clone(images), Inputs: inputs,
-		Tags: WantTags(im), ShareWith: slices.Clone(im.ShareWith), PublishSSM: im.PublishSSM}
+	rec := &cache.Record{Key: t.Key.Hex, Label: t.Image.Label.String(), Images: maps.Clone(images), Inputs: inputs}
+	setDistribution(rec, platform.Distribution(bake.Want(t.Image)))
 	return rec
 }
 
-// distribution compares what an image wants with what its bake was given.
-// share_with and publish_ssm are the aws platform's: elsewhere they are
-// declared (one graph serves both platforms) but mean nothing.
-func distribution(t *Target, rec *cache.Record) (Action, []string) {
+// setDistribution records d as what the image was given.
+func setDistribution(rec *cache.Record, d bake.Distribution) {
+	rec.Tags, rec.ShareWith, rec.PublishSSM = d.Tags, d.ShareWith, d.PublishSSM
+}
+
+// recordedDistribution is what the record says the image was given.
+func recordedDistribution(rec *cache.Record) bake.Distribution {
+	return bake.Distribution{Tags: rec.Tags, ShareWith: rec.ShareWith, PublishSSM: rec.PublishSSM}
+}
+
+// distribution compares what of its distribution an image wants the
+// platform to apply with what its bake was given.
+func distribution(platform bake.Platform, t *Target, rec *cache.Record) (Action, []string) {
 	im := t.Image
-	aws := t.Key.part("platform").Value == rules.PlatformAWS
+	want := platform.Distribution(bake.Want(im))
+	have := platform.Distribution(recordedDistribution(rec))
 	var missing []string
 	for _, r := range im.Regions {
 		if rec.Images[r] == "" {
@@ -197,14 +203,14 @@ func distribution(t *Target, rec *cache.Record) (Action, []string) {
 		action = ActionCopy
 		reasons = append(reasons, fmt.Sprintf("not yet in %s", joinAnd(missing)))
 	}
-	if aws && !slices.Equal(im.ShareWith, sortedCopy(rec.ShareWith)) {
+	if !want.ShareEqual(have) {
 		if action == ActionCached {
 			action = ActionShare
 		}
 		reasons = append(reasons, "share_with changed")
 	}
-	ssmChanged := aws && im.PublishSSM != rec.PublishSSM
-	if !maps.Equal(WantTags(im), rec.Tags) || ssmChanged {
+	ssmChanged := want.PublishSSM != have.PublishSSM
+	if !want.TagsEqual(have) || ssmChanged {
 		if action == ActionCached {
 			action = ActionRetag
 		}
@@ -220,22 +226,6 @@ func distribution(t *Target, rec *cache.Record) (Action, []string) {
 	return action, reasons
 }
 
-// WantTags is the user's tags of an image as the cache records them: the
-// description travels as the Description tag, since changing it retags.
-func WantTags(im *rules.Image) map[string]string {
-	if len(im.Tags) == 0 && im.Description == "" {
-		return nil
-	}
-	t := maps.Clone(im.Tags)
-	if t == nil {
-		t = map[string]string{}
-	}
-	if im.Description != "" {
-		t["Description"] = im.Description
-	}
-	return t
-}
-
 // bakeReasons says why an image with no cached bake must bake: its parent
 // rebakes, it was never baked, or which inputs differ from its last bake.
 func bakeReasons(ctx context.Context, store Records, t *Target, p *Plan) ([]string, error) {
@@ -245,19 +235,15 @@ func bakeReasons(ctx context.Context, store Records, t *Target, p *Plan) ([]stri
 			return []string{fmt.Sprintf("parent %s rebakes", im.Parent)}, nil
 		}
 	}
-	last, err := store.Latest(ctx, im.Label.String())
+	since, err := SinceLastBake(ctx, store, im.Label, t.Key)
 	if err != nil {
-		return nil, fmt.Errorf("reading the cache: %w", err)
+		return nil, err
 	}
-	if last == nil {
+	if since.Last == nil {
 		return []string{"never baked"}, nil
 	}
-	var old []Part
-	if err := json.Unmarshal(last.Inputs, &old); err != nil || len(old) == 0 {
-		return []string{"inputs changed since the last bake"}, nil
-	}
 	var reasons []string
-	for _, c := range Diff(old, t.Key.Parts) {
+	for _, c := range since.Changes {
 		reasons = append(reasons, c.String())
 	}
 	if len(reasons) == 0 {
@@ -283,12 +269,6 @@ func joinAnd(xs []string) string {
 		return xs[0]
 	}
 	return fmt.Sprintf("%s and %s", strings.Join(xs[:len(xs)-1], ", "), xs[len(xs)-1])
-}
-
-func sortedCopy(xs []string) []string {
-	out := append([]string(nil), xs...)
-	sort.Strings(out)
-	return out
 }
 
 // Counts tallies the plan's actions.

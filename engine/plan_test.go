@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/cache"
 	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/label"
@@ -60,7 +61,7 @@ func record(t *testing.T, a *engine.Analysis, l label.Label) *cache.Record {
 	}
 	return &cache.Record{
 		Key: key.Hex, Label: l.String(), Platform: a.Result.Platform, Images: images,
-		Tags: engine.WantTags(im), ShareWith: im.ShareWith, PublishSSM: im.PublishSSM, Inputs: inputs,
+		Tags: bake.Want(im).Tags, ShareWith: im.ShareWith, PublishSSM: im.PublishSSM, Inputs: inputs,
 	}
 }
 
@@ -71,9 +72,9 @@ func put(t *testing.T, c cache.Store, rec *cache.Record) {
 	}
 }
 
-func makePlan(t *testing.T, a *engine.Analysis, store engine.Records, checker engine.Checker) *engine.Plan {
+func makePlan(t *testing.T, a *engine.Analysis, store engine.Records, images engine.Images) *engine.Plan {
 	t.Helper()
-	p, err := engine.MakePlan(context.Background(), a.Graph, a.Closure, a.Keys, store, checker)
+	p, err := engine.MakePlan(context.Background(), a, store, images)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,6 +271,11 @@ func (c *fakeChecker) Exist(_ context.Context, images map[string][]string) (map[
 		}
 	}
 	return found, nil
+}
+
+// Find finds no image by its key.
+func (c *fakeChecker) Find(context.Context, []string, []string) (map[string]map[string]string, error) {
+	return nil, nil
 }
 
 // TestPlanValidatesHits shows that a cache hit whose image is gone bakes

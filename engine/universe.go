@@ -1,15 +1,11 @@
 package engine
 
 import (
-	"fmt"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/query"
-	"github.com/imgraph/imgraph/rules"
 )
 
 // QueryNodes turns the loaded images into the query language's universe:
@@ -30,7 +26,7 @@ func (a *Analysis) QueryNodes() []query.Node {
 			}
 			files[f.Label] = true
 		}
-		nodes = append(nodes, query.Node{Label: l, Kind: query.KindImage, Deps: deps, Attrs: imageAttrs(im)})
+		nodes = append(nodes, query.Node{Label: l, Kind: query.KindImage, Deps: deps, Attrs: im.Attrs()})
 	}
 	for _, f := range slices.SortedFunc(maps.Keys(files), func(a, b label.Label) int {
 		if a.Less(b) {
@@ -44,52 +40,4 @@ func (a *Analysis) QueryNodes() []query.Node {
 		nodes = append(nodes, query.Node{Label: f, Kind: query.KindFile, Attrs: map[string]string{"name": f.Name}})
 	}
 	return nodes
-}
-
-// imageAttrs renders an image's attributes the way Bazel's attr() sees
-// them: lists as [a, b], dicts as {k: v}.
-func imageAttrs(im *rules.Image) map[string]string {
-	attrs := map[string]string{
-		"name":           im.Label.Name,
-		"description":    im.Description,
-		"salt":           im.Salt,
-		"regions":        "[" + strings.Join(im.Regions, ", ") + "]",
-		"tags":           renderDict(im.Tags),
-		"share_with":     "[" + strings.Join(im.ShareWith, ", ") + "]",
-		"publish_ssm":    im.PublishSSM,
-		"instance_type":  im.AWS.InstanceType,
-		"ssh_user":       im.AWS.SSHUser,
-		"ssh_port":       strconv.Itoa(im.AWS.SSHPort),
-		"volume_size_gb": strconv.Itoa(im.AWS.VolumeSizeGB),
-		"encrypted":      starlarkBool(im.AWS.Encrypted),
-		"kms_key":        im.AWS.KMSKey,
-	}
-	if !im.Parent.IsZero() {
-		attrs["parent"] = im.Parent.String()
-	}
-	if im.Source != nil {
-		attrs["source"] = im.Source.Describe()
-	}
-	var arts []string
-	for _, a := range im.Artifacts {
-		arts = append(arts, fmt.Sprintf("%s: %s", a.Name, a.URL))
-	}
-	attrs["artifacts"] = "{" + strings.Join(arts, ", ") + "}"
-	return attrs
-}
-
-func renderDict(m map[string]string) string {
-	var kv []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		kv = append(kv, k+": "+m[k])
-	}
-	return "{" + strings.Join(kv, ", ") + "}"
-}
-
-// starlarkBool renders a bool as an IMAGES.star file writes it.
-func starlarkBool(b bool) string {
-	if b {
-		return "True"
-	}
-	return "False"
 }

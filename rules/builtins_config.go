@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -31,14 +32,13 @@ func selectBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args star
 		if !ok {
 			return nil, fmt.Errorf("select: key %s is %s, want a platform name", item[0], item[0].Type())
 		}
-		switch string(k) {
-		case l.platform:
+		switch key := string(k); {
+		case key == l.platform:
 			chosen = item[1]
-		case "default":
+		case key == "default":
 			fallback = item[1]
-		case PlatformAWS, PlatformLocal:
-		default:
-			return nil, fmt.Errorf("select: unknown key %q (the keys are \"aws\", \"local\" and \"default\")", string(k))
+		case !slices.Contains(l.platforms, key):
+			return nil, fmt.Errorf("select: unknown key %q (the keys are %s)", key, quoteAnd(append(slices.Clone(l.platforms), "default")))
 		}
 	}
 	if chosen == nil {

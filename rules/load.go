@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,6 +29,9 @@ import (
 type Config struct {
 	Platform string            // "" for the workspace's default
 	Vars     map[string]string // --var name=value
+	// Platforms are the names --platform and select() accept: the
+	// platforms imgraph bakes for (nil: Platforms()).
+	Platforms []string
 }
 
 // Package is one loaded IMAGES.star.
@@ -60,6 +64,7 @@ func (r *Result) Line(pos Pos) string {
 type Loader struct {
 	ws          *Workspace
 	platform    string
+	platforms   []string
 	vars        map[string]string
 	packages    map[string]bool
 	pkgList     []string
@@ -93,25 +98,30 @@ func NewLoader(ws *Workspace, cfg Config) (*Loader, error) {
 	if platform == "" {
 		platform = ws.Platform
 	}
-	if platform != PlatformAWS && platform != PlatformLocal {
-		return nil, &Error{Msg: fmt.Sprintf("unknown platform %q", platform), Hint: `the platforms are "aws" and "local"`}
+	platforms := cfg.Platforms
+	if platforms == nil {
+		platforms = Platforms()
+	}
+	if !slices.Contains(platforms, platform) {
+		return nil, &Error{Msg: fmt.Sprintf("unknown platform %q", platform), Hint: "the platforms are " + quoteAnd(platforms)}
 	}
 	sc, err := ws.scan()
 	if err != nil {
 		return nil, fmt.Errorf("searching %s for packages: %w", ws.Root, err)
 	}
 	l := &Loader{
-		ws:       ws,
-		platform: platform,
-		vars:     cfg.Vars,
-		packages: make(map[string]bool, len(sc.pkgs)),
-		pkgList:  sc.pkgs,
-		pkgs:     map[string]*pkgLoad{},
-		modules:  map[string]*moduleLoad{},
-		loads:    map[string][]string{},
-		srcs:     sc.srcs,
-		walk:     sc,
-		lines:    map[string][]int{},
+		ws:        ws,
+		platform:  platform,
+		platforms: platforms,
+		vars:      cfg.Vars,
+		packages:  make(map[string]bool, len(sc.pkgs)),
+		pkgList:   sc.pkgs,
+		pkgs:      map[string]*pkgLoad{},
+		modules:   map[string]*moduleLoad{},
+		loads:     map[string][]string{},
+		srcs:      sc.srcs,
+		walk:      sc,
+		lines:     map[string][]int{},
 	}
 	for _, p := range sc.pkgs {
 		l.packages[p] = true

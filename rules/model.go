@@ -3,16 +3,33 @@ package rules
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/imgraph/imgraph/label"
 )
 
-// Platforms imgraph knows how to bake for.
+// Platforms imgraph knows how to bake for: the names workspace(),
+// --platform and select() accept.
 const (
 	PlatformAWS   = "aws"
 	PlatformLocal = "local"
 )
+
+// Platforms lists the platforms' names, sorted.
+func Platforms() []string { return []string{PlatformAWS, PlatformLocal} }
+
+// quoteAnd lists names for a message: "a", "b" and "c".
+func quoteAnd(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	if len(q) < 2 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
+}
 
 // Workspace is what the root IMAGES.star declares with workspace(...).
 type Workspace struct {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -116,8 +117,8 @@ func parseWorkspace(dir string, src []byte) (*Workspace, error) {
 			}
 			ws.HomeRegion = val
 		case "platform":
-			if val != PlatformAWS && val != PlatformLocal {
-				errs = append(errs, at(vpos, src2, "workspace(platform = %q): the platforms are \"aws\" and \"local\"", val))
+			if !slices.Contains(Platforms(), val) {
+				errs = append(errs, at(vpos, src2, "workspace(platform = %q): the platforms are %s", val, quoteAnd(Platforms())))
 			}
 			ws.Platform = val
 		case "cache":

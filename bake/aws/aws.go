@@ -35,15 +35,6 @@ import (
 	"github.com/imgraph/imgraph/internal/awsconfig"
 )
 
-// Tags every temporary resource carries.
-const (
-	TagRun       = "imgraph:run"
-	TagTemporary = "imgraph:temporary"
-	TagCreated   = "imgraph:created"
-	TagLabel     = "imgraph:label"
-	TagKey       = "imgraph:key"
-)
-
 // Defaults, as Packer's users know them.
 const (
 	defaultPollInterval = 2 * time.Second
@@ -90,6 +81,7 @@ type Options struct {
 
 // Baker bakes AMIs. It is safe for concurrent use.
 type Baker struct {
+	Platform
 	cfg     awssdk.Config
 	opts    Options
 	warn    func(format string, args ...any)

@@ -144,10 +144,10 @@ func bakeSteps() []step {
 // tempTags are the tags of every temporary resource of the bake.
 func (s *state) tempTags() []types.Tag {
 	return toTags(map[string]string{
-		TagRun:       s.job.RunID,
-		TagTemporary: "true",
-		TagCreated:   s.created.Format(time.RFC3339),
-		TagLabel:     s.label,
+		bake.TagRun:       s.job.RunID,
+		bake.TagTemporary: "true",
+		bake.TagCreated:   s.created.Format(time.RFC3339),
+		bake.TagLabel:     s.label,
 	})
 }
 

@@ -11,6 +11,8 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imgraph/imgraph/bake"
 )
 
 // Removed is a temporary resource Cleanup removed (or, in a dry run,
@@ -92,14 +94,14 @@ type regionCleanup struct {
 // stale reports whether a resource with tags (made at made, when its tag
 // does not say) is a leftover to remove, and its run.
 func (r *regionCleanup) stale(tags []types.Tag, made time.Time) (string, bool) {
-	if tagValue(tags, TagTemporary) != "true" {
+	if tagValue(tags, bake.TagTemporary) != "true" {
 		return "", false
 	}
-	run := tagValue(tags, TagRun)
+	run := tagValue(tags, bake.TagRun)
 	if run != "" && r.alive != nil && r.alive(run) {
 		return run, false
 	}
-	if t, err := time.Parse(time.RFC3339, tagValue(tags, TagCreated)); err == nil {
+	if t, err := time.Parse(time.RFC3339, tagValue(tags, bake.TagCreated)); err == nil {
 		made = t
 	}
 	if !made.IsZero() && r.now.Sub(made) < r.olderThan {
@@ -114,7 +116,7 @@ func (r *regionCleanup) found(kind, id, run string) {
 	r.removed = append(r.removed, Removed{Region: r.region, Kind: kind, ID: id, Run: run})
 }
 
-var temporary = filter("tag:"+TagTemporary, "true")
+var temporary = filter("tag:"+bake.TagTemporary, "true")
 
 func (r *regionCleanup) run(ctx context.Context) error {
 	client, err := r.b.ec2In(r.region)

@@ -52,21 +52,14 @@ func (b *Baker) Copy(ctx context.Context, job *bake.CopyJob) (id string, err err
 	if src == nil {
 		return "", fmt.Errorf("image %s does not exist in %s", job.ID, job.From)
 	}
-	label := job.Image.Label.String()
 	tags := maps.Clone(job.Tags)
 	if tags == nil {
 		tags = map[string]string{}
 	}
-	if tags[TagKey] == "" {
-		tags[TagKey] = job.Key
-	}
-	if tags[TagLabel] == "" {
-		tags[TagLabel] = label
-	}
-	tags[TagRun] = job.RunID
+	tags[bake.TagRun] = job.RunID
 	inFlight := maps.Clone(tags)
-	inFlight[TagTemporary] = "true"
-	inFlight[TagCreated] = time.Now().UTC().Format(time.RFC3339)
+	inFlight[bake.TagTemporary] = "true"
+	inFlight[bake.TagCreated] = time.Now().UTC().Format(time.RFC3339)
 
 	attrs := job.Image.AWS
 	in := &ec2.CopyImageInput{
@@ -104,7 +97,7 @@ func (b *Baker) Copy(ctx context.Context, job *bake.CopyJob) (id string, err err
 		// A copy of this very image may be there already, from a run that
 		// died before recording it.
 		if prev := b.previousCopy(ctx, to, awssdk.ToString(src.Name), job.Key); prev != nil {
-			if err := tagImage(ctx, to, prev, tags, TagTemporary, TagCreated); err != nil {
+			if err := tagImage(ctx, to, prev, tags, bake.TagTemporary, bake.TagCreated); err != nil {
 				return "", err
 			}
 			done = true
@@ -119,7 +112,7 @@ func (b *Baker) Copy(ctx context.Context, job *bake.CopyJob) (id string, err err
 	if err != nil {
 		return "", err
 	}
-	if err := tagImage(ctx, to, img, tags, TagTemporary, TagCreated); err != nil {
+	if err := tagImage(ctx, to, img, tags, bake.TagTemporary, bake.TagCreated); err != nil {
 		return "", err
 	}
 	done = true
@@ -129,7 +122,7 @@ func (b *Baker) Copy(ctx context.Context, job *bake.CopyJob) (id string, err err
 // discardCopy removes a partial copy and its snapshots; with no id (the
 // CopyImage call never answered), it finds them by their tags.
 func (b *Baker) discardCopy(ctx context.Context, client *ec2.Client, id string, job *bake.CopyJob) error {
-	tags := map[string]string{TagRun: job.RunID, TagKey: job.Key, TagTemporary: "true"}
+	tags := map[string]string{bake.TagRun: job.RunID, bake.TagKey: job.Key, bake.TagTemporary: "true"}
 	ids := []string{id}
 	if id == "" {
 		var filters []types.Filter
@@ -165,7 +158,7 @@ func (b *Baker) previousCopy(ctx context.Context, client *ec2.Client, name, key 
 		return nil
 	}
 	for i := range images {
-		if images[i].State == types.ImageStateAvailable && tagValue(images[i].Tags, TagKey) == key {
+		if images[i].State == types.ImageStateAvailable && tagValue(images[i].Tags, bake.TagKey) == key {
 			return &images[i]
 		}
 	}

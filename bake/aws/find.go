@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/imgraph/imgraph/bake"
 )
 
 // Find looks up images by the key they were tagged with when baked
@@ -33,7 +35,7 @@ func (b *Baker) Find(ctx context.Context, regions []string, keys []string) (map[
 				chunk := keys[start:min(start+existChunk, len(keys))]
 				p := ec2.NewDescribeImagesPaginator(client, &ec2.DescribeImagesInput{
 					Owners:  []string{"self"},
-					Filters: []types.Filter{filter("tag:"+TagKey, chunk...), filter("state", "available")},
+					Filters: []types.Filter{filter("tag:"+bake.TagKey, chunk...), filter("state", "available")},
 				})
 				for p.HasMorePages() {
 					page, err := p.NextPage(gctx)
@@ -42,8 +44,8 @@ func (b *Baker) Find(ctx context.Context, regions []string, keys []string) (map[
 					}
 					mu.Lock()
 					for _, img := range page.Images {
-						key := tagValue(img.Tags, TagKey)
-						if key == "" || tagValue(img.Tags, TagTemporary) != "" {
+						key := tagValue(img.Tags, bake.TagKey)
+						if key == "" || tagValue(img.Tags, bake.TagTemporary) != "" {
 							continue
 						}
 						if out[key] == nil {

@@ -31,11 +31,7 @@ func (b *Baker) Publish(ctx context.Context, job *bake.PublishJob) (err error) {
 	if err != nil {
 		return err
 	}
-	var shareWith []string
-	var parameter string
-	if job.Image != nil {
-		shareWith, parameter = job.Image.ShareWith, job.Image.PublishSSM
-	}
+	shareWith, parameter := job.Distribution.ShareWith, job.Distribution.PublishSSM
 	want, err := parseShareWith(shareWith)
 	if err != nil {
 		return err

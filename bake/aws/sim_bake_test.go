@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/rules"
 )
 
@@ -46,8 +47,8 @@ func TestSimBakeChain(t *testing.T) {
 		if img == nil || img.State != "available" {
 			t.Fatalf("image %s: %+v", tc.id, img)
 		}
-		if img.Tags[TagKey] != tc.job.Key || img.Tags[TagLabel] != tc.job.Image.Label.String() ||
-			img.Tags["Team"] != "images" || img.Tags[TagTemporary] != "" {
+		if img.Tags[bake.TagKey] != tc.job.Key || img.Tags[bake.TagLabel] != tc.job.Image.Label.String() ||
+			img.Tags["Team"] != "images" || img.Tags[bake.TagTemporary] != "" {
 			t.Errorf("image %s tags: %v", tc.id, img.Tags)
 		}
 		if !strings.HasPrefix(img.Name, "imgraph-t-"+tc.job.Image.Label.Name+"-"+tc.job.Key[:12]+"-") {
@@ -58,7 +59,7 @@ func TestSimBakeChain(t *testing.T) {
 		}
 		for _, sn := range w.sim.State().Regions[home].Snapshots {
 			for _, id := range img.Snapshots {
-				if sn.ID == id && (sn.Tags[TagKey] != tc.job.Key || sn.Tags[TagTemporary] != "" || !sn.Encrypted) {
+				if sn.ID == id && (sn.Tags[bake.TagKey] != tc.job.Key || sn.Tags[bake.TagTemporary] != "" || !sn.Encrypted) {
 					t.Errorf("snapshot %s: tags %v, encrypted %v", sn.ID, sn.Tags, sn.Encrypted)
 				}
 			}
@@ -86,11 +87,11 @@ func TestSimTemporariesAreLockedDownAndTagged(t *testing.T) {
 		st := w.sim.State().Regions[home]
 		var groups, keys, instances, volumes int
 		for _, g := range st.SecurityGroups {
-			if g.Tags[TagRun] != run {
+			if g.Tags[bake.TagRun] != run {
 				continue
 			}
 			groups++
-			if g.Tags[TagTemporary] != "true" || g.Tags[TagLabel] != "//t:locked" || g.Tags[TagCreated] == "" {
+			if g.Tags[bake.TagTemporary] != "true" || g.Tags[bake.TagLabel] != "//t:locked" || g.Tags[bake.TagCreated] == "" {
 				t.Errorf("group tags: %v", g.Tags)
 			}
 			if len(g.Ingress) != 1 {
@@ -103,28 +104,28 @@ func TestSimTemporariesAreLockedDownAndTagged(t *testing.T) {
 			}
 		}
 		for _, k := range st.KeyPairs {
-			if k.Tags[TagRun] == run {
+			if k.Tags[bake.TagRun] == run {
 				keys++
-				if k.Type != "ed25519" || k.Tags[TagTemporary] != "true" {
+				if k.Type != "ed25519" || k.Tags[bake.TagTemporary] != "true" {
 					t.Errorf("key pair %s: type %s, tags %v", k.Name, k.Type, k.Tags)
 				}
 			}
 		}
 		for _, in := range st.Instances {
-			if in.Tags[TagRun] != run {
+			if in.Tags[bake.TagRun] != run {
 				continue
 			}
 			instances++
-			if in.HTTPTokens != "required" || in.Tags[TagTemporary] != "true" || in.InstanceType != "t3.micro" {
+			if in.HTTPTokens != "required" || in.Tags[bake.TagTemporary] != "true" || in.InstanceType != "t3.micro" {
 				t.Errorf("instance %s: tokens %q, type %s, tags %v", in.ID, in.HTTPTokens, in.InstanceType, in.Tags)
 			}
 		}
 		for _, v := range st.Volumes {
-			if v.Tags[TagRun] != run {
+			if v.Tags[bake.TagRun] != run {
 				continue
 			}
 			volumes++
-			if !v.Encrypted || v.Size != 8 || !v.DeleteOnTermination || v.Tags[TagTemporary] != "true" {
+			if !v.Encrypted || v.Size != 8 || !v.DeleteOnTermination || v.Tags[bake.TagTemporary] != "true" {
 				t.Errorf("volume %+v", v)
 			}
 		}
@@ -156,12 +157,12 @@ func TestSimSSHCIDRAndVolume(t *testing.T) {
 		}
 		st := w.sim.State().Regions[home]
 		for _, g := range st.SecurityGroups {
-			if g.Tags[TagRun] == run && (len(g.Ingress) != 1 || g.Ingress[0].CIDR != "127.0.0.0/8") {
+			if g.Tags[bake.TagRun] == run && (len(g.Ingress) != 1 || g.Ingress[0].CIDR != "127.0.0.0/8") {
 				t.Errorf("ingress: %+v", g.Ingress)
 			}
 		}
 		for _, v := range st.Volumes {
-			if v.Tags[TagRun] == run && (v.Size != 16 || !v.Encrypted || v.KmsKeyID == "") {
+			if v.Tags[bake.TagRun] == run && (v.Size != 16 || !v.Encrypted || v.KmsKeyID == "") {
 				t.Errorf("volume %+v", v)
 			}
 		}

@@ -18,7 +18,7 @@ func copyJob(job *testJob, id string) *bake.CopyJob {
 }
 
 func publishJob(job *testJob, id, region string) *bake.PublishJob {
-	return &bake.PublishJob{Image: job.Image, ID: id, Region: region, Tags: job.Tags}
+	return &bake.PublishJob{Image: job.Image, ID: id, Region: region, Tags: job.Tags, Distribution: bake.Want(job.Image)}
 }
 
 // bakeOne bakes a small image for the copy and publish tests.
@@ -46,12 +46,12 @@ func TestSimCopyAndPublish(t *testing.T) {
 	if img == nil || img.State != "available" || img.SourceImage != id || img.SourceRegion != home {
 		t.Fatalf("copy: %+v", img)
 	}
-	if img.Tags[TagKey] != job.Key || img.Tags["Team"] != "images" || img.Tags[TagTemporary] != "" {
+	if img.Tags[bake.TagKey] != job.Key || img.Tags["Team"] != "images" || img.Tags[bake.TagTemporary] != "" {
 		t.Errorf("copy tags: %v", img.Tags)
 	}
 	for _, sn := range w.sim.State().Regions[away].Snapshots {
 		if slices.Contains(img.Snapshots, sn.ID) {
-			if sn.Tags[TagKey] != job.Key || sn.Tags[TagTemporary] != "" || !sn.Encrypted ||
+			if sn.Tags[bake.TagKey] != job.Key || sn.Tags[bake.TagTemporary] != "" || !sn.Encrypted ||
 				sn.KmsKeyID != "" && !strings.Contains(sn.KmsKeyID, "eu-west-1") {
 				t.Errorf("copy's snapshot %s: tags %v, encrypted %v, key %q", sn.ID, sn.Tags, sn.Encrypted, sn.KmsKeyID)
 			}

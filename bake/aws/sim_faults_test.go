@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/internal/ec2sim"
 	"github.com/imgraph/imgraph/rules"
 )
@@ -157,12 +158,12 @@ func TestSimRetriedCallsMakeOneOfEach(t *testing.T) {
 	var instances, images int
 	for _, r := range st.Regions {
 		for _, in := range r.Instances {
-			if in.Tags[TagRun] == run {
+			if in.Tags[bake.TagRun] == run {
 				instances++
 			}
 		}
 		for _, img := range r.Images {
-			if img.Tags[TagRun] == run {
+			if img.Tags[bake.TagRun] == run {
 				images++
 			}
 		}

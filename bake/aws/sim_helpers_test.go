@@ -253,7 +253,7 @@ func (w *simWorld) job(im *rules.Image, run, parent string) *testJob {
 	tj := &testJob{log: &bytes.Buffer{}}
 	tj.Job = &bake.Job{
 		Image: im, Key: key, RunID: run, Region: home,
-		Tags: map[string]string{TagKey: key, TagLabel: im.Label.String(), "Team": "images"},
+		Tags: map[string]string{bake.TagKey: key, bake.TagLabel: im.Label.String(), "Team": "images"},
 		Log:  &lockedWriter{w: tj.log},
 	}
 	tj.Phase = func(p string) {
@@ -291,7 +291,7 @@ func (w *simWorld) leftovers(run string) []string {
 	for name, r := range st.Regions {
 		held := map[string]bool{}
 		for _, img := range r.Images {
-			if img.Tags[TagRun] == run && (img.State != "available" || img.Tags[TagTemporary] != "") {
+			if img.Tags[bake.TagRun] == run && (img.State != "available" || img.Tags[bake.TagTemporary] != "") {
 				out = append(out, fmt.Sprintf("%s image %s (%s)", name, img.ID, img.State))
 				continue
 			}
@@ -301,7 +301,7 @@ func (w *simWorld) leftovers(run string) []string {
 		}
 		runInstances := map[string]bool{}
 		for _, in := range r.Instances {
-			if in.Tags[TagRun] == run {
+			if in.Tags[bake.TagRun] == run {
 				runInstances[in.ID] = true
 				if in.State != "terminated" {
 					out = append(out, fmt.Sprintf("%s instance %s (%s)", name, in.ID, in.State))
@@ -309,22 +309,22 @@ func (w *simWorld) leftovers(run string) []string {
 			}
 		}
 		for _, v := range r.Volumes {
-			if v.Tags[TagRun] == run || runInstances[v.InstanceID] {
+			if v.Tags[bake.TagRun] == run || runInstances[v.InstanceID] {
 				out = append(out, fmt.Sprintf("%s volume %s (%s)", name, v.ID, v.State))
 			}
 		}
 		for _, s := range r.Snapshots {
-			if s.Tags[TagRun] == run && !held[s.ID] {
+			if s.Tags[bake.TagRun] == run && !held[s.ID] {
 				out = append(out, fmt.Sprintf("%s snapshot %s (%s)", name, s.ID, s.State))
 			}
 		}
 		for _, k := range r.KeyPairs {
-			if k.Tags[TagRun] == run {
+			if k.Tags[bake.TagRun] == run {
 				out = append(out, fmt.Sprintf("%s key pair %s", name, k.Name))
 			}
 		}
 		for _, g := range r.SecurityGroups {
-			if g.Tags[TagRun] == run {
+			if g.Tags[bake.TagRun] == run {
 				out = append(out, fmt.Sprintf("%s security group %s", name, g.ID))
 			}
 		}

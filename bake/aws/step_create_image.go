@@ -9,6 +9,8 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imgraph/imgraph/bake"
 )
 
 // stepCreateImage makes the image from the stopped instance and waits
@@ -32,8 +34,8 @@ func (*stepCreateImage) Run(ctx context.Context, s *state) error {
 		desc = desc[:255]
 	}
 	tags := s.imageTags()
-	tags[TagTemporary] = "true"
-	tags[TagCreated] = s.created.Format(time.RFC3339)
+	tags[bake.TagTemporary] = "true"
+	tags[bake.TagCreated] = s.created.Format(time.RFC3339)
 	s.imageStarted = true
 	out, err := s.ec2.CreateImage(ctx, &ec2.CreateImageInput{
 		InstanceId:        awssdk.String(s.instanceID),
@@ -45,7 +47,7 @@ func (*stepCreateImage) Run(ctx context.Context, s *state) error {
 	case errorCode(err) == "InvalidAMIName.Duplicate":
 		// An attempt whose answer was lost made it: the name is ours alone.
 		images, ferr := findImages(ctx, s.ec2, []types.Filter{filter("name", s.imageName)})
-		if ferr != nil || len(images) != 1 || tagValue(images[0].Tags, TagRun) != s.job.RunID {
+		if ferr != nil || len(images) != 1 || tagValue(images[0].Tags, bake.TagRun) != s.job.RunID {
 			return fmt.Errorf("creating image %s from %s: %w", s.imageName, s.instanceID, err)
 		}
 		s.imageID = awssdk.ToString(images[0].ImageId)
@@ -59,7 +61,7 @@ func (*stepCreateImage) Run(ctx context.Context, s *state) error {
 	if err != nil {
 		return err
 	}
-	if err := tagImage(ctx, s.ec2, img, nil, TagTemporary, TagCreated); err != nil {
+	if err := tagImage(ctx, s.ec2, img, nil, bake.TagTemporary, bake.TagCreated); err != nil {
 		return err
 	}
 	s.imageDone = true
@@ -73,13 +75,7 @@ func (s *state) imageTags() map[string]string {
 	if tags == nil {
 		tags = map[string]string{}
 	}
-	tags[TagRun] = s.job.RunID
-	if tags[TagKey] == "" {
-		tags[TagKey] = s.job.Key
-	}
-	if tags[TagLabel] == "" {
-		tags[TagLabel] = s.label
-	}
+	tags[bake.TagRun] = s.job.RunID
 	return tags
 }
 
@@ -98,6 +94,6 @@ func (*stepCreateImage) Cleanup(ctx context.Context, s *state) error {
 		}
 	}
 	return discardImage(ctx, s.ec2, s.imageID, map[string]string{
-		TagRun: s.job.RunID, TagKey: s.job.Key, TagTemporary: "true",
+		bake.TagRun: s.job.RunID, bake.TagKey: s.job.Key, bake.TagTemporary: "true",
 	}, s.b.opts.PollInterval)
 }

@@ -45,9 +45,9 @@ func (*stepProvision) Run(ctx context.Context, s *state) error {
 			return provisionError(ctx, desc, err)
 		}
 	}
-	err := s.comm.run(ctx, s.sudo+"/bin/sh -c "+shellQuote("rm -rf "+tmpPrefix+"*"), nil, s.log, s.log)
+	err := s.comm.run(ctx, s.sudo+"/bin/sh -c "+shellQuote("rm -rf "+bake.TempPrefix+"*"), nil, s.log, s.log)
 	if err != nil {
-		return fmt.Errorf("removing %s* from the instance: %w", tmpPrefix, err)
+		return fmt.Errorf("removing %s* from the instance: %w", bake.TempPrefix, err)
 	}
 	return nil
 }
@@ -75,9 +75,9 @@ func provisionError(ctx context.Context, desc string, err error) error {
 // runShell runs a script or inline commands with /bin/sh -e. The program
 // goes on standard input, never on a command line: it holds the secrets.
 func (s *state) runShell(ctx context.Context, i int, p *rules.Provisioner) error {
-	vars, err := s.env(p)
-	if err != nil {
-		return err
+	var vars map[string]string
+	if i < len(s.job.Env) {
+		vars = s.job.Env[i]
 	}
 	program := exports(vars)
 	if p.Script != nil {
@@ -91,30 +91,6 @@ func (s *state) runShell(ctx context.Context, i int, p *rules.Provisioner) error
 		program += "exec /bin/sh -e -c " + shellQuote(strings.Join(p.Inline, "\n")) + "\n"
 	}
 	return s.comm.run(ctx, s.sudo+runProgram, strings.NewReader(program), s.log, s.log)
-}
-
-// env is what a shell provisioner gets on top of the instance's own
-// environment: its env, its secrets and the artifacts' paths.
-func (s *state) env(p *rules.Provisioner) (map[string]string, error) {
-	vars := map[string]string{}
-	for k, v := range p.Env {
-		vars[k] = v
-	}
-	for _, name := range p.SecretEnv {
-		var v string
-		ok := false
-		if s.job.Secret != nil {
-			v, ok = s.job.Secret(name)
-		}
-		if !ok {
-			return nil, fmt.Errorf("secret_env %s is not set in imgraph's environment", name)
-		}
-		vars[name] = v
-	}
-	for name := range s.job.Artifacts {
-		vars["IMGRAPH_ARTIFACT_"+strings.ToUpper(name)] = path.Join(artifactsDir, name)
-	}
-	return vars, nil
 }
 
 // runCopy sends a file (or a directory's tree) to p.Dest as root: a file

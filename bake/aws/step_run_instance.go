@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/rules"
 )
 
@@ -147,8 +148,8 @@ func (*stepRunInstance) Cleanup(ctx context.Context, s *state) error {
 	if s.instanceID == "" {
 		// RunInstances may have launched it without our hearing back.
 		found, err := findInstances(ctx, s.ec2, []types.Filter{
-			filter("tag:"+TagRun, s.job.RunID),
-			filter("tag:"+TagLabel, s.label),
+			filter("tag:"+bake.TagRun, s.job.RunID),
+			filter("tag:"+bake.TagLabel, s.label),
 		})
 		if err != nil {
 			return err

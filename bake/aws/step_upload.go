@@ -7,14 +7,8 @@ import (
 	"path"
 	"path/filepath"
 
+	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/rules"
-)
-
-// Everything a bake puts on the instance for its own use lives under
-// tmpPrefix, and is removed before the image is made.
-const (
-	tmpPrefix    = "/tmp/imgraph-"
-	artifactsDir = "/tmp/imgraph-artifacts"
 )
 
 // stepUpload sends the artifacts to /tmp/imgraph-artifacts/<name> and each
@@ -32,7 +26,7 @@ func (*stepUpload) Run(ctx context.Context, s *state) error {
 		if err != nil {
 			return fmt.Errorf("artifact %q: %w", name, err)
 		}
-		dest := path.Join(artifactsDir, name)
+		dest := bake.ArtifactPath(name)
 		if err := s.upload(ctx, "", src, dest, uint32(info.Mode().Perm()), 0o755); err != nil {
 			return fmt.Errorf("artifact %q: %w", name, err)
 		}
@@ -44,7 +38,7 @@ func (*stepUpload) Run(ctx context.Context, s *state) error {
 		if p.Kind != rules.ProvisionShell || p.Script == nil {
 			continue
 		}
-		dest := tmpPrefix + randomHex(8) + "/" + filepath.Base(p.Script.Path)
+		dest := bake.TempPrefix + randomHex(8) + "/" + filepath.Base(p.Script.Path)
 		if err := s.upload(ctx, "", p.Script.Path, dest, 0o700, 0o700); err != nil {
 			return fmt.Errorf("script %s: %w", p.Script.Label, err)
 		}

@@ -143,6 +143,13 @@ func bakeOK(t *testing.T, b *local.Baker, job *bake.Job) (string, string) {
 	if job.Log == nil {
 		job.Log = &log
 	}
+	if job.Env == nil {
+		// As the engine gives it: the env and the artifacts' paths.
+		for name := range job.Artifacts {
+			job.Image.Artifacts = append(job.Image.Artifacts, rules.Artifact{Name: name})
+		}
+		job.Env, _, _ = bake.Environment(job.Image, nil)
+	}
 	id, err := b.Bake(context.Background(), job)
 	if err != nil {
 		t.Fatalf("Bake %s: %v\nlog:\n%s", job.Image.Label, err, log.String())

@@ -37,6 +37,7 @@ type Options struct {
 // Baker bakes images on this machine. It is safe for concurrent use, by
 // several goroutines and by several imgraph processes sharing one cache.
 type Baker struct {
+	Platform
 	store *cache.Local
 	warn  func(format string, args ...any)
 	// userns: the sandbox enters a user namespace mapping root to the

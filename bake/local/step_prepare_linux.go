@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path"
 
 	"github.com/imgraph/imgraph/bake"
 )
@@ -62,7 +61,7 @@ func (r *bakeRun) prepare(ctx context.Context) error {
 	step := &sandboxStep{Root: r.tmp}
 	for _, name := range sortedKeys(job.Artifacts) {
 		step.Place = append(step.Place, placement{
-			Src: job.Artifacts[name], Dest: path.Join(artifactsDir, name), Mode: -1, DirMode: 0o755,
+			Src: job.Artifacts[name], Dest: bake.ArtifactPath(name), Mode: -1, DirMode: 0o755,
 		})
 	}
 	if err := r.b.runSandbox(ctx, step, r.log); err != nil {

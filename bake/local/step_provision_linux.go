@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
+	"maps"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -23,14 +23,10 @@ func (r *bakeRun) provision(ctx context.Context, i int) error {
 	step := &sandboxStep{Root: r.tmp, Mounts: true}
 	switch p.Kind {
 	case rules.ProvisionShell:
-		env, err := r.env(p)
-		if err != nil {
-			return fmt.Errorf("%s: %w", desc, err)
-		}
-		step.Env = env
+		step.Env = r.env(i)
 		if p.Script != nil {
 			// The script runs from a private directory; capture removes it.
-			dest := tmpPrefix + randomHex() + "/" + filepath.Base(p.Script.Path)
+			dest := bake.TempPrefix + randomHex() + "/" + filepath.Base(p.Script.Path)
 			step.Place = []placement{{Src: p.Script.Path, Dest: dest, Mode: 0o700, DirMode: 0o700}}
 			step.Argv = []string{"/bin/sh", "-e", dest}
 		} else {
@@ -63,31 +59,17 @@ func (r *bakeRun) provision(ctx context.Context, i int) error {
 	return fmt.Errorf("%s: %w", desc, err)
 }
 
-// env is a shell step's whole environment: a clean base, the step's env,
-// its secrets and the artifacts' paths.
-func (r *bakeRun) env(p *rules.Provisioner) ([]string, error) {
+// env is shell provisioner i's whole environment: a clean base, then
+// what the job gives it (its env, its secrets, the artifacts' paths).
+func (r *bakeRun) env(i int) []string {
 	vars := map[string]string{"PATH": stepPath, "HOME": "/root"}
-	for k, v := range p.Env {
-		vars[k] = v
-	}
-	for _, name := range p.SecretEnv {
-		var v string
-		ok := false
-		if r.job.Secret != nil {
-			v, ok = r.job.Secret(name)
-		}
-		if !ok {
-			return nil, &BadInputError{Msg: fmt.Sprintf("secret_env %s is not set in imgraph's environment", name)}
-		}
-		vars[name] = v
-	}
-	for name := range r.job.Artifacts {
-		vars["IMGRAPH_ARTIFACT_"+strings.ToUpper(name)] = path.Join(artifactsDir, name)
+	if i < len(r.job.Env) {
+		maps.Copy(vars, r.job.Env[i])
 	}
 	env := make([]string, 0, len(vars))
 	for k, v := range vars {
 		env = append(env, k+"="+v)
 	}
 	sort.Strings(env)
-	return env, nil
+	return env
 }

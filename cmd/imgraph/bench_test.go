@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/bake/local"
 	"github.com/imgraph/imgraph/cache"
 	"github.com/imgraph/imgraph/cache/remote"
 	"github.com/imgraph/imgraph/engine"
@@ -56,7 +58,7 @@ func BenchmarkNoopBuild1000Shared(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := engine.Analyze(ctx, loader, engine.AnalyzeOptions{Patterns: []label.Pattern{{Recursive: true, Selects: label.Rules}}})
+	a, err := engine.Analyze(ctx, loader, engine.AnalyzeOptions{Patterns: []label.Pattern{{Recursive: true, Selects: label.Rules}}, Platform: local.Platform{}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -80,7 +82,7 @@ func BenchmarkNoopBuild1000Shared(b *testing.B) {
 			images[r] = k.Hex
 		}
 		rec := &cache.Record{Key: k.Hex, Label: l.String(), Platform: rules.PlatformLocal, Images: images,
-			Tags: engine.WantTags(im), ShareWith: im.ShareWith, PublishSSM: im.PublishSSM, Inputs: inputs, Created: time.Now().UTC()}
+			Tags: bake.Want(im).Tags, ShareWith: im.ShareWith, PublishSSM: im.PublishSSM, Inputs: inputs, Created: time.Now().UTC()}
 		if err := shared.Put(ctx, rec); err != nil {
 			b.Fatal(err)
 		}

@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -16,10 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/bake/aws"
-	"github.com/imgraph/imgraph/bake/local"
-	"github.com/imgraph/imgraph/cache"
 	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/rules"
 )
@@ -63,21 +58,7 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 	if err != nil {
 		return err
 	}
-	runID := newRunID()
-	caches, err := openCache(ctx, e, opts, s.ws, runID)
-	if err != nil {
-		return err
-	}
-	store := caches.store
-	baker, err := newBaker(ctx, s.loader.Platform(), caches.local, e, opts)
-	if err != nil {
-		return err
-	}
-	ps, err := s.patterns(args)
-	if err != nil {
-		return err
-	}
-	a, err := engine.Analyze(ctx, s.loader, engine.AnalyzeOptions{Patterns: ps, Locked: opts.locked, Resolver: baker})
+	a, p, err := s.plan(ctx, args, true)
 	if err != nil {
 		return err
 	}
@@ -88,10 +69,6 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 		for _, ch := range a.LockChanges {
 			fmt.Fprintf(e.stderr, "IMAGES.lock: %s\n", ch)
 		}
-	}
-	p, err := engine.MakePlan(ctx, a.Graph, a.Closure, a.Keys, store, baker)
-	if err != nil {
-		return err
 	}
 	if err := engine.CheckSecrets(p, e.lookupEnv); err != nil {
 		return err
@@ -116,16 +93,16 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 	observers = append(observers, view)
 	// While this process lives, `imgraph cleanup` leaves this run's
 	// temporary resources alone.
-	releaseRun, err := caches.local.HoldRun(runID)
+	releaseRun, err := s.caches.local.HoldRun(s.runID)
 	if err != nil {
 		return err
 	}
 	defer releaseRun()
 	report, err := engine.Build(ctx, a, p, engine.BuildOptions{
-		Jobs: f.jobs, KeepGoing: f.keepGoing, RunID: runID,
-		Baker: baker, Store: store, Locker: store, Observer: observers,
+		Jobs: f.jobs, KeepGoing: f.keepGoing, RunID: s.runID,
+		Baker: s.baker, Store: s.caches.store, Locker: s.caches.store, Observer: observers,
 		OutDir:  outDir,
-		Fetcher: &engine.Fetcher{Dir: caches.local.Path("artifacts"), Root: s.ws.Root, S3: aws.S3Opener(opts.profile, e.warn)},
+		Fetcher: &engine.Fetcher{Dir: s.caches.local.Path("artifacts"), Root: s.ws.Root, S3: aws.S3Opener(opts.profile, e.warn)},
 		Secret:  e.lookupEnv,
 		Warn:    e.warn,
 	})
@@ -139,37 +116,18 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 				err = jerr
 			}
 		} else {
-			writeSummary(e.stdout, report, a.Result.Workspace.HomeRegion, s.ws.Root)
+			writeSummary(e.stdout, report, a.Result.Workspace.HomeRegion)
 			writeFailures(e.stderr, report, s.ws.Root)
 		}
 	}
 	return err
 }
 
-// newBaker returns the platform's baker.
-func newBaker(ctx context.Context, platform string, store *cache.Local, e *env, opts *options) (interface {
-	bake.Baker
-	engine.Resolver
-}, error) {
-	switch platform {
-	case rules.PlatformLocal:
-		return local.New(store, local.Options{Warn: e.warn})
-	case rules.PlatformAWS:
-		return aws.New(ctx, aws.Options{Profile: opts.profile, SSHCIDR: opts.sshCIDR, Warn: e.warn})
-	}
-	return nil, usagef("unknown platform %q", platform)
-}
-
-func newRunID() string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return time.Now().UTC().Format("20060102t150405") + "-" + hex.EncodeToString(b[:])
-}
-
 // writeSummary prints the table every build ends with.
-func writeSummary(w io.Writer, r *engine.Report, home, root string) {
+func writeSummary(w io.Writer, r *engine.Report, home string) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "IMAGE\tACTION\tIMAGE ID\tTIME")
+	adopted := false
 	for _, o := range r.Outcomes {
 		action := string(o.Action)
 		switch {
@@ -177,51 +135,45 @@ func writeSummary(w io.Writer, r *engine.Report, home, root string) {
 			action = "FAILED"
 		case o.Reason != "" && o.Action == engine.ActionCached:
 			action = "cached*"
-		}
-		id := o.Images[home]
-		if len(id) == 64 {
-			id = id[:12] // a local image's id is its key
+			adopted = true
 		}
 		elapsed := ""
 		if o.Elapsed > 0 && o.Action != engine.ActionCached {
 			elapsed = o.Elapsed.Round(100 * time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Target.Image.Label, action, id, elapsed)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Target.Image.Label, action, shortID(o.Images[home]), elapsed)
 	}
 	tw.Flush()
-	counts := map[string]int{}
-	for _, o := range r.Outcomes {
-		switch {
-		case o.Err != nil:
-			counts["failed"]++
-		default:
-			counts[string(o.Action)]++
-		}
-	}
-	var parts []string
-	for _, k := range []string{"bake", "copy", "share", "retag", "cached", "failed", "skipped"} {
-		if counts[k] > 0 {
-			word := map[string]string{"bake": "baked", "copy": "copied", "share": "shared", "retag": "retagged"}[k]
-			if word == "" {
-				word = k
-			}
-			parts = append(parts, fmt.Sprintf("%d %s", counts[k], word))
-		}
-	}
-	fmt.Fprintf(w, "%d %s: %s\n", len(r.Outcomes), plural(len(r.Outcomes), "image", "images"), strings.Join(parts, ", "))
-	for _, o := range r.Outcomes {
-		if o.Action == engine.ActionCached && o.Reason != "" {
-			fmt.Fprintln(w, "* baked by another build running at the same time")
-			break
-		}
+	fmt.Fprintln(w, countLine(len(r.Outcomes), r.Counts(), []countWord{
+		{"bake", "baked"}, {"copy", "copied"}, {"share", "shared"}, {"retag", "retagged"},
+		{"cached", "cached"}, {"failed", "failed"}, {"skipped", "skipped"},
+	}))
+	if adopted {
+		fmt.Fprintln(w, "* baked by another build running at the same time")
 	}
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
+// countWord is how a summary names the images of one action.
+type countWord struct{ action, word string }
+
+// countLine is a summary's last line: "7 images: 2 to bake, 5 cached".
+func countLine(total int, counts map[string]int, words []countWord) string {
+	var parts []string
+	for _, cw := range words {
+		if n := counts[cw.action]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, cw.word))
+		}
 	}
-	return many
+	return fmt.Sprintf("%d %s: %s", total, engine.Plural(total, "image", "images"), strings.Join(parts, ", "))
+}
+
+// shortID shortens a local image's id, which is its key, for people;
+// cloud image ids are short already.
+func shortID(id string) string {
+	if len(id) == 64 {
+		return engine.Short(id)
+	}
+	return id
 }
 
 // writeFailures prints, for each failed image, why and the end of its log.

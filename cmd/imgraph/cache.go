@@ -61,9 +61,9 @@ creates nothing.`,
 			s, err := openSession(e, opts)
 			if err != nil {
 				// The cache can be inspected from outside any workspace.
-				s = &session{}
+				s = &session{e: e, opts: opts, runID: newRunID()}
 			}
-			caches, err := openCache(c.Context(), e, opts, s.ws, newRunID())
+			caches, err := s.cache(c.Context())
 			if err != nil {
 				return err
 			}

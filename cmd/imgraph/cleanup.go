@@ -47,7 +47,7 @@ it would remove.`,
 					regions[r] = true
 				}
 			}
-			caches, err := openCache(c.Context(), e, opts, s.ws, newRunID())
+			caches, err := s.cache(c.Context())
 			if err != nil {
 				return err
 			}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/engine"
-	"github.com/imgraph/imgraph/label"
 )
 
 func explainCommand(e *env, opts *options) *cobra.Command {
@@ -29,15 +29,11 @@ image the cache holds: the reason a build would bake it again.`,
 			if err != nil {
 				return err
 			}
-			p, err := label.ParsePattern(args[0], s.cwd)
+			l, err := s.single("explain", args[0])
 			if err != nil {
 				return err
 			}
-			l, ok := p.Single()
-			if !ok || p.Negative {
-				return usagef("explain takes one image label, not the pattern %q", args[0])
-			}
-			a, err := analyze(c.Context(), s, opts, []string{l.String()})
+			a, err := s.analyze(c.Context(), []string{l.String()})
 			if err != nil {
 				return err
 			}
@@ -50,29 +46,28 @@ image the cache holds: the reason a build would bake it again.`,
 				writeParts(e.stdout, key.Parts, "  ")
 				return nil
 			}
-			caches, err := openCache(c.Context(), e, opts, s.ws, newRunID())
+			caches, err := s.cache(c.Context())
 			if err != nil {
 				return err
 			}
-			last, err := caches.store.Latest(c.Context(), l.String())
+			since, err := engine.SinceLastBake(c.Context(), caches.store, l, key)
 			if err != nil {
 				return err
 			}
 			out := explainJSON{Label: l.String(), Key: key.Hex, Parts: key.Parts, Changes: []string{}}
 			switch {
-			case last == nil:
+			case since.Last == nil:
 				out.Status = "never baked"
-			case last.Key == key.Hex:
+			case since.Unchanged(key):
 				out.Status = "unchanged"
-				out.LastKey = last.Key
+				out.LastKey = since.Last.Key
 			default:
 				out.Status = "changed"
-				out.LastKey = last.Key
-				var old []engine.Part
-				if err := json.Unmarshal(last.Inputs, &old); err != nil || len(old) == 0 {
+				out.LastKey = since.Last.Key
+				if !since.Comparable {
 					out.Changes = append(out.Changes, "the last bake recorded no inputs to compare")
 				}
-				for _, ch := range engine.Diff(old, key.Parts) {
+				for _, ch := range since.Changes {
 					out.Changes = append(out.Changes, ch.String())
 				}
 			}
@@ -86,7 +81,7 @@ image the cache holds: the reason a build would bake it again.`,
 			case "unchanged":
 				fmt.Fprintln(e.stdout, "unchanged since the last bake")
 			default:
-				fmt.Fprintf(e.stdout, "changed since the last bake (key %s):\n", last.Key[:12])
+				fmt.Fprintf(e.stdout, "changed since the last bake (key %s):\n", engine.Short(out.LastKey))
 				for _, ch := range out.Changes {
 					fmt.Fprintf(e.stdout, "  %s\n", ch)
 				}
@@ -99,19 +94,19 @@ image the cache holds: the reason a build would bake it again.`,
 }
 
 type explainJSON struct {
-	Label   string        `json:"label"`
-	Key     string        `json:"key"`
-	Parts   []engine.Part `json:"parts"`
-	Status  string        `json:"status,omitempty"`
-	LastKey string        `json:"last_key,omitempty"`
-	Changes []string      `json:"changes,omitempty"`
+	Label   string         `json:"label"`
+	Key     string         `json:"key"`
+	Parts   []bake.KeyPart `json:"parts"`
+	Status  string         `json:"status,omitempty"`
+	LastKey string         `json:"last_key,omitempty"`
+	Changes []string       `json:"changes,omitempty"`
 }
 
 // writeParts prints a key's tree, one part a line.
-func writeParts(w io.Writer, parts []engine.Part, indent string) {
+func writeParts(w io.Writer, parts []bake.KeyPart, indent string) {
 	for _, p := range parts {
 		var fields []string
-		for _, f := range []string{p.Note, p.Value, shortDigest(p.Digest)} {
+		for _, f := range []string{p.Note, p.Value, engine.Short(p.Digest)} {
 			if f != "" {
 				fields = append(fields, f)
 			}
@@ -126,13 +121,6 @@ func prefixed(s string) string {
 		return ""
 	}
 	return " " + s
-}
-
-func shortDigest(d string) string {
-	if len(d) > 12 {
-		return d[:12]
-	}
-	return d
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgraph/imgraph/bake/local"
-	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
 )
 
@@ -31,19 +30,15 @@ The image must be baked: run imgraph build first.`,
 			if s.loader.Platform() != rules.PlatformLocal {
 				return usagef("export writes images of the local platform; this build is for %s (use --platform local)", s.loader.Platform())
 			}
-			p, err := label.ParsePattern(args[0], s.cwd)
+			l, err := s.single("export", args[0])
 			if err != nil {
 				return err
 			}
-			l, ok := p.Single()
-			if !ok || p.Negative {
-				return usagef("export takes one image label, not the pattern %q", args[0])
-			}
-			a, err := analyze(c.Context(), s, opts, []string{l.String()})
+			a, err := s.analyze(c.Context(), []string{l.String()})
 			if err != nil {
 				return err
 			}
-			caches, err := openCache(c.Context(), e, opts, s.ws, newRunID())
+			caches, err := s.cache(c.Context())
 			if err != nil {
 				return err
 			}
@@ -56,7 +51,7 @@ The image must be baked: run imgraph build first.`,
 			if rec == nil {
 				return usagef("%s is not baked (key %s)\n  hint: run `imgraph build %s` first", l, key[:12], l)
 			}
-			baker, err := local.New(caches.local, local.Options{})
+			baker, err := local.New(caches.local, local.Options{Warn: e.warn})
 			if err != nil {
 				return err
 			}

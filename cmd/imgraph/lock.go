@@ -5,10 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/imgraph/imgraph/bake/aws"
 	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/label"
-	"github.com/imgraph/imgraph/rules"
 )
 
 func lockCommand(e *env, opts *options) *cobra.Command {
@@ -34,15 +32,9 @@ every image): the base-image patch moment. It prints what changed.`,
 			if err != nil {
 				return err
 			}
-			// Sources are resolved by the platform that bakes them.
-			var resolver engine.Resolver = engine.NoResolver{Platform: s.loader.Platform()}
-			if s.loader.Platform() == rules.PlatformAWS {
-				baker, err := aws.New(c.Context(), aws.Options{Profile: opts.profile})
-				if err != nil {
-					return err
-				}
-				resolver = baker
-			}
+			// Sources are resolved by the platform that bakes them,
+			// reached only if one is to be resolved.
+			resolver := s.resolver()
 			// First every source of the workspace, pruning what none uses;
 			// then, with --update, the selected ones again.
 			next, changes, err := engine.UpdateLock(c.Context(), a.Graph, a.Closure, lock, s.ws.HomeRegion,

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -27,26 +26,7 @@ copy it to a region, retag or share it, or find it cached, and why.`,
 			if err != nil {
 				return err
 			}
-			caches, err := openCache(c.Context(), e, opts, s.ws, newRunID())
-			if err != nil {
-				return err
-			}
-			// Where the platform can be reached, it resolves sources and
-			// checks cache hits, so plan says what build would do.
-			var checker engine.Checker
-			var resolver engine.Resolver
-			if baker, err := newBaker(c.Context(), s.loader.Platform(), caches.local, e, opts); err == nil {
-				checker, resolver = baker, baker
-			}
-			ps, err := s.patterns(args)
-			if err != nil {
-				return err
-			}
-			a, err := engine.Analyze(c.Context(), s.loader, engine.AnalyzeOptions{Patterns: ps, Locked: opts.locked, Resolver: resolver})
-			if err != nil {
-				return err
-			}
-			p, err := engine.MakePlan(c.Context(), a.Graph, a.Closure, a.Keys, caches.store, checker)
+			a, p, err := s.plan(c.Context(), args, false)
 			if err != nil {
 				return err
 			}
@@ -112,20 +92,12 @@ func writePlanText(w io.Writer, p *engine.Plan) error {
 
 // summarize counts the plan's actions: "7 images: 2 to bake, 5 cached".
 func summarize(p *engine.Plan) string {
-	counts := p.Counts()
-	var parts []string
-	for _, a := range []engine.Action{engine.ActionBake, engine.ActionCopy, engine.ActionShare, engine.ActionRetag, engine.ActionCached, engine.ActionSkipped} {
-		if n := counts[a]; n > 0 {
-			word := string(a)
-			if a != engine.ActionCached && a != engine.ActionSkipped {
-				word = "to " + word
-			}
-			parts = append(parts, fmt.Sprintf("%d %s", n, word))
-		}
+	counts := map[string]int{}
+	for a, n := range p.Counts() {
+		counts[string(a)] = n
 	}
-	noun := "images"
-	if len(p.Targets) == 1 {
-		noun = "image"
-	}
-	return fmt.Sprintf("%d %s: %s", len(p.Targets), noun, strings.Join(parts, ", "))
+	return countLine(len(p.Targets), counts, []countWord{
+		{"bake", "to bake"}, {"copy", "to copy"}, {"share", "to share"}, {"retag", "to retag"},
+		{"cached", "cached"}, {"skipped", "skipped"},
+	})
 }

@@ -9,10 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/imgraph/imgraph/cache"
-	"github.com/imgraph/imgraph/cache/remote"
-	"github.com/imgraph/imgraph/engine"
-	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
 )
 
@@ -141,122 +137,6 @@ func report(w io.Writer, err error) int {
 	}
 	fmt.Fprintln(w, msg)
 	return exitBakeFailed
-}
-
-// session is what every command that reads the workspace sets up.
-type session struct {
-	ws     *rules.Workspace
-	loader *rules.Loader
-	cwd    string // the package of the working directory
-}
-
-func openSession(e *env, opts *options) (*session, error) {
-	dir := e.dir
-	if opts.workspace != "" {
-		dir = opts.workspace
-		if !strings.HasPrefix(dir, "/") {
-			dir = e.dir + "/" + dir
-		}
-	}
-	ws, err := rules.FindWorkspace(dir)
-	if err != nil {
-		return nil, err
-	}
-	vars := map[string]string{}
-	for _, v := range opts.vars {
-		k, val, ok := strings.Cut(v, "=")
-		if !ok || k == "" {
-			return nil, usagef("--var %q: want name=value", v)
-		}
-		vars[k] = val
-	}
-	loader, err := rules.NewLoader(ws, rules.Config{Platform: opts.platform, Vars: vars})
-	if err != nil {
-		return nil, err
-	}
-	return &session{ws: ws, loader: loader, cwd: ws.PackageOf(e.dir)}, nil
-}
-
-// patterns parses the command line's target patterns; none means //...
-func (s *session) patterns(args []string) ([]label.Pattern, error) {
-	if len(args) == 0 {
-		args = []string{"//..."}
-	}
-	var ps []label.Pattern
-	positive := false
-	for _, a := range args {
-		p, err := label.ParsePattern(a, s.cwd)
-		if err != nil {
-			return nil, err
-		}
-		positive = positive || !p.Negative
-		ps = append(ps, p)
-	}
-	if !positive {
-		// As in Bazel, patterns that only subtract subtract from nothing;
-		// say so rather than build nothing in silence.
-		return nil, usagef("every pattern is negative (%s), so nothing is selected\n  hint: add a positive pattern first, such as //... %s", strings.Join(args, " "), strings.Join(args, " "))
-	}
-	return ps, nil
-}
-
-// caches are the caches a command reads and writes: always the local
-// directory, and the shared remote cache layered over it when one is named.
-type caches struct {
-	local  *cache.Local
-	shared *remote.Store // nil: no shared cache
-	store  interface {
-		engine.Store
-		cache.Locker
-	}
-}
-
-// openCache opens the cache the flags or the workspace name: a directory,
-// or s3://BUCKET/PREFIX?table=TABLE layered over the default directory.
-func openCache(ctx context.Context, e *env, opts *options, ws *rules.Workspace, runID string) (*caches, error) {
-	loc := opts.cache
-	if loc == "" && ws != nil {
-		loc = ws.Cache
-	}
-	dir := loc
-	if remote.IsURL(loc) || loc == "" {
-		d, err := cache.DefaultDir()
-		if err != nil {
-			return nil, err
-		}
-		dir = d
-	} else if strings.Contains(loc, "://") {
-		return nil, usagef("--cache %q: a cache is a directory or s3://BUCKET/PREFIX?table=TABLE", loc)
-	} else if !strings.HasPrefix(loc, "/") {
-		dir = e.dir + "/" + loc
-	}
-	local, err := cache.OpenLocal(dir, e.warn)
-	if err != nil {
-		return nil, err
-	}
-	c := &caches{local: local, store: local}
-	if !remote.IsURL(loc) {
-		return c, nil
-	}
-	where, err := remote.ParseURL(loc)
-	if err != nil {
-		return nil, err
-	}
-	c.shared, err = remote.Open(ctx, where, remote.Options{RunID: runID, Profile: opts.profile, Warn: e.warn})
-	if err != nil {
-		return nil, err
-	}
-	c.store = &cache.Layered{Local: local, Shared: c.shared, Warn: e.warn}
-	return c, nil
-}
-
-// analyze runs the loading and analysis every build-like command shares.
-func analyze(ctx context.Context, s *session, opts *options, args []string) (*engine.Analysis, error) {
-	ps, err := s.patterns(args)
-	if err != nil {
-		return nil, err
-	}
-	return engine.Analyze(ctx, s.loader, engine.AnalyzeOptions{Patterns: ps, Locked: opts.locked})
 }
 
 func checkOutput(opts *options, allowed ...string) error {

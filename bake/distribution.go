@@ -1,0 +1,53 @@
+package bake
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/imgraph/imgraph/rules"
+)
+
+// Distribution is how a baked image is handed out, apart from the regions
+// it is copied to. It is never part of the image's key: changing it
+// retags or shares the image, it never rebakes it.
+type Distribution struct {
+	// Tags are the image's own tags, with its description as the
+	// Description tag (so that changing it retags); nil when it has none.
+	Tags map[string]string
+	// ShareWith are the accounts and organizations allowed to launch the
+	// image, sorted.
+	ShareWith []string
+	// PublishSSM is the SSM parameter that receives the image's id.
+	PublishSSM string
+}
+
+// Want is the whole distribution im declares; a platform's Distribution
+// keeps what it applies of it.
+func Want(im *rules.Image) Distribution {
+	d := Distribution{ShareWith: slices.Clone(im.ShareWith), PublishSSM: im.PublishSSM}
+	if len(im.Tags) > 0 || im.Description != "" {
+		d.Tags = maps.Clone(im.Tags)
+		if d.Tags == nil {
+			d.Tags = map[string]string{}
+		}
+		if im.Description != "" {
+			d.Tags["Description"] = im.Description
+		}
+	}
+	return d
+}
+
+// TagsEqual reports whether d and o carry the same tags.
+func (d Distribution) TagsEqual(o Distribution) bool { return maps.Equal(d.Tags, o.Tags) }
+
+// ShareEqual reports whether d and o share with the same accounts, in any
+// order.
+func (d Distribution) ShareEqual(o Distribution) bool {
+	return slices.Equal(sorted(d.ShareWith), sorted(o.ShareWith))
+}
+
+func sorted(xs []string) []string {
+	out := slices.Clone(xs)
+	slices.Sort(out)
+	return out
+}

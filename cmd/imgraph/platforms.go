@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+
+	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/bake/aws"
+	"github.com/imgraph/imgraph/bake/local"
+	"github.com/imgraph/imgraph/cache"
+)
+
+// platform is one platform imgraph bakes for: what it is, which needs no
+// account, and how to reach it.
+type platform struct {
+	bake.Platform
+	// reach opens the platform's baker: an account's API clients, or
+	// this machine's sandbox (keeping its images in the local cache).
+	reach func(ctx context.Context, e *env, opts *options, local *cache.Local) (bake.Baker, error)
+}
+
+// platforms are the platforms of this imgraph, one for each name
+// rules.Platforms gives.
+func platforms() []platform {
+	return []platform{
+		{Platform: aws.Platform{}, reach: func(ctx context.Context, e *env, opts *options, _ *cache.Local) (bake.Baker, error) {
+			return aws.New(ctx, aws.Options{Profile: opts.profile, SSHCIDR: opts.sshCIDR, Warn: e.warn})
+		}},
+		{Platform: local.Platform{}, reach: func(_ context.Context, e *env, _ *options, store *cache.Local) (bake.Baker, error) {
+			return local.New(store, local.Options{Warn: e.warn})
+		}},
+	}
+}
+
+// platformNamed is the platform of that name.
+func platformNamed(name string) (platform, error) {
+	for _, p := range platforms() {
+		if p.Name() == name {
+			return p, nil
+		}
+	}
+	return platform{}, usagef("unknown platform %q", name)
+}
+
+// platformNames are the names of platforms(), which --platform,
+// workspace(platform = ...) and select() accept.
+func platformNames() []string {
+	var names []string
+	for _, p := range platforms() {
+		names = append(names, p.Name())
+	}
+	return names
+}
