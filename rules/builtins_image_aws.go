@@ -24,6 +24,25 @@ func DefaultAWSAttrs() AWSAttrs {
 	}
 }
 
+// WithDefaults is a with the defaults in place of the attributes left at
+// their zero value. Encrypted stays as it is: false may be a choice.
+func (a AWSAttrs) WithDefaults() AWSAttrs {
+	def := DefaultAWSAttrs()
+	if a.InstanceType == "" {
+		a.InstanceType = def.InstanceType
+	}
+	if a.SSHUser == "" {
+		a.SSHUser = def.SSHUser
+	}
+	if a.SSHPort == 0 {
+		a.SSHPort = def.SSHPort
+	}
+	if a.VolumeSizeGB == 0 {
+		a.VolumeSizeGB = def.VolumeSizeGB
+	}
+	return a
+}
+
 // awsImageArgs are the arguments of image(...) that are the aws
 // platform's attributes.
 type awsImageArgs struct {
