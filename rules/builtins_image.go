@@ -3,7 +3,7 @@ package rules
 import (
 	"fmt"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -11,204 +11,201 @@ import (
 	"github.com/imgraph/imgraph/label"
 )
 
-// AWS defaults, as Packer's amazon-ebs users expect them.
-const (
-	DefaultInstanceType = "t3.micro"
-	DefaultSSHUser      = "ec2-user"
-	DefaultSSHPort      = 22
-	DefaultVolumeSizeGB = 8
-)
-
 // imageBuiltin is image(...): it declares one image of the package being
 // loaded. Problems an image has on its own (a missing file, a bad region)
 // are collected, so one run reports them all.
 func imageBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var (
-		name, description, salt                    optString
-		parent, instanceType, sshUser, kms, subnet optString
-		publishSSM                                 optString
-		source                                     starlark.Value = starlark.None
-		provision                                  provisionList
-		artifacts                                  artifactDict
-		regions, shareWith                         stringList
-		tags                                       stringDict
-		sshPort, volumeSize                        optInt
-		encrypted                                  optBool
-	)
-	if len(args) > 0 {
-		return nil, fmt.Errorf("image: takes only keyword arguments (name = ..., ...)")
-	}
-	if err := unpack(b, args, kwargs,
-		"name", &name, "parent?", &parent, "source?", &source,
-		"provision?", &provision, "artifacts?", &artifacts, "salt?", &salt,
-		"regions?", &regions, "tags?", &tags, "description?", &description,
-		"instance_type?", &instanceType, "ssh_user?", &sshUser, "ssh_port?", &sshPort,
-		"volume_size_gb?", &volumeSize, "encrypted?", &encrypted, "kms_key?", &kms,
-		"subnet?", &subnet, "share_with?", &shareWith, "publish_ssm?", &publishSSM,
-	); err != nil {
+	a, err := unpackImageArgs(b, args, kwargs)
+	if err != nil {
 		return nil, err
 	}
-	ts := stateOf(t)
+	st := stateOf(t).build
 	pos := callerPos(t)
-	if ts.build == nil {
+	if st == nil {
 		return nil, l.at(pos, "image() may only be called while loading an IMAGES.star (a macro may call it when an IMAGES.star calls the macro)")
 	}
-	st := ts.build
-	if msg := label.CheckName(name.s); msg != "" || strings.Contains(name.s, "/") {
-		if msg == "" {
-			msg = "image names may not contain '/'"
-		}
-		return nil, l.at(pos, "image: name %q: %s", name.s, msg)
+	if msg := imageNameProblem(a.name.s); msg != "" {
+		return nil, l.at(pos, "image: name %q: %s", a.name.s, msg)
 	}
-	if prev, dup := st.names[name.s]; dup {
-		e := l.at(pos, "image %q is declared twice in //%s", name.s, st.pkg)
-		e.Hint = fmt.Sprintf("the first is at %s; every target of a package needs its own name", prev)
-		st.errs = append(st.errs, e)
+	if !l.claimImageName(st, a.name.s, pos) {
 		return starlark.None, nil
 	}
-	st.names[name.s] = pos
 
-	im := &Image{
-		Label:       label.Label{Pkg: st.pkg, Name: name.s},
-		Pos:         pos,
-		Provision:   provision,
-		Artifacts:   artifacts,
-		Salt:        salt.s,
-		Tags:        tags,
-		Description: description.s,
-		PublishSSM:  publishSSM.s,
-		AWS: AWSAttrs{
-			InstanceType: or(instanceType.s, DefaultInstanceType),
-			SSHUser:      or(sshUser.s, DefaultSSHUser),
-			SSHPort:      DefaultSSHPort,
-			VolumeSizeGB: DefaultVolumeSizeGB,
-			Encrypted:    true,
-			KMSKey:       kms.s,
-			Subnet:       subnet.s,
-		},
-	}
-	if sshPort.set {
-		im.AWS.SSHPort = sshPort.n
-	}
-	if volumeSize.set {
-		im.AWS.VolumeSizeGB = volumeSize.n
-	}
-	if encrypted.set {
-		im.AWS.Encrypted = encrypted.b
-	}
-	bad := func(format string, args ...any) {
-		st.errs = append(st.errs, l.at(pos, "image %q: "+format, append([]any{name.s}, args...)...))
-	}
-
-	switch {
-	case parent.set && source != starlark.None:
-		bad("give parent or source, not both")
-	case !parent.set && source == starlark.None:
-		bad("give parent = \"//pkg:image\" or source = ami(...) / ami_filter(...) / ssm_parameter(...) / rootfs(...)")
-	case parent.set:
-		p, err := label.ParseRelative(parent.s, st.pkg)
-		if err != nil {
-			bad("parent: %v", err)
-		}
-		im.Parent = p
-	default:
-		var sv sourceValue
-		if err := sv.Unpack(source); err != nil {
-			bad("source: %v", err)
-		} else {
-			im.Source = sv.src
-		}
-	}
-
-	for i := range im.Provision {
-		p := &im.Provision[i]
-		for _, f := range []*File{p.Script, p.Src} {
-			if f == nil {
-				continue
-			}
-			what := "script"
-			if p.Kind == ProvisionCopy {
-				what = "copy src"
-			}
-			if !l.fileExists(f.Path) {
-				e := l.at(p.Pos, "image %q: %s %s does not exist", name.s, what, f.Label)
-				e.Hint = fmt.Sprintf("looked for %s", relToRoot(l, f.Path))
-				st.errs = append(st.errs, e)
-			}
-		}
-	}
-	if im.Source != nil && im.Source.File != nil {
-		if !l.fileExists(im.Source.File.Path) {
-			e := l.at(im.Source.Pos, "image %q: rootfs %s does not exist", name.s, im.Source.File.Label)
-			e.Hint = fmt.Sprintf("looked for %s", relToRoot(l, im.Source.File.Path))
-			st.errs = append(st.errs, e)
-		}
-	}
-
-	home := l.ws.HomeRegion
-	im.Regions = []string{home}
-	for _, r := range regions {
-		if !regionRE.MatchString(r) {
-			bad("regions: %q is not a region name such as \"eu-west-1\"", r)
-			continue
-		}
-		if !contains(im.Regions, r) {
-			im.Regions = append(im.Regions, r)
-		}
-	}
-	sort.Strings(im.Regions[1:])
-	for k := range tags {
-		if k == "" || strings.HasPrefix(k, "imgraph:") {
-			bad("tags: %q is reserved: imgraph writes the imgraph: tags itself", k)
-		}
-	}
-	for _, a := range shareWith {
-		if !AccountRE.MatchString(a) && !OrgARNRE.MatchString(a) && !OUARNRE.MatchString(a) {
-			bad("share_with: %q is neither a 12-digit account id, an organization ARN "+
-				"(arn:aws:organizations::123456789012:organization/o-…) nor an organizational unit ARN (…:ou/o-…/ou-…)", a)
-		}
-	}
-	im.ShareWith = append([]string(nil), shareWith...)
-	sort.Strings(im.ShareWith)
-	if publishSSM.set && !strings.HasPrefix(publishSSM.s, "/") {
-		bad("publish_ssm: %q is not a parameter path such as \"/images/api/latest\"", publishSSM.s)
-	}
-	if im.AWS.SSHPort < 1 || im.AWS.SSHPort > 65535 {
-		bad("ssh_port: %d is not a port", im.AWS.SSHPort)
-	}
-	if im.AWS.VolumeSizeGB < 1 || im.AWS.VolumeSizeGB > 16384 {
-		bad("volume_size_gb: %d is outside 1 to 16384", im.AWS.VolumeSizeGB)
-	}
-	if kms.set && !im.AWS.Encrypted {
-		bad("kms_key is set but encrypted = False")
-	}
-	if kms.set && im.AWS.Encrypted {
-		// Found now, not when the first copy fails after a bake.
-		for _, r := range im.Regions {
-			if _, err := im.AWS.KMSKeyIn(r); err != nil {
-				bad("%v", err)
-				break
-			}
-		}
-	}
+	im := newImage(st.pkg, pos, l.ws.HomeRegion, a)
+	// The order of the checks is the order of the errors of one call
+	// inside a macro, where they all share the macro call's position.
+	p := &imageProblems{l: l, st: st, name: a.name.s, pos: pos}
+	p.resolveParentOrSource(im, a)
+	p.checkFiles(im)
+	p.checkDistribution(a)
+	p.checkAWSAttrs(im, &a.aws)
 	st.images = append(st.images, im)
 	return starlark.None, nil
 }
 
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
+// imageArgs are the arguments of one image(...) call.
+type imageArgs struct {
+	name, parent, salt, description optString
+	source                          starlark.Value
+	provision                       provisionList
+	artifacts                       artifactDict
+	regions                         stringList
+	tags                            stringDict
+	aws                             awsImageArgs
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
+func unpackImageArgs(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (*imageArgs, error) {
+	if len(args) > 0 {
+		return nil, fmt.Errorf("image: takes only keyword arguments (name = ..., ...)")
+	}
+	a := &imageArgs{source: starlark.None}
+	params := []any{
+		"name", &a.name, "parent?", &a.parent, "source?", &a.source,
+		"provision?", &a.provision, "artifacts?", &a.artifacts, "salt?", &a.salt,
+		"regions?", &a.regions, "tags?", &a.tags, "description?", &a.description,
+	}
+	if err := unpack(b, args, kwargs, append(params, a.aws.params()...)...); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// imageNameProblem says what is wrong with an image's name, or "".
+func imageNameProblem(name string) string {
+	if msg := label.CheckName(name); msg != "" {
+		return msg
+	}
+	if strings.Contains(name, "/") {
+		return "image names may not contain '/'"
+	}
+	return ""
+}
+
+// claimImageName records that the package declares name at pos. A name
+// declared twice is reported, and the second image is dropped.
+func (l *Loader) claimImageName(st *pkgState, name string, pos Pos) bool {
+	if prev, dup := st.names[name]; dup {
+		e := l.at(pos, "image %q is declared twice in //%s", name, st.pkg)
+		e.Hint = fmt.Sprintf("the first is at %s; every target of a package needs its own name", prev)
+		st.errs = append(st.errs, e)
+		return false
+	}
+	st.names[name] = pos
+	return true
+}
+
+// newImage is the image the arguments declare, with every default applied.
+// Its parent or source is left to resolveParentOrSource, which may fail.
+func newImage(pkg string, pos Pos, homeRegion string, a *imageArgs) *Image {
+	return &Image{
+		Label:       label.Label{Pkg: pkg, Name: a.name.s},
+		Pos:         pos,
+		Provision:   a.provision,
+		Artifacts:   a.artifacts,
+		Salt:        a.salt.s,
+		Regions:     imageRegions(homeRegion, a.regions),
+		Tags:        a.tags,
+		Description: a.description.s,
+		ShareWith:   a.aws.sortedShareWith(),
+		PublishSSM:  a.aws.publishSSM.s,
+		AWS:         a.aws.attrs(),
+	}
+}
+
+// imageRegions are the regions an image must exist in: the home region
+// first, then the others sorted, each once. Names that are not regions are
+// left out; checkDistribution reports them.
+func imageRegions(home string, regions []string) []string {
+	out := []string{home}
+	for _, r := range regions {
+		if regionRE.MatchString(r) && !slices.Contains(out, r) {
+			out = append(out, r)
 		}
 	}
-	return false
+	slices.Sort(out[1:])
+	return out
+}
+
+// imageProblems collects what is wrong with one image, so that all of it
+// is reported together.
+type imageProblems struct {
+	l    *Loader
+	st   *pkgState
+	name string // the image's
+	pos  Pos    // the image(...) call's
+}
+
+// add reports a problem at the image(...) call.
+func (p *imageProblems) add(format string, args ...any) {
+	p.st.errs = append(p.st.errs, p.l.at(p.pos, "image %q: "+format, append([]any{p.name}, args...)...))
+}
+
+// resolveParentOrSource sets what the image starts from: exactly one of
+// parent and source.
+func (p *imageProblems) resolveParentOrSource(im *Image, a *imageArgs) {
+	switch {
+	case a.parent.set && a.source != starlark.None:
+		p.add("give parent or source, not both")
+	case !a.parent.set && a.source == starlark.None:
+		p.add("give parent = \"//pkg:image\" or source = ami(...) / ami_filter(...) / ssm_parameter(...) / rootfs(...)")
+	case a.parent.set:
+		parent, err := label.ParseRelative(a.parent.s, p.st.pkg)
+		if err != nil {
+			p.add("parent: %v", err)
+		}
+		im.Parent = parent
+	default:
+		var sv sourceValue
+		if err := sv.Unpack(a.source); err != nil {
+			p.add("source: %v", err)
+		} else {
+			im.Source = sv.src
+		}
+	}
+}
+
+// checkFiles reports every script, copied file and rootfs of the image
+// that does not exist, each at the call that names it.
+func (p *imageProblems) checkFiles(im *Image) {
+	for i := range im.Provision {
+		pr := &im.Provision[i]
+		what := "script"
+		if pr.Kind == ProvisionCopy {
+			what = "copy src"
+		}
+		for _, f := range []*File{pr.Script, pr.Src} {
+			if f != nil {
+				p.checkFile(pr.Pos, what, f)
+			}
+		}
+	}
+	if im.Source != nil && im.Source.File != nil {
+		p.checkFile(im.Source.Pos, "rootfs", im.Source.File)
+	}
+}
+
+func (p *imageProblems) checkFile(pos Pos, what string, f *File) {
+	if p.l.fileExists(f.Path) {
+		return
+	}
+	e := p.l.at(pos, "image %q: %s %s does not exist", p.name, what, f.Label)
+	e.Hint = fmt.Sprintf("looked for %s", relToRoot(p.l, f.Path))
+	p.st.errs = append(p.st.errs, e)
+}
+
+// checkDistribution checks the attributes every platform distributes the
+// image by: regions and tags.
+func (p *imageProblems) checkDistribution(a *imageArgs) {
+	for _, r := range a.regions {
+		if !regionRE.MatchString(r) {
+			p.add("regions: %q is not a region name such as \"eu-west-1\"", r)
+		}
+	}
+	for k := range a.tags {
+		if k == "" || strings.HasPrefix(k, "imgraph:") {
+			p.add("tags: %q is reserved: imgraph writes the imgraph: tags itself", k)
+		}
+	}
 }
 
 func relToRoot(l *Loader, p string) string {

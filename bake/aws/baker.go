@@ -95,7 +95,7 @@ func (b *Baker) newState(job *bake.Job) (*state, error) {
 		return nil, fmt.Errorf("aws: bake %s: %w", label, err)
 	}
 	s := &state{
-		b: b, job: job, label: label, region: job.Region, ec2: client, attrs: withDefaults(job.Image.AWS),
+		b: b, job: job, label: label, region: job.Region, ec2: client, attrs: job.Image.AWS.WithDefaults(),
 		log: &lockedWriter{w: job.Log}, phase: job.Phase,
 		created: time.Now().UTC(), bakeID: randomHex(4),
 	}
@@ -106,24 +106,6 @@ func (b *Baker) newState(job *bake.Job) (*state, error) {
 		s.phase = func(string) {}
 	}
 	return s, nil
-}
-
-// withDefaults fills in the attributes an image left unset, as image()
-// does.
-func withDefaults(a rules.AWSAttrs) rules.AWSAttrs {
-	if a.InstanceType == "" {
-		a.InstanceType = rules.DefaultInstanceType
-	}
-	if a.SSHUser == "" {
-		a.SSHUser = rules.DefaultSSHUser
-	}
-	if a.SSHPort == 0 {
-		a.SSHPort = rules.DefaultSSHPort
-	}
-	if a.VolumeSizeGB == 0 {
-		a.VolumeSizeGB = rules.DefaultVolumeSizeGB
-	}
-	return a
 }
 
 // bakeSteps are the steps of a bake, in order.

@@ -1,0 +1,125 @@
+package rules
+
+import (
+	"slices"
+	"strings"
+)
+
+// AWS defaults, as Packer's amazon-ebs users expect them.
+const (
+	DefaultInstanceType = "t3.micro"
+	DefaultSSHUser      = "ec2-user"
+	DefaultSSHPort      = 22
+	DefaultVolumeSizeGB = 8
+)
+
+// DefaultAWSAttrs are the aws attributes of an image that sets none.
+func DefaultAWSAttrs() AWSAttrs {
+	return AWSAttrs{
+		InstanceType: DefaultInstanceType,
+		SSHUser:      DefaultSSHUser,
+		SSHPort:      DefaultSSHPort,
+		VolumeSizeGB: DefaultVolumeSizeGB,
+		Encrypted:    true,
+	}
+}
+
+// WithDefaults is a with the defaults in place of the attributes left at
+// their zero value. Encrypted stays as it is: false may be a choice.
+func (a AWSAttrs) WithDefaults() AWSAttrs {
+	def := DefaultAWSAttrs()
+	if a.InstanceType == "" {
+		a.InstanceType = def.InstanceType
+	}
+	if a.SSHUser == "" {
+		a.SSHUser = def.SSHUser
+	}
+	if a.SSHPort == 0 {
+		a.SSHPort = def.SSHPort
+	}
+	if a.VolumeSizeGB == 0 {
+		a.VolumeSizeGB = def.VolumeSizeGB
+	}
+	return a
+}
+
+// awsImageArgs are the arguments of image(...) that are the aws
+// platform's attributes.
+type awsImageArgs struct {
+	instanceType, sshUser, kmsKey, subnet optString
+	sshPort, volumeSize                   optInt
+	encrypted                             optBool
+	shareWith                             stringList
+	publishSSM                            optString
+}
+
+// params are the parameters for unpack, in the order image() lists them.
+func (a *awsImageArgs) params() []any {
+	return []any{
+		"instance_type?", &a.instanceType, "ssh_user?", &a.sshUser, "ssh_port?", &a.sshPort,
+		"volume_size_gb?", &a.volumeSize, "encrypted?", &a.encrypted, "kms_key?", &a.kmsKey,
+		"subnet?", &a.subnet, "share_with?", &a.shareWith, "publish_ssm?", &a.publishSSM,
+	}
+}
+
+// attrs are the attributes the arguments give, defaults where they give
+// none. An empty instance_type or ssh_user is none; ssh_port = 0 is a port
+// that checkAWSAttrs rejects.
+func (a *awsImageArgs) attrs() AWSAttrs {
+	attrs := DefaultAWSAttrs()
+	if a.instanceType.s != "" {
+		attrs.InstanceType = a.instanceType.s
+	}
+	if a.sshUser.s != "" {
+		attrs.SSHUser = a.sshUser.s
+	}
+	if a.sshPort.set {
+		attrs.SSHPort = a.sshPort.n
+	}
+	if a.volumeSize.set {
+		attrs.VolumeSizeGB = a.volumeSize.n
+	}
+	if a.encrypted.set {
+		attrs.Encrypted = a.encrypted.b
+	}
+	attrs.KMSKey = a.kmsKey.s
+	attrs.Subnet = a.subnet.s
+	return attrs
+}
+
+func (a *awsImageArgs) sortedShareWith() []string {
+	s := append([]string(nil), a.shareWith...)
+	slices.Sort(s)
+	return s
+}
+
+// checkAWSAttrs checks the aws platform's attributes of im, as built from a.
+func (p *imageProblems) checkAWSAttrs(im *Image, a *awsImageArgs) {
+	for _, s := range a.shareWith {
+		if !AccountRE.MatchString(s) && !OrgARNRE.MatchString(s) && !OUARNRE.MatchString(s) {
+			p.add("share_with: %q is neither a 12-digit account id, an organization ARN "+
+				"(arn:aws:organizations::123456789012:organization/o-…) nor an organizational unit ARN (…:ou/o-…/ou-…)", s)
+		}
+	}
+	if a.publishSSM.set && !strings.HasPrefix(a.publishSSM.s, "/") {
+		p.add("publish_ssm: %q is not a parameter path such as \"/images/api/latest\"", a.publishSSM.s)
+	}
+	if im.AWS.SSHPort < 1 || im.AWS.SSHPort > 65535 {
+		p.add("ssh_port: %d is not a port", im.AWS.SSHPort)
+	}
+	if im.AWS.VolumeSizeGB < 1 || im.AWS.VolumeSizeGB > 16384 {
+		p.add("volume_size_gb: %d is outside 1 to 16384", im.AWS.VolumeSizeGB)
+	}
+	if a.kmsKey.set && !im.AWS.Encrypted {
+		p.add("kms_key is set but encrypted = False")
+	}
+	if a.kmsKey.set && im.AWS.Encrypted {
+		// Found now, not when the first copy fails after a bake.
+		for _, r := range im.Regions {
+			if _, err := im.AWS.KMSKeyIn(r); err != nil {
+				p.add("%v", err)
+				break
+			}
+		}
+	}
+}
