@@ -45,6 +45,20 @@ type Locker interface {
 	Lock(ctx context.Context, key string) (unlock func(), err error)
 }
 
+// CheckPut is what every store checks of a record before it writes it.
+func CheckPut(rec *Record) error {
+	if rec == nil {
+		return errors.New("cache: put of a nil record")
+	}
+	if err := CheckKey(rec.Key); err != nil {
+		return err
+	}
+	if rec.Label == "" {
+		return fmt.Errorf("cache: record %s has no label", rec.Key)
+	}
+	return nil
+}
+
 // Stats is what `imgraph cache stat` shows.
 type Stats struct {
 	Records  int    `json:"records"`
@@ -56,9 +70,10 @@ type Stats struct {
 // ErrInvalidKey is wrapped by every error about a malformed key.
 var ErrInvalidKey = errors.New("invalid key")
 
-// checkKey accepts exactly 64 lowercase hex digits. Keys name files, so this
-// is also what keeps a key from reaching outside the cache directory.
-func checkKey(key string) error {
+// CheckKey accepts exactly 64 lowercase hex digits. Keys name files and
+// objects, so this is also what keeps a key inside a cache's directory or
+// prefix.
+func CheckKey(key string) error {
 	if len(key) != 64 {
 		return fmt.Errorf("cache: %w %q: want 64 lowercase hex digits, have %d characters", ErrInvalidKey, key, len(key))
 	}

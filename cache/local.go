@@ -130,7 +130,7 @@ func (l *Local) Get(ctx context.Context, keys []string) (map[string]*Record, err
 	unique := make([]string, 0, len(keys))
 	seen := make(map[string]bool, len(keys))
 	for _, key := range keys {
-		if err := checkKey(key); err != nil {
+		if err := CheckKey(key); err != nil {
 			return nil, err
 		}
 		if !seen[key] {
@@ -206,14 +206,8 @@ func DecodeRecord(data []byte, key string) (*Record, error) {
 // names a record that is not there yet. A zero Created is set to now in the
 // stored copy; rec itself is not changed.
 func (l *Local) Put(ctx context.Context, rec *Record) error {
-	if rec == nil {
-		return errors.New("cache: put of a nil record")
-	}
-	if err := checkKey(rec.Key); err != nil {
+	if err := CheckPut(rec); err != nil {
 		return err
-	}
-	if rec.Label == "" {
-		return fmt.Errorf("cache: record %s has no label", rec.Key)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -268,7 +262,7 @@ func (l *Local) Latest(ctx context.Context, label string) (*Record, error) {
 		l.warnf("cache: ignoring corrupt label pointer %s for %s: it holds label %q", path, label, ptr.Label)
 		return nil, nil
 	}
-	if err := checkKey(ptr.Key); err != nil {
+	if err := CheckKey(ptr.Key); err != nil {
 		l.warnf("cache: ignoring corrupt label pointer %s for %s: %v", path, label, err)
 		return nil, nil
 	}
@@ -307,7 +301,7 @@ func (l *Local) Stat(ctx context.Context) (Stats, error) {
 		st.Bytes += info.Size()
 		name := d.Name()
 		switch rel, _ := filepath.Rel(l.dir, filepath.Dir(path)); {
-		case filepath.Dir(rel) == "records" && strings.HasSuffix(name, ".json") && checkKey(strings.TrimSuffix(name, ".json")) == nil:
+		case filepath.Dir(rel) == "records" && strings.HasSuffix(name, ".json") && CheckKey(strings.TrimSuffix(name, ".json")) == nil:
 			st.Records++
 		case rel == "labels" && strings.HasSuffix(name, ".json") && !strings.HasPrefix(name, "."):
 			st.Labels++

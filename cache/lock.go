@@ -22,7 +22,7 @@ import (
 // it lets it go. Lock files are never removed: a process removing one while
 // another waits on it would let a third lock a new file beside them.
 func (l *Local) Lock(ctx context.Context, key string) (unlock func(), err error) {
-	if err := checkKey(key); err != nil {
+	if err := CheckKey(key); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {

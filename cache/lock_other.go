@@ -11,7 +11,7 @@ import (
 
 // Lock is not implemented where there is no flock(2).
 func (l *Local) Lock(ctx context.Context, key string) (unlock func(), err error) {
-	if err := checkKey(key); err != nil {
+	if err := CheckKey(key); err != nil {
 		return nil, err
 	}
 	return nil, fmt.Errorf("cache: locks are not supported on %s: %w", runtime.GOOS, errors.ErrUnsupported)

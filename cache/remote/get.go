@@ -46,7 +46,7 @@ func (s *Store) Get(ctx context.Context, keys []string) (map[string]*cache.Recor
 	unique := make([]string, 0, len(keys))
 	seen := make(map[string]bool, len(keys))
 	for _, key := range keys {
-		if err := checkKey(key); err != nil {
+		if err := cache.CheckKey(key); err != nil {
 			return nil, err
 		}
 		if !seen[key] {
@@ -265,7 +265,7 @@ func (s *Store) Latest(ctx context.Context, label string) (*cache.Record, error)
 		return nil, nil
 	}
 	key := stringAttr(out.Item, attrLatest)
-	if err := checkKey(key); err != nil {
+	if err := cache.CheckKey(key); err != nil {
 		s.warnf("cache: ignoring the DynamoDB table %q's item for label %s: %v", s.loc.Table, label, err)
 		return nil, nil
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/imgraph/imgraph/cache"
 )
 
 // releaseTimeout bounds the call that gives a lease back. It runs after
@@ -41,7 +43,7 @@ const claimable = "attribute_not_exists(#key) OR attribute_not_exists(#status) O
 // Expiry is judged by the waiting run's clock against the holder's: clocks
 // must agree to well within the lease.
 func (s *Store) Lock(ctx context.Context, key string) (unlock func(), err error) {
-	if err := checkKey(key); err != nil {
+	if err := cache.CheckKey(key); err != nil {
 		return nil, err
 	}
 	h, err := s.holdInProcess(ctx, key)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 
@@ -21,14 +20,8 @@ import (
 // not there yet. A zero Created is set to now in the stored copy; rec
 // itself is not changed.
 func (s *Store) Put(ctx context.Context, rec *cache.Record) error {
-	if rec == nil {
-		return errors.New("cache: put of a nil record")
-	}
-	if err := checkKey(rec.Key); err != nil {
+	if err := cache.CheckPut(rec); err != nil {
 		return err
-	}
-	if rec.Label == "" {
-		return fmt.Errorf("cache: record %s has no label", rec.Key)
 	}
 	now := s.now()
 	stored := *rec
@@ -94,7 +87,7 @@ func (s *Store) Put(ctx context.Context, rec *cache.Record) error {
 // PutLog keeps a bake's log beside its record, as logs/<key>.log. A log
 // that can't be sought is read into memory first, as S3 wants its length.
 func (s *Store) PutLog(ctx context.Context, key string, r io.Reader) error {
-	if err := checkKey(key); err != nil {
+	if err := cache.CheckKey(key); err != nil {
 		return err
 	}
 	body, ok := r.(io.ReadSeeker)
@@ -120,7 +113,7 @@ func (s *Store) PutLog(ctx context.Context, key string, r io.Reader) error {
 
 // Log opens the bake log of key, or returns nil, nil if there is none.
 func (s *Store) Log(ctx context.Context, key string) (io.ReadCloser, error) {
-	if err := checkKey(key); err != nil {
+	if err := cache.CheckKey(key); err != nil {
 		return nil, err
 	}
 	location := s.loc.logKey(key)

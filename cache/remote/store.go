@@ -406,12 +406,3 @@ func numberAttr(item map[string]ddbtypes.AttributeValue, name string) int64 {
 	fmt.Sscan(v.Value, &n)
 	return n
 }
-
-// checkKey accepts exactly 64 lowercase hex digits, like the local cache:
-// keys name objects, so this also keeps a key inside the prefix.
-func checkKey(key string) error {
-	if len(key) != 64 || strings.Trim(key, "0123456789abcdef") != "" {
-		return fmt.Errorf("cache: %w %q: want 64 lowercase hex digits", cache.ErrInvalidKey, key)
-	}
-	return nil
-}
