@@ -4,12 +4,12 @@ import (
 	"os"
 	"testing"
 
-	"github.com/imgraph/imgraph/bake/local"
+	"github.com/imgraph/imgraph/internal/sandbox"
 )
 
 func TestMain(m *testing.M) {
-	// The simulator's instances run commands in the local platform's
-	// sandbox: this test binary re-executed.
-	local.MaybeRunSandbox()
+	// The simulator's instances run commands in sandboxes: this test
+	// binary re-executed.
+	sandbox.MaybeRun()
 	os.Exit(m.Run())
 }

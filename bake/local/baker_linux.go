@@ -1,7 +1,6 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,26 +8,20 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/cache"
+	"github.com/imgraph/imgraph/internal/sandbox"
 )
 
-// probeTimeout bounds New's check that a sandbox starts: a few
-// milliseconds where namespaces work.
-const probeTimeout = 30 * time.Second
+// stepPath is the PATH of every shell step.
+const stepPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // New returns a Baker keeping its images in store, once it has started a
 // sandbox here: as root with the namespaces made directly, otherwise (or if
 // that fails) through a user namespace. When neither works it returns a
 // *BadInputError saying what is missing.
 func New(store *cache.Local, opts Options) (*Baker, error) {
-	if !sandboxReady.Load() {
-		return nil, errors.New("local: MaybeRunSandbox must run first in main (and in TestMain of tests that bake): " +
-			"the sandbox is this program re-executed")
-	}
 	if store == nil {
 		return nil, errors.New("local: no cache")
 	}
@@ -39,54 +32,37 @@ func New(store *cache.Local, opts Options) (*Baker, error) {
 	if err := os.MkdirAll(store.Path("images"), 0o755); err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}
-	root := os.Geteuid() == 0
-	b := &Baker{store: store, warn: warn, owners: root}
-	var failures []string
-	if root {
-		err := b.probe()
-		if err == nil {
-			return b, nil
+	// The probe's tree is in the cache, where the bakes' trees will be.
+	sb, err := sandbox.New(context.Background(), store.Path("images"))
+	var unavailable *sandbox.UnavailableError
+	if errors.As(err, &unavailable) {
+		hint := "run imgraph as root, or allow unprivileged user namespaces " +
+			"(sysctl user.max_user_namespaces=15000; kernel.unprivileged_userns_clone=1 on older Debian; " +
+			"kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu)"
+		if unavailable.AsRoot != nil {
+			hint = "imgraph needs CAP_SYS_ADMIN to create namespaces: in a container, run it privileged " +
+				"(docker run --privileged) or allow user namespaces"
 		}
-		failures = append(failures, "as root: "+err.Error())
-	}
-	b.userns = true
-	err := b.probe()
-	if err == nil {
-		if root {
-			warn("local: bakes run in a user namespace: %s", failures[0])
+		return nil, &BadInputError{
+			Msg:  "cannot isolate bakes on this machine: " + unavailable.Reasons(),
+			Hint: hint,
 		}
-		return b, nil
 	}
-	failures = append(failures, "through a user namespace: "+err.Error())
-	hint := "run imgraph as root, or allow unprivileged user namespaces " +
-		"(sysctl user.max_user_namespaces=15000; kernel.unprivileged_userns_clone=1 on older Debian; " +
-		"kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu)"
-	if root {
-		hint = "imgraph needs CAP_SYS_ADMIN to create namespaces: in a container, run it privileged " +
-			"(docker run --privileged) or allow user namespaces"
+	if err != nil {
+		return nil, err
 	}
-	return nil, &BadInputError{
-		Msg:  "cannot isolate bakes on this machine: " + strings.Join(failures, "; "),
-		Hint: hint,
+	if why := sb.RootError(); why != nil {
+		warn("local: bakes run in a user namespace: as root: %s", why)
 	}
+	return &Baker{store: store, warn: warn, sandbox: sb}, nil
 }
 
-// probe starts one sandbox around an empty tree, with every mount a bake
-// makes.
-func (b *Baker) probe() error {
-	dir := b.store.Path("images", ".tmp-probe-"+randomHex())
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return err
-	}
-	defer removeTree(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
-	defer cancel()
-	var out bytes.Buffer
-	err := b.runSandbox(ctx, &sandboxStep{Root: dir, Mounts: true}, &out)
-	if err != nil && out.Len() > 0 {
-		err = fmt.Errorf("%w (%s)", err, strings.TrimSpace(out.String()))
-	}
-	return err
+// run runs step in a new sandbox, with the sandbox's and its command's
+// output (stdout and stderr interleaved) going to out, and waits for it.
+// When ctx is done every process of the sandbox is killed, and run returns
+// ctx.Err() once they are gone.
+func (b *Baker) run(ctx context.Context, step *sandbox.Step, out io.Writer) error {
+	return b.sandbox.Run(ctx, step, nil, out, out)
 }
 
 // Bake bakes job's image into images/<key> and returns the key, its id.
@@ -114,7 +90,7 @@ func (b *Baker) Bake(ctx context.Context, job *bake.Job) (id string, err error) 
 	// ctx, which may be why we are leaving.
 	defer func() {
 		r.phase(bake.PhaseCleanup)
-		if rerr := removeTree(r.tmp); rerr != nil && err == nil {
+		if rerr := sandbox.RemoveTree(r.tmp); rerr != nil && err == nil {
 			err = fmt.Errorf("local: removing %s: %w", r.tmp, rerr)
 		}
 	}()

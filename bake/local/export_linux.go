@@ -15,6 +15,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// fileID is an inode: writeTar archives a file with several links once.
+type fileID struct{ dev, ino uint64 }
+
 // Export writes a baked image out: format "tar" writes a tar archive to the
 // file out ("-" for standard output), "dir" copies the tree to the
 // directory out, which must not exist or be empty.
@@ -47,9 +50,7 @@ func (b *Baker) exportDir(ctx context.Context, id, out string) error {
 			return fmt.Errorf("local: export: %w", err)
 		}
 	}
-	tc := &treeCopy{ctx: ctx, owners: os.Geteuid() == 0, times: true, fileMode: -1, warn: b.warn}
-	if err := tc.copyTree(b.ImageDir(id), out); err != nil {
-		removeTree(out)
+	if err := b.sandbox.CopyTree(ctx, b.ImageDir(id), out, b.warn); err != nil {
 		return fmt.Errorf("local: export: %w", err)
 	}
 	return nil

@@ -22,13 +22,14 @@ import (
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/bake/local"
 	"github.com/imgraph/imgraph/cache"
+	"github.com/imgraph/imgraph/internal/sandbox"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
 )
 
 func TestMain(m *testing.M) {
 	// The sandbox is this test binary re-executed.
-	local.MaybeRunSandbox()
+	sandbox.MaybeRun()
 	os.Exit(m.Run())
 }
 

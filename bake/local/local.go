@@ -1,9 +1,9 @@
 // Package local is the local platform: it bakes root filesystems on any
 // Linux machine. An image is a directory tree in the local cache, named by
-// its key; each provisioner runs in a chroot of a copy of the parent's tree,
-// inside fresh mount, PID, UTS and IPC namespaces (entered through a user
-// namespace when imgraph is not root), so nothing a step starts or mounts
-// outlives it.
+// its key; each provisioner runs in a sandbox (internal/sandbox): a chroot of
+// a copy of the parent's tree, inside fresh mount, PID, UTS and IPC
+// namespaces (entered through a user namespace when imgraph is not root), so
+// nothing a step starts or mounts outlives it.
 //
 // Layout under the cache directory:
 //
@@ -15,15 +15,14 @@ package local
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/cache"
+	"github.com/imgraph/imgraph/internal/sandbox"
 	"github.com/imgraph/imgraph/rules"
 )
 
@@ -38,13 +37,9 @@ type Options struct {
 // several goroutines and by several imgraph processes sharing one cache.
 type Baker struct {
 	Platform
-	store *cache.Local
-	warn  func(format string, args ...any)
-	// userns: the sandbox enters a user namespace mapping root to the
-	// caller, rather than creating the namespaces directly as root.
-	userns bool
-	// owners: file ownership can be copied (imgraph runs as real root).
-	owners bool
+	store   *cache.Local
+	warn    func(format string, args ...any)
+	sandbox *sandbox.Sandbox // where every step of a bake runs
 }
 
 var _ bake.Baker = (*Baker)(nil)
@@ -203,22 +198,6 @@ func (b *Baker) Resolve(ctx context.Context, region string, src *rules.Source) (
 		Msg:  fmt.Sprintf("the local platform has no floating sources: cannot resolve %s in %s", what, region),
 		Hint: `give local images a rootfs(path = ...) or rootfs(url = ..., sha256 = ...) source, e.g. with select({"local": rootfs(...), "aws": ...})`,
 	}
-}
-
-// removeTree removes a tree the bake made, even one holding directories
-// whose mode denies writing (as a non-root caller cannot otherwise).
-func removeTree(dir string) error {
-	err := os.RemoveAll(dir)
-	if err == nil || errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			os.Chmod(path, 0o700)
-		}
-		return nil
-	})
-	return os.RemoveAll(dir)
 }
 
 // sortedKeys returns m's keys in order.

@@ -10,9 +10,6 @@ import (
 	"github.com/imgraph/imgraph/cache"
 )
 
-// MaybeRunSandbox returns at once: sandboxes exist only on Linux.
-func MaybeRunSandbox() {}
-
 func unsupported() error {
 	return &BadInputError{
 		Msg:  "the local platform needs Linux (namespaces and chroot), not " + runtime.GOOS,

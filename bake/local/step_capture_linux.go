@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/internal/sandbox"
 )
 
 // capture removes imgraph's own files from the tree and renames it into
@@ -16,7 +17,7 @@ import (
 // and this tree is left for cleanup.
 func (r *bakeRun) capture(ctx context.Context) error {
 	r.phase(bake.PhaseCapture)
-	if err := r.b.runSandbox(ctx, &sandboxStep{Root: r.tmp, Scrub: true}, r.log); err != nil {
+	if err := r.b.run(ctx, &sandbox.Step{Root: r.tmp, Scrub: bake.TempPrefix}, r.log); err != nil {
 		return fmt.Errorf("local: removing imgraph's files from the image: %w", err)
 	}
 	if err := ctx.Err(); err != nil {

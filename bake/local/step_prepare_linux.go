@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/internal/sandbox"
 )
 
 // prepare makes the tree the provisioners run in: a copy of the parent's
@@ -41,8 +42,8 @@ func (r *bakeRun) prepare(ctx context.Context) error {
 		}
 		// Unpacked in the sandbox: inside its chroot no entry of the
 		// archive can name a path on the host.
-		step := &sandboxStep{Root: r.tmp, Tarball: job.SourceFile, Owners: !r.b.userns}
-		if err := r.b.runSandbox(ctx, step, r.log); err != nil {
+		step := &sandbox.Step{Root: r.tmp, Tarball: job.SourceFile, Owners: !r.b.sandbox.UserNamespace()}
+		if err := r.b.run(ctx, step, r.log); err != nil {
 			return fmt.Errorf("local: unpacking rootfs: %w", err)
 		}
 	default:
@@ -58,13 +59,13 @@ func (r *bakeRun) prepare(ctx context.Context) error {
 	if len(job.Artifacts) == 0 {
 		return nil
 	}
-	step := &sandboxStep{Root: r.tmp}
+	step := &sandbox.Step{Root: r.tmp}
 	for _, name := range sortedKeys(job.Artifacts) {
-		step.Place = append(step.Place, placement{
+		step.Place = append(step.Place, sandbox.Placement{
 			Src: job.Artifacts[name], Dest: bake.ArtifactPath(name), Mode: -1, DirMode: 0o755,
 		})
 	}
-	if err := r.b.runSandbox(ctx, step, r.log); err != nil {
+	if err := r.b.run(ctx, step, r.log); err != nil {
 		return fmt.Errorf("local: placing artifacts: %w", err)
 	}
 	return nil
@@ -73,6 +74,5 @@ func (r *bakeRun) prepare(ctx context.Context) error {
 // copyTree copies src to the new tree, ownership included when imgraph is
 // root.
 func (r *bakeRun) copyTree(ctx context.Context, src string) error {
-	tc := &treeCopy{ctx: ctx, owners: r.b.owners, times: true, fileMode: -1, warn: r.b.warn}
-	return tc.copyTree(src, r.tmp)
+	return r.b.sandbox.CopyTree(ctx, src, r.tmp, r.b.warn)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/internal/sandbox"
 	"github.com/imgraph/imgraph/rules"
 )
 
@@ -20,14 +21,14 @@ func (r *bakeRun) provision(ctx context.Context, i int) error {
 	desc := bake.DescribeProvisioner(i, p)
 	r.phase(fmt.Sprintf("%s [%d] %s", bake.PhaseProvision, i, p.Kind))
 	fmt.Fprintf(r.log, "==> %s\n", desc)
-	step := &sandboxStep{Root: r.tmp, Mounts: true}
+	step := &sandbox.Step{Root: r.tmp, Mounts: true}
 	switch p.Kind {
 	case rules.ProvisionShell:
 		step.Env = r.env(i)
 		if p.Script != nil {
 			// The script runs from a private directory; capture removes it.
 			dest := bake.TempPrefix + randomHex() + "/" + filepath.Base(p.Script.Path)
-			step.Place = []placement{{Src: p.Script.Path, Dest: dest, Mode: 0o700, DirMode: 0o700}}
+			step.Place = []sandbox.Placement{{Src: p.Script.Path, Dest: dest, Mode: 0o700, DirMode: 0o700}}
 			step.Argv = []string{"/bin/sh", "-e", dest}
 		} else {
 			// -e: stop at the first failing line, as Packer's inline does.
@@ -42,12 +43,12 @@ func (r *bakeRun) provision(ctx context.Context, i int) error {
 			}
 			mode = int64(m)
 		}
-		step.Place = []placement{{Src: p.Src.Path, Dest: p.Dest, Mode: mode, DirMode: 0o755, IntoDir: true}}
+		step.Place = []sandbox.Placement{{Src: p.Src.Path, Dest: p.Dest, Mode: mode, DirMode: 0o755, IntoDir: true}}
 	default:
 		return fmt.Errorf("%s: the local platform cannot run a %q provisioner", desc, p.Kind)
 	}
-	err := r.b.runSandbox(ctx, step, r.log)
-	var exit *exitError
+	err := r.b.run(ctx, step, r.log)
+	var exit *sandbox.ExitError
 	switch {
 	case err == nil:
 		return nil

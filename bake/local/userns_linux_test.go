@@ -11,6 +11,7 @@ import (
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/cache"
+	"github.com/imgraph/imgraph/internal/sandbox"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
 )
@@ -31,8 +32,8 @@ func TestUserNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.userns = true
-	if err := b.probe(); err != nil {
+	b.sandbox, err = sandbox.NewUserNamespace(context.Background(), store.Path("images"))
+	if err != nil {
 		t.Skipf("user namespaces are not available here: %v", err)
 	}
 

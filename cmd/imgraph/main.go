@@ -9,12 +9,13 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/imgraph/imgraph/bake/local"
+	"github.com/imgraph/imgraph/internal/sandbox"
 )
 
 func main() {
-	// A re-executed sandbox of the local platform never reaches the CLI.
-	local.MaybeRunSandbox()
+	// A sandbox of the local platform's bakes, this program re-executed,
+	// never reaches the CLI.
+	sandbox.MaybeRun()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	signals := make(chan os.Signal, 2)

@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imgraph/imgraph/bake/local"
 	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/internal/emulators"
+	"github.com/imgraph/imgraph/internal/sandbox"
 )
 
 // The end-to-end tests of imgraph build bake for real, in chroots of a
@@ -33,8 +33,8 @@ const asCLIEnv = "IMGRAPH_TEST_AS_CLI"
 const testTimeout = 90 * time.Second
 
 func TestMain(m *testing.M) {
-	// The local platform's sandbox is this binary re-executed.
-	local.MaybeRunSandbox()
+	// The local platform's sandboxes are this binary re-executed.
+	sandbox.MaybeRun()
 	if os.Getenv(asCLIEnv) == "1" {
 		// This binary is imgraph for the tests that need a process.
 		main()

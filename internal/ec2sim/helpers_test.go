@@ -28,13 +28,13 @@ import (
 	"github.com/aws/smithy-go"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/imgraph/imgraph/bake/local"
 	"github.com/imgraph/imgraph/internal/ec2sim"
+	"github.com/imgraph/imgraph/internal/sandbox"
 )
 
 func TestMain(m *testing.M) {
 	// Instances run their commands in sandboxes: this test binary re-executed.
-	local.MaybeRunSandbox()
+	sandbox.MaybeRun()
 	code := m.Run()
 	if rootfsDir != "" {
 		os.RemoveAll(filepath.Dir(rootfsDir))

@@ -7,7 +7,7 @@
 // directory); RunInstances copies it into the instance's own directory,
 // gives the instance a loopback address of its own (127.0.0.2 upward) and,
 // while it runs, an SSH server on that address which runs each command in
-// the local platform's sandbox over that directory. CreateImage copies the
+// a sandbox (internal/sandbox) over that directory. CreateImage copies the
 // directory into a new snapshot, so a child image carries what was written
 // into its parent's instance.
 //
@@ -37,7 +37,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/imgraph/imgraph/bake/local"
+	"github.com/imgraph/imgraph/internal/sandbox"
 )
 
 const (
@@ -107,7 +107,7 @@ type BaseImage struct {
 type Sim struct {
 	opts    Options
 	now     func() time.Time
-	sandbox *local.Sandbox
+	sandbox *sandbox.Sandbox
 	dir     string
 	ownDir  bool // Close removes dir
 	log     func(format string, args ...any)
@@ -152,8 +152,8 @@ type region struct {
 var regionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
 
 // New makes a simulator; Start serves it. It fails when this machine
-// cannot run the sandbox instances' commands run in (see
-// local.NewSandbox): local.MaybeRunSandbox must run first in main.
+// cannot run the sandboxes instances' commands run in (see sandbox.New):
+// sandbox.MaybeRun must run first in main.
 func New(opts Options) (*Sim, error) {
 	if opts.SSHPort == 0 {
 		opts.SSHPort = 22
@@ -167,14 +167,14 @@ func New(opts Options) (*Sim, error) {
 	if len(opts.Regions) == 0 {
 		opts.Regions = DefaultRegions()
 	}
-	sandbox, err := local.NewSandbox()
+	sb, err := sandbox.New(context.Background(), "")
 	if err != nil {
 		return nil, fmt.Errorf("ec2sim: instances cannot run commands here: %w", err)
 	}
 	s := &Sim{
 		opts:    opts,
 		now:     opts.Now,
-		sandbox: sandbox,
+		sandbox: sb,
 		log:     opts.Log,
 		regions: map[string]*region{},
 		addrs:   map[uint32]bool{},
@@ -316,12 +316,12 @@ func (s *Sim) Close() error {
 		srv.wait()
 	}
 	if s.ownDir {
-		if rerr := s.sandbox.RemoveTree(s.dir); err == nil {
+		if rerr := sandbox.RemoveTree(s.dir); err == nil {
 			err = rerr
 		}
 	} else {
 		for _, d := range []string{"instances", "snapshots"} {
-			if rerr := s.sandbox.RemoveTree(filepath.Join(s.dir, d)); err == nil {
+			if rerr := sandbox.RemoveTree(filepath.Join(s.dir, d)); err == nil {
 				err = rerr
 			}
 		}
@@ -404,7 +404,7 @@ func (c *call) copyTree(src, dst string) error {
 	s := c.sim
 	s.busy[src]++
 	s.mu.Unlock()
-	err := s.sandbox.CopyTree(context.Background(), src, dst)
+	err := s.sandbox.CopyTree(context.Background(), src, dst, nil)
 	s.mu.Lock()
 	if s.busy[src]--; s.busy[src] == 0 {
 		delete(s.busy, src)
@@ -427,7 +427,7 @@ func (s *Sim) removeTree(dir string) {
 		s.doomed[dir] = true
 		return
 	}
-	if err := s.sandbox.RemoveTree(dir); err != nil {
+	if err := sandbox.RemoveTree(dir); err != nil {
 		s.log("ec2sim: removing %s: %v", dir, err)
 	}
 }

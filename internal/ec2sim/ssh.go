@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/imgraph/imgraph/bake/local"
+	"github.com/imgraph/imgraph/internal/sandbox"
 )
 
 // handshakeTimeout bounds an SSH handshake on the server side, as sshd's
@@ -36,7 +36,7 @@ const sessionPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 type sshServer struct {
 	ln      net.Listener
 	config  *ssh.ServerConfig
-	sandbox *local.Sandbox
+	sandbox *sandbox.Sandbox
 	dir     string
 	now     func() time.Time
 	started time.Time
@@ -308,13 +308,19 @@ func (srv *sshServer) session(ctx context.Context, conn *ssh.ServerConn, ch ssh.
 }
 
 func (srv *sshServer) run(ctx context.Context, ch ssh.Channel, argv, env []string) {
-	status, err := srv.sandbox.Run(ctx, srv.dir, argv, env, ch, ch, ch.Stderr())
-	if err != nil {
-		if ctx.Err() != nil {
-			// The connection or the instance went: no status, as a
-			// dropped connection gives none.
-			return
-		}
+	step := &sandbox.Step{Root: srv.dir, Mounts: true, Argv: argv, Env: env}
+	err := srv.sandbox.Run(ctx, step, ch, ch, ch.Stderr())
+	status := 0
+	var exit *sandbox.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		status = exit.Code()
+	case ctx.Err() != nil:
+		// The connection or the instance went: no status, as a dropped
+		// connection gives none.
+		return
+	default:
 		fmt.Fprintf(ch.Stderr(), "ec2sim: %v\n", err)
 		status = 255
 	}

@@ -20,13 +20,13 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/imgraph/imgraph/bake/local"
 	"github.com/imgraph/imgraph/internal/ec2sim"
+	"github.com/imgraph/imgraph/internal/sandbox"
 )
 
 func main() {
 	// Instances run commands in sandboxes: this program re-executed.
-	local.MaybeRunSandbox()
+	sandbox.MaybeRun()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))

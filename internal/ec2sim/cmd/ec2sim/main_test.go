@@ -23,8 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/imgraph/imgraph/bake/local"
 	"github.com/imgraph/imgraph/internal/ec2sim"
+	"github.com/imgraph/imgraph/internal/sandbox"
 )
 
 // runMainEnv makes the test binary, re-executed, be the command.
@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(runMainEnv) == "1" {
 		main()
 	}
-	local.MaybeRunSandbox()
+	sandbox.MaybeRun()
 	os.Exit(m.Run())
 }
 

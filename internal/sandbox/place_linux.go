@@ -1,4 +1,4 @@
-package local
+package sandbox
 
 import (
 	"errors"
@@ -14,8 +14,8 @@ import (
 )
 
 // place puts one host file or directory at p.Dest. It runs inside the
-// chroot, so paths (and symlinks) resolve inside the image.
-func place(src *os.File, p placement) error {
+// chroot, so paths (and symlinks) resolve inside the tree.
+func place(src *os.File, p Placement) error {
 	info, err := src.Stat()
 	if err != nil {
 		return err
@@ -79,8 +79,8 @@ func place(src *os.File, p placement) error {
 	return nil
 }
 
-// ensureTmp creates /tmp, world-writable and sticky, in an image that
-// lacks it, so the parents of imgraph's files do not get their mode.
+// ensureTmp creates /tmp, world-writable and sticky, in a tree that lacks
+// it, so the parents of files placed there do not get their mode.
 func ensureTmp() error {
 	if _, err := os.Lstat("/tmp"); !errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -91,20 +91,25 @@ func ensureTmp() error {
 	return os.Chmod("/tmp", 0o777|fs.ModeSticky)
 }
 
-// scrub removes what the bake placed for its own use, so the image holds
-// nothing of it.
-func scrub() error {
-	entries, err := os.ReadDir("/tmp")
+// scrub removes every path that starts with prefix: the entries of its
+// directory whose names start with the rest.
+func scrub(prefix string) error {
+	if !path.IsAbs(prefix) {
+		return fmt.Errorf("scrubbing %q: not an absolute path", prefix)
+	}
+	dir, name := path.Split(prefix)
+	dir = path.Clean(dir)
+	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("cleaning /tmp: %w", err)
+		return fmt.Errorf("cleaning %s: %w", dir, err)
 	}
 	for _, e := range entries {
-		if strings.HasPrefix("/tmp/"+e.Name(), tmpPrefix) { // imgraph-*
-			if err := os.RemoveAll("/tmp/" + e.Name()); err != nil {
-				return fmt.Errorf("cleaning /tmp: %w", err)
+		if strings.HasPrefix(e.Name(), name) {
+			if err := os.RemoveAll(path.Join(dir, e.Name())); err != nil {
+				return fmt.Errorf("cleaning %s: %w", dir, err)
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package local
+package sandbox
 
 import (
 	"context"
@@ -13,48 +13,46 @@ import (
 	"time"
 )
 
-// waitDelay bounds how long a finished or killed sandbox may keep its
-// output open: every process holding it dies with the sandbox's PID 1, so
-// this is only a guard.
-const waitDelay = 10 * time.Second
-
-// exitError is a sandbox's command that failed.
-type exitError struct {
-	status int
-	signal syscall.Signal // when the command was killed
-}
-
-func (e *exitError) Error() string {
-	if e.signal != 0 {
-		return fmt.Sprintf("was killed by signal %d (%v)", int(e.signal), e.signal)
-	}
-	return fmt.Sprintf("exited with status %d", e.status)
-}
-
 // setupError is a sandbox that failed before its command ran.
 type setupError struct{ msg string }
 
 func (e *setupError) Error() string { return e.msg }
 
-// runSandbox runs step in a new sandbox, with the sandbox's and its
-// command's output (stdout and stderr interleaved) going to out, and waits
-// for it. When ctx is done the sandbox's PID 1 is killed, which kills every
-// process of its PID namespace, and runSandbox returns ctx.Err() once they
-// are gone.
-func (b *Baker) runSandbox(ctx context.Context, step *sandboxStep, out io.Writer) error {
-	return startSandbox(ctx, b.userns, step, sandboxIO{stdout: out, stderr: out})
-}
+// waitDelay bounds how long a finished or killed sandbox may keep its
+// output open: every process holding it dies with the sandbox's PID 1, so
+// this is only a guard.
+const waitDelay = 10 * time.Second
 
-// sandboxIO is what a sandbox's command reads and writes; a nil stdin
-// reads nothing.
-type sandboxIO struct {
-	stdin          io.Reader
-	stdout, stderr io.Writer
-}
-
-// startSandbox runs step in a new sandbox (in a user namespace if userns)
-// and waits for it, as runSandbox does.
-func startSandbox(ctx context.Context, userns bool, step *sandboxStep, stdio sandboxIO) error {
+// Run runs step in a new sandbox and waits for it. The command reads stdin
+// (nil: nothing) and writes stdout and stderr (nil: discarded), where the
+// sandbox also says what it skipped or why it could not start the command.
+// A command that fails is an *ExitError. When ctx is done the sandbox's
+// PID 1 is killed, which kills every process of its PID namespace, and Run
+// returns ctx.Err() once they are gone.
+func (s *Sandbox) Run(ctx context.Context, step *Step, stdin io.Reader, stdout, stderr io.Writer) error {
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	var input *os.File
+	if stdin != nil {
+		// Through a pipe of our own: the command may exit without reading
+		// its input, and an exec.Cmd would then wait for a reader (an SSH
+		// channel, say) that never ends.
+		r, w, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		go func() {
+			io.Copy(w, stdin)
+			w.Close()
+		}()
+		defer r.Close()
+		input = r
+	}
 	config, err := json.Marshal(step)
 	if err != nil {
 		return err
@@ -77,9 +75,12 @@ func startSandbox(ctx context.Context, userns bool, step *sandboxStep, stdio san
 		// Only a race-enabled build (tests) reads it: do not sleep a
 		// second before each sandbox exits.
 		strings.TrimSpace("GORACE=" + os.Getenv("GORACE") + " atexit_sleep_ms=0")}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.stdin, stdio.stdout, stdio.stderr
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if input != nil {
+		cmd.Stdin = input
+	}
 	cmd.ExtraFiles = []*os.File{configR, statusW} // configFD, statusFD
-	cmd.SysProcAttr = sysProcAttr(userns)
+	cmd.SysProcAttr = sysProcAttr(s.userns)
 	cmd.WaitDelay = waitDelay
 	err = cmd.Start()
 	configR.Close()
@@ -104,9 +105,9 @@ func startSandbox(ctx context.Context, userns bool, step *sandboxStep, stdio san
 	if errors.As(err, &exit) {
 		ws, ok := exit.Sys().(syscall.WaitStatus)
 		if ok && ws.Signaled() {
-			return &exitError{signal: ws.Signal()}
+			return &ExitError{Signal: ws.Signal()}
 		}
-		return &exitError{status: exit.ExitCode()}
+		return &ExitError{Status: exit.ExitCode()}
 	}
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
@@ -119,8 +120,8 @@ func startSandbox(ctx context.Context, userns bool, step *sandboxStep, stdio san
 
 // sysProcAttr makes the sandbox PID 1 of new mount, PID, UTS and IPC
 // namespaces, in a user namespace mapping root to the caller when needed.
-// It dies with imgraph, and in its own process group so that a Ctrl-C at
-// the terminal reaches imgraph alone, which then cancels the bake.
+// It dies with its caller, and is in its own process group so that a
+// Ctrl-C at the terminal reaches the caller alone, which then cancels it.
 func sysProcAttr(userns bool) *syscall.SysProcAttr {
 	attr := &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC,

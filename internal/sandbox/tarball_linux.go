@@ -1,4 +1,4 @@
-package local
+package sandbox
 
 import (
 	"archive/tar"

@@ -1,4 +1,4 @@
-package local
+package sandbox
 
 import (
 	"encoding/json"
@@ -11,73 +11,36 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A sandbox is this executable re-run (from /proc/self/exe) as PID 1 of new
-// namespaces. It knows itself by sandboxEnv and by being PID 1; it reads its
-// step on fd 3 and reports a failure to set up (as opposed to the failure of
-// the command it runs) on fd 4, which closes unwritten when the command
+// A sandbox knows itself by sandboxEnv and by being PID 1; it reads its
+// step on fd 3 and reports a failure to set up (as opposed to the failure
+// of the command it runs) on fd 4, which closes unwritten when the command
 // starts.
 const (
 	sandboxEnv = "IMGRAPH_SANDBOX"
 	configFD   = 3
 	statusFD   = 4
 
-	// Everything a bake puts into an image for its own use lives under
-	// tmpPrefix, and is removed before the image is captured.
-	tmpPrefix    = "/tmp/imgraph-"
-	artifactsDir = "/tmp/imgraph-artifacts"
-
-	hostname = "imgraph"
-	stepPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	hostname = "imgraph" // every sandbox's, in its own UTS namespace
 )
 
-// sandboxStep is what one run of a sandbox does, in this order: extract a
-// tarball, place files, scrub imgraph's own files, run a command.
-type sandboxStep struct {
-	Root string // the image tree, an absolute path on the host
-	// Mounts: mount /proc and a minimal /dev, for steps that run commands.
-	Mounts bool
-	// Owners: set the ownership a tarball records (only as real root:
-	// in a user namespace other ids do not exist).
-	Owners  bool
-	Tarball string      // extract this root filesystem into the empty tree
-	Place   []placement // files to place, opened before the chroot
-	Scrub   bool        // remove every /tmp/imgraph-* path
-	Argv    []string    // exec'd last, with Env as its whole environment
-	Env     []string
-}
+// ready records that MaybeRun ran in this process: without it,
+// re-executing ourselves would start the whole program (or test binary)
+// again instead of a sandbox.
+var ready atomic.Bool
 
-// placement puts a host file or directory into the image.
-type placement struct {
-	Src  string // host path
-	Dest string // absolute path in the image
-	// Mode sets the permission bits of the file (of every file, for a
-	// directory); -1 keeps the source's.
-	Mode int64
-	// DirMode is the mode of parent directories Dest needs.
-	DirMode uint32
-	// IntoDir: when Dest is an existing directory and Src a file, the file
-	// goes inside it, as cp does.
-	IntoDir bool
-}
-
-// sandboxReady records that MaybeRunSandbox ran in this process: without
-// it, re-executing ourselves would start the whole program (or test
-// binary) again instead of a sandbox.
-var sandboxReady atomic.Bool
-
-// MaybeRunSandbox runs the sandbox side of the local platform when this
-// process was re-executed as one, and then exits; otherwise it returns at
-// once. main() of cmd/imgraph and TestMain of every package that bakes for
-// real must call it before anything else.
-func MaybeRunSandbox() {
+// MaybeRun runs the sandbox when this process was re-executed as one, and
+// then exits; otherwise it returns at once. main() of every program that
+// starts sandboxes, and TestMain of every package whose tests do, must call
+// it before anything else.
+func MaybeRun() {
 	if _, set := os.LookupEnv(sandboxEnv); !set {
-		sandboxReady.Store(true)
+		ready.Store(true)
 		return
 	}
 	if os.Getpid() != 1 {
 		// Not in a PID namespace of ours: running the program instead
-		// would start it again from every bake's sandbox.
-		fmt.Fprintf(os.Stderr, "imgraph: %s is set, but this process is not a sandbox of the local platform; unset it\n", sandboxEnv)
+		// would start it again from every sandbox.
+		fmt.Fprintf(os.Stderr, "imgraph: %s is set, but this process is not an imgraph sandbox; unset it\n", sandboxEnv)
 		os.Exit(2)
 	}
 	os.Exit(sandboxMain())
@@ -97,7 +60,7 @@ func sandboxMain() int {
 		return 1
 	}
 	config := os.NewFile(configFD, "config")
-	var step sandboxStep
+	var step Step
 	err := json.NewDecoder(config).Decode(&step)
 	config.Close()
 	if err != nil {
@@ -131,7 +94,7 @@ func closeOnExecFrom(first int) error {
 
 // runStep sets the sandbox up around step.Root, does the step's work inside
 // the chroot, and execs its command, if it has one.
-func runStep(step *sandboxStep) error {
+func runStep(step *Step) error {
 	unix.Umask(0o022)
 	// Nothing mounted here may propagate back to the host.
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
@@ -186,8 +149,8 @@ func runStep(step *sandboxStep) error {
 		}
 		srcs[i].Close()
 	}
-	if step.Scrub {
-		if err := scrub(); err != nil {
+	if step.Scrub != "" {
+		if err := scrub(step.Scrub); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,110 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// probeTimeout bounds New's check that a sandbox starts: a few
+// milliseconds where namespaces work.
+const probeTimeout = 30 * time.Second
+
+// Sandbox is how this machine isolates commands, as New found by starting
+// one. It is safe for concurrent use.
+type Sandbox struct {
+	userns bool // through a user namespace mapping root to the caller
+	owners bool // CopyTree keeps file ownership (the caller is real root)
+	// asRoot is why a caller that is root goes through a user namespace
+	// all the same.
+	asRoot error
+}
+
+// New starts a sandbox around an empty tree it makes in dir (the system's
+// temporary directory when dir is "") to see how this machine isolates
+// commands: as root with the namespaces made directly, otherwise (or if
+// that fails) through a user namespace. When neither works it returns an
+// *UnavailableError. MaybeRun must have run first in main (or TestMain).
+func New(ctx context.Context, dir string) (*Sandbox, error) {
+	return newSandbox(ctx, dir, os.Geteuid() == 0)
+}
+
+// NewUserNamespace is New for sandboxes that always go through a user
+// namespace, as they do for a caller that is not root.
+func NewUserNamespace(ctx context.Context, dir string) (*Sandbox, error) {
+	return newSandbox(ctx, dir, false)
+}
+
+func newSandbox(ctx context.Context, dir string, asRoot bool) (*Sandbox, error) {
+	if !ready.Load() {
+		return nil, errors.New("sandbox: MaybeRun must run first in main (and in TestMain of tests that start sandboxes): " +
+			"a sandbox is this program re-executed")
+	}
+	s := &Sandbox{owners: os.Geteuid() == 0}
+	if asRoot {
+		err := s.probe(ctx, dir)
+		if err == nil {
+			return s, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		s.asRoot = err
+	}
+	s.userns = true
+	if err := s.probe(ctx, dir); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &UnavailableError{AsRoot: s.asRoot, UserNamespace: err}
+	}
+	return s, nil
+}
+
+// probe starts one sandbox around an empty tree, with every mount a
+// command's sandbox makes.
+func (s *Sandbox) probe(ctx context.Context, dir string) error {
+	root, err := os.MkdirTemp(dir, ".tmp-probe-*")
+	if err != nil {
+		return err
+	}
+	defer RemoveTree(root)
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	var out bytes.Buffer
+	err = s.Run(ctx, &Step{Root: root, Mounts: true}, nil, &out, &out)
+	if err != nil && out.Len() > 0 {
+		err = fmt.Errorf("%w (%s)", err, strings.TrimSpace(out.String()))
+	}
+	return err
+}
+
+// UserNamespace reports whether sandboxes go through a user namespace
+// mapping root to the caller, where no other user or group exists.
+func (s *Sandbox) UserNamespace() bool { return s.userns }
+
+// RootError is why sandboxes go through a user namespace although the
+// caller is root: New could not make the namespaces as root. It is nil
+// otherwise.
+func (s *Sandbox) RootError() error { return s.asRoot }
+
+// CopyTree copies the directory tree src to dst, which must not exist:
+// symlinks are recreated, never followed; modes, times and (for a caller
+// that is root) ownership are kept. What cannot be copied, such as a device
+// node without root, is skipped and told to warn, which may be nil. A
+// failed copy leaves no dst.
+func (s *Sandbox) CopyTree(ctx context.Context, src, dst string, warn func(format string, args ...any)) error {
+	if _, err := os.Lstat(dst); err == nil {
+		return fmt.Errorf("copying to %s: it exists", dst)
+	}
+	tc := &treeCopy{ctx: ctx, owners: s.owners, times: true, fileMode: -1, warn: warn}
+	if err := tc.copyTree(src, dst); err != nil {
+		RemoveTree(dst)
+		return err
+	}
+	return nil
+}
