@@ -1,6 +1,6 @@
 // Package remote is the cache a team shares: records and bake logs in S3,
 // an index and leases in DynamoDB, so CI runners that want the same key
-// bake it once. See DESIGN.md ("Caches").
+// bake it once (docs/architecture.md, "Caches").
 //
 // S3, under the URL's prefix:
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,7 +13,7 @@ import (
 	"github.com/imgraph/imgraph/rules"
 )
 
-// Exit codes, as DESIGN.md promises them.
+// Exit codes, as the README promises them.
 const (
 	exitOK          = 0
 	exitBakeFailed  = 1
@@ -72,7 +73,8 @@ func run(ctx context.Context, e *env, args []string) int {
 	root.SetIn(e.stdin)
 	root.SetContext(ctx)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		if strings.Contains(err.Error(), "flag: '/'") || strings.Contains(err.Error(), "flag: -/") {
+		negative := slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-/") })
+		if negative {
 			return usagef("%v\n  hint: negative patterns go after --, as in Bazel: %s -- //... -//legacy/...", err, c.CommandPath())
 		}
 		return usagef("%v\n  hint: see `%s --help`", err, c.CommandPath())
@@ -96,11 +98,53 @@ func run(ctx context.Context, e *env, args []string) int {
 		cleanupCommand(e, opts),
 		versionCommand(e),
 	)
+	root.InitDefaultCompletionCmd()
+	usageArgs(root)
 	err := root.Execute()
 	if err == nil {
 		return exitOK
 	}
 	return report(e.stderr, err)
+}
+
+// usageArgs makes cobra's complaints about a command's arguments usage
+// errors (exit 2): a wrong number of arguments, and an unknown subcommand,
+// which cobra would answer with help and exit 0.
+func usageArgs(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
+	if c.HasSubCommands() && !c.Runnable() {
+		c.Args = cobra.ArbitraryArgs
+		c.SuggestionsMinimumDistance = 2
+		c.RunE = func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return c.Help()
+			}
+			hint := fmt.Sprintf("see `%s --help`", c.CommandPath())
+			if near := c.SuggestionsFor(args[0]); len(near) > 0 && !c.HasParent() {
+				hint = fmt.Sprintf("did you mean `%s %s`?", c.CommandPath(), near[0])
+			} else if c.HasParent() {
+				var names []string
+				for _, sub := range c.Commands() {
+					if sub.IsAvailableCommand() {
+						names = append(names, sub.Name())
+					}
+				}
+				hint = fmt.Sprintf("the commands of `%s` are %s", c.CommandPath(), strings.Join(names, ", "))
+			}
+			return usagef("unknown command %q for %q\n  hint: %s", args[0], c.CommandPath(), hint)
+		}
+		return
+	}
+	if check := c.Args; check != nil {
+		c.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return usagef("%v\n  hint: see `%s --help`", err, c.CommandPath())
+			}
+			return nil
+		}
+	}
 }
 
 // badInput is what every error the user can cause says of itself.
@@ -115,12 +159,6 @@ func report(w io.Writer, err error) int {
 	msg := err.Error()
 	if !errors.As(err, &list) || len(list) == 0 {
 		msg = "error: " + msg
-	}
-	// cobra's own usage errors (unknown command, wrong arity) are bad input.
-	if strings.HasPrefix(err.Error(), "unknown command") || strings.Contains(err.Error(), "arg(s)") {
-		msg += "\n  hint: see `imgraph --help`"
-		fmt.Fprintln(w, msg)
-		return exitBadInput
 	}
 	var bi badInput
 	var bf bakeFailed
