@@ -132,8 +132,14 @@ func fromStarlark(err error, src sources) ErrorList {
 			return list
 		}
 		pos := innermost(evalErr.CallStack)
-		if l, ok := src.(*Loader); ok {
+		l, isLoader := src.(*Loader)
+		if isLoader {
 			pos = l.callee(pos)
+		}
+		if strings.HasSuffix(evalErr.Msg, "too many steps") && isLoader {
+			e := at(pos, src, "%s ran for more than %d Starlark steps and was stopped here", pos.File, l.maxSteps)
+			e.Hint = "does a loop never end? Declaring images takes far fewer steps"
+			return ErrorList{e}
 		}
 		return ErrorList{at(pos, src, "%s", evalErr.Msg)}
 	}

@@ -5,6 +5,7 @@ package rules
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,7 +33,15 @@ type Config struct {
 	// Platforms are the names --platform and select() accept: the
 	// platforms imgraph bakes for (nil: Platforms()).
 	Platforms []string
+	// MaxSteps bounds the Starlark steps of each file's run (0:
+	// DefaultMaxSteps), so a loop that never ends fails with a message
+	// rather than hanging.
+	MaxSteps uint64
 }
+
+// DefaultMaxSteps is each file's Starlark budget: about half a second of
+// work, far beyond what declaring images takes.
+const DefaultMaxSteps = 100_000_000
 
 // Package is one loaded IMAGES.star.
 type Package struct {
@@ -65,6 +74,7 @@ type Loader struct {
 	ws          *Workspace
 	platform    string
 	platforms   []string
+	maxSteps    uint64
 	vars        map[string]string
 	packages    map[string]bool
 	pkgList     []string
@@ -113,6 +123,7 @@ func NewLoader(ws *Workspace, cfg Config) (*Loader, error) {
 		ws:        ws,
 		platform:  platform,
 		platforms: platforms,
+		maxSteps:  cmp.Or(cfg.MaxSteps, DefaultMaxSteps),
 		vars:      cfg.Vars,
 		packages:  make(map[string]bool, len(sc.pkgs)),
 		pkgList:   sc.pkgs,
@@ -192,22 +203,25 @@ func (l *Loader) Load(ctx context.Context, pkgs []string) (*Result, error) {
 }
 
 // loadWave loads the given packages in parallel.
-func (l *Loader) loadWave(ctx context.Context, pkgs []string) ([]*Package, ErrorList, error) {
+func (l *Loader) loadWave(parent context.Context, pkgs []string) ([]*Package, ErrorList, error) {
 	out := make([]*Package, len(pkgs))
 	errLists := make([]ErrorList, len(pkgs))
-	g, ctx := errgroup.WithContext(ctx)
+	g, ctx := errgroup.WithContext(parent)
 	g.SetLimit(2 * runtime.GOMAXPROCS(0))
 	for i, p := range pkgs {
 		g.Go(func() error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			out[i], errLists[i] = l.loadPackage(p)
+			out[i], errLists[i] = l.loadPackage(ctx, p)
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
+	}
+	if err := parent.Err(); err != nil {
+		return nil, nil, err // what the cancelled runs said is beside the point
 	}
 	var pkgsOut []*Package
 	var errs ErrorList
@@ -254,7 +268,7 @@ func (l *Loader) noPackage(pkg string) string {
 }
 
 // loadPackage runs one package's IMAGES.star, once.
-func (l *Loader) loadPackage(pkg string) (*Package, ErrorList) {
+func (l *Loader) loadPackage(ctx context.Context, pkg string) (*Package, ErrorList) {
 	l.mu.Lock()
 	pl := l.pkgs[pkg]
 	if pl == nil {
@@ -262,11 +276,11 @@ func (l *Loader) loadPackage(pkg string) (*Package, ErrorList) {
 		l.pkgs[pkg] = pl
 	}
 	l.mu.Unlock()
-	pl.once.Do(func() { pl.pkg, pl.errs = l.execPackage(pkg) })
+	pl.once.Do(func() { pl.pkg, pl.errs = l.execPackage(ctx, pkg) })
 	return pl.pkg, pl.errs
 }
 
-func (l *Loader) execPackage(pkg string) (*Package, ErrorList) {
+func (l *Loader) execPackage(ctx context.Context, pkg string) (*Package, ErrorList) {
 	if !l.packages[pkg] {
 		return nil, ErrorList{{Msg: l.noPackage(pkg)}}
 	}
@@ -276,8 +290,9 @@ func (l *Loader) execPackage(pkg string) (*Package, ErrorList) {
 		return nil, ErrorList{{Pos: Pos{File: file}, Msg: err.Error()}}
 	}
 	st := &pkgState{pkg: pkg, file: file, names: map[string]Pos{}}
-	thread := l.newThread(pkg, file, st, []string{file})
+	thread, stop := l.newThread(ctx, pkg, file, st, []string{file})
 	_, err = starlark.ExecFileOptions(fileOptions, thread, file, src, l.predeclared)
+	stop()
 	errs := st.errs
 	if err != nil {
 		errs = append(errs, fromStarlark(err, l)...)
@@ -294,6 +309,7 @@ var fileOptions = &syntax.FileOptions{Set: true, While: true, TopLevelControl: t
 
 // threadState is what builtins know of the file being run.
 type threadState struct {
+	ctx    context.Context // cancels the run, and the runs of what it loads
 	loader *Loader
 	pkg    string    // the package relative paths and labels resolve against
 	file   string    // the file being run (workspace-relative)
@@ -312,10 +328,13 @@ type pkgState struct {
 
 const threadKey = "imgraph.thread"
 
-func (l *Loader) newThread(pkg, file string, build *pkgState, chain []string) *starlark.Thread {
-	t := &starlark.Thread{Name: file, Load: l.load}
-	t.SetLocal(threadKey, &threadState{loader: l, pkg: pkg, file: file, build: build, chain: chain})
-	return t
+// newThread is a thread to run file with, stopped when ctx ends or after
+// the loader's step budget; stop releases it from ctx.
+func (l *Loader) newThread(ctx context.Context, pkg, file string, build *pkgState, chain []string) (t *starlark.Thread, stop func() bool) {
+	t = &starlark.Thread{Name: file, Load: l.load}
+	t.SetLocal(threadKey, &threadState{ctx: ctx, loader: l, pkg: pkg, file: file, build: build, chain: chain})
+	t.SetMaxExecutionSteps(l.maxSteps)
+	return t, context.AfterFunc(ctx, func() { t.Cancel(context.Cause(ctx).Error()) })
 }
 
 func stateOf(t *starlark.Thread) *threadState {
@@ -351,8 +370,9 @@ func (l *Loader) load(thread *starlark.Thread, module string) (starlark.StringDi
 		if dir == "." {
 			dir = ""
 		}
-		t := l.newThread(dir, file, nil, append(ts.chain[:len(ts.chain):len(ts.chain)], file))
+		t, stop := l.newThread(ts.ctx, dir, file, nil, append(ts.chain[:len(ts.chain):len(ts.chain)], file))
 		m.globals, m.err = starlark.ExecFileOptions(fileOptions, t, file, src, l.predeclared)
+		stop()
 		if m.err != nil {
 			m.err = fromStarlark(m.err, l)
 		}

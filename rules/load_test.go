@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
@@ -323,5 +324,67 @@ func TestParentThatDoesNotExist(t *testing.T) {
 	}
 	if e := list[0]; e.Pos.String() != "app/IMAGES.star:1:1" || !strings.Contains(e.Msg, `package //os has no image "al2032"`) || e.Hint != "did you mean //os:al2023?" {
 		t.Errorf("got %s %q hint %q", e.Pos, e.Msg, e.Hint)
+	}
+}
+
+// A file whose loop never ends is stopped after the step budget, with an
+// error naming the file and where it was, in IMAGES.star files and in the
+// .star files they load.
+func TestStepBudget(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		files map[string]string
+		at    string
+	}{
+		{"IMAGES.star", map[string]string{
+			"IMAGES.star":     awsWorkspace,
+			"pkg/IMAGES.star": "for i in range(1000000000000):\n    pass\n",
+		}, "pkg/IMAGES.star:1:1: pkg/IMAGES.star ran for more than 10000 Starlark steps"},
+		{"loaded file", map[string]string{
+			"IMAGES.star":     awsWorkspace,
+			"pkg/IMAGES.star": `load("//lib:defs.star", "x")` + "\n",
+			"lib/defs.star":   "def spin():\n    for i in range(1000000000000):\n        pass\n    return 1\nx = spin()\n",
+		}, "lib/defs.star:2:5: lib/defs.star ran for more than 10000 Starlark steps"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := writeWorkspace(t, tt.files)
+			_, err := load(t, root, rules.Config{MaxSteps: 10_000})
+			var list rules.ErrorList
+			if !errors.As(err, &list) || !strings.Contains(err.Error(), tt.at) {
+				t.Fatalf("err = %v, want the step budget's error at %s", err, tt.at)
+			}
+		})
+	}
+}
+
+// Cancelling the context stops a file that is running, at once, whatever
+// its step budget.
+func TestLoadStopsWhenCancelled(t *testing.T) {
+	root := writeWorkspace(t, map[string]string{
+		"IMAGES.star":     awsWorkspace,
+		"pkg/IMAGES.star": "while True:\n    pass\n",
+	})
+	ws, err := rules.FindWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := rules.NewLoader(ws, rules.Config{MaxSteps: 1 << 62})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.Load(ctx, []string{"pkg"})
+		done <- err
+	}()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Load = %v, want context.Canceled", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Load went on running after its context was cancelled")
 	}
 }
