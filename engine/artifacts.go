@@ -1,16 +1,21 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // Fetcher downloads artifacts and root filesystems once, checks them
@@ -18,7 +23,11 @@ import (
 type Fetcher struct {
 	Dir    string       // where fetched files are kept, by digest
 	Root   string       // the workspace root: file:// URLs are relative to it
-	Client *http.Client // for https:// (nil: http.DefaultClient)
+	Client *http.Client // for https:// (nil: one with connection timeouts)
+	// Stall bounds how long a download may go without receiving a byte,
+	// from connecting to the last byte (0: DefaultStall): a server that
+	// accepts and never answers fails the fetch rather than hanging it.
+	Stall time.Duration
 	// S3 fetches s3:// URLs (the CLI gives one on every platform); nil
 	// fetches none.
 	S3 func(ctx context.Context, bucket, key string) (io.ReadCloser, error)
@@ -99,25 +108,9 @@ func (f *Fetcher) open(ctx context.Context, url string) (io.ReadCloser, error) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(f.Root, filepath.FromSlash(p))
 		}
-		return os.Open(p)
+		return openRegular(p)
 	case strings.HasPrefix(url, "https://"), strings.HasPrefix(url, "http://"):
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return nil, err
-		}
-		client := f.Client
-		if client == nil {
-			client = http.DefaultClient
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			resp.Body.Close()
-			return nil, fmt.Errorf("%s", resp.Status)
-		}
-		return resp.Body, nil
+		return f.get(ctx, url)
 	case strings.HasPrefix(url, "s3://"):
 		if f.S3 == nil {
 			return nil, fmt.Errorf("s3:// URLs need an S3 client, and this fetcher has none")
@@ -126,6 +119,100 @@ func (f *Fetcher) open(ctx context.Context, url string) (io.ReadCloser, error) {
 		return f.S3(ctx, bucket, key)
 	}
 	return nil, fmt.Errorf("unsupported URL scheme")
+}
+
+// DefaultStall is how long a download may receive nothing before it fails.
+const DefaultStall = time.Minute
+
+// connectTimeout bounds connecting to a server and the TLS handshake.
+const connectTimeout = 30 * time.Second
+
+// get downloads url, failing when Stall passes with no byte received.
+func (f *Fetcher) get(ctx context.Context, url string) (io.ReadCloser, error) {
+	stall := cmp.Or(f.Stall, DefaultStall)
+	ctx, cancel := context.WithCancelCause(ctx)
+	timer := time.AfterFunc(stall, func() { cancel(fmt.Errorf("nothing received for %s", stall)) })
+	fail := func(err error) (io.ReadCloser, error) {
+		timer.Stop()
+		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil && !errors.Is(cause, context.Canceled) {
+			err = cause
+		}
+		cancel(nil)
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fail(err)
+	}
+	client := f.Client
+	if client == nil {
+		client = defaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fail(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return fail(fmt.Errorf("%s", resp.Status))
+	}
+	return &stallReader{ctx: ctx, body: resp.Body, timer: timer, stall: stall, cancel: cancel}, nil
+}
+
+// defaultClient gives up on a server it cannot connect to, as on one
+// that stops sending (see Fetcher.Stall).
+var defaultClient = &http.Client{Transport: &http.Transport{
+	Proxy:               http.ProxyFromEnvironment,
+	DialContext:         (&net.Dialer{Timeout: connectTimeout}).DialContext,
+	TLSHandshakeTimeout: connectTimeout,
+	ForceAttemptHTTP2:   true,
+}}
+
+// stallReader is a download's body whose every read that brings bytes
+// puts off the stall's deadline.
+type stallReader struct {
+	ctx    context.Context
+	body   io.ReadCloser
+	timer  *time.Timer
+	stall  time.Duration
+	cancel context.CancelCauseFunc
+}
+
+func (r *stallReader) Read(p []byte) (int, error) {
+	n, err := r.body.Read(p)
+	if n > 0 {
+		r.timer.Reset(r.stall)
+	}
+	if err != nil && err != io.EOF && r.ctx.Err() != nil {
+		if cause := context.Cause(r.ctx); !errors.Is(cause, context.Canceled) {
+			err = cause
+		}
+	}
+	return n, err
+}
+
+func (r *stallReader) Close() error {
+	r.timer.Stop()
+	r.cancel(nil)
+	return r.body.Close()
+}
+
+// openRegular opens a regular file, and refuses anything else: reading a
+// named pipe would wait for a writer forever.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err == nil && !info.Mode().IsRegular() {
+		err = fmt.Errorf("%s is a %s, not a regular file", path, info.Mode().Type())
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 func extension(url string) string {

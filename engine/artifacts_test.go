@@ -5,13 +5,18 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/imgraph/imgraph/engine"
 )
@@ -98,5 +103,72 @@ func TestFetchFileRelativeToTheWorkspace(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(p); string(got) != "tool" {
 		t.Errorf("fetched %q", got)
+	}
+}
+
+// hostileServer accepts connections on the loopback and, for each, does
+// what answer does, then holds the connection open until the test ends.
+func hostileServer(t *testing.T, answer func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		close(done)
+		ln.Close()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				answer(c)
+				<-done
+			})
+		}
+	})
+	return "http://" + ln.Addr().String() + "/app.tar.gz"
+}
+
+// A server that stops sending fails the fetch once nothing has come for
+// the stall bound, whether it never answers or stops halfway, and leaves
+// nothing behind.
+func TestFetchFromAServerThatStopsSending(t *testing.T) {
+	for name, answer := range map[string]func(net.Conn){
+		"never answers": func(net.Conn) {},
+		"stops halfway": func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nthe first bytes")
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			url := hostileServer(t, answer)
+			f := &engine.Fetcher{Dir: t.TempDir(), Stall: 200 * time.Millisecond}
+			_, err := f.Fetch(context.Background(), url, sha("x"))
+			if err == nil || !strings.Contains(err.Error(), "nothing received for 200ms") {
+				t.Fatalf("Fetch = %v, want it to give up after 200ms of silence", err)
+			}
+			if entries, _ := os.ReadDir(f.Dir); len(entries) != 0 {
+				t.Errorf("a failed download left %d files behind", len(entries))
+			}
+		})
+	}
+}
+
+// A file:// URL naming a pipe is refused at once rather than read forever.
+func TestFetchRefusesAPipe(t *testing.T) {
+	root := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(root, "fifo.tar"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := &engine.Fetcher{Dir: t.TempDir(), Root: root}
+	if _, err := f.Fetch(context.Background(), "file://fifo.tar", sha("x")); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("Fetch = %v, want a pipe refused", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"syscall"
 )
 
 // fileDigest is the content of a file or directory as a key sees it.
@@ -23,8 +24,9 @@ type fileDigest struct {
 // with different umasks agree; a root filesystem keeps its full permission
 // bits (fullModes), which are part of the image.
 func hashPath(path string, fullModes bool) (fileDigest, error) {
-	// Open first and stat the open file: one path lookup, not two.
-	f, err := os.Open(path)
+	// Open first and stat the open file: one path lookup, not two. Not
+	// blocking: opening a named pipe would wait for a writer forever.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return fileDigest{}, err
 	}
@@ -32,6 +34,9 @@ func hashPath(path string, fullModes bool) (fileDigest, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return fileDigest{}, err
+	}
+	if !fi.Mode().IsRegular() && !fi.IsDir() {
+		return fileDigest{}, fmt.Errorf("a %s is neither a file nor a directory", fi.Mode().Type())
 	}
 	if !fi.IsDir() {
 		sum, err := hashReader(f)

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -165,32 +166,56 @@ func (p *imageProblems) resolveParentOrSource(im *Image, a *imageArgs) {
 }
 
 // checkFiles reports every script, copied file and rootfs of the image
-// that does not exist, each at the call that names it.
+// that does not exist or is not of a kind it can be, each at the call
+// that names it: a script is one file; a copy sends a file or a tree; a
+// rootfs is a tree or a tarball.
 func (p *imageProblems) checkFiles(im *Image) {
 	for i := range im.Provision {
 		pr := &im.Provision[i]
-		what := "script"
-		if pr.Kind == ProvisionCopy {
-			what = "copy src"
+		if pr.Script != nil {
+			p.checkFile(pr.Pos, "script", pr.Script, false)
 		}
-		for _, f := range []*File{pr.Script, pr.Src} {
-			if f != nil {
-				p.checkFile(pr.Pos, what, f)
-			}
+		if pr.Src != nil {
+			p.checkFile(pr.Pos, "copy src", pr.Src, true)
 		}
 	}
 	if im.Source != nil && im.Source.File != nil {
-		p.checkFile(im.Source.Pos, "rootfs", im.Source.File)
+		p.checkFile(im.Source.Pos, "rootfs", im.Source.File, true)
 	}
 }
 
-func (p *imageProblems) checkFile(pos Pos, what string, f *File) {
-	if p.l.fileExists(f.Path) {
+func (p *imageProblems) checkFile(pos Pos, what string, f *File, dirOK bool) {
+	typ, exists := p.l.fileType(f.Path)
+	var e *Error
+	switch {
+	case !exists:
+		e = p.l.at(pos, "image %q: %s %s does not exist", p.name, what, f.Label)
+		e.Hint = fmt.Sprintf("looked for %s", relToRoot(p.l, f.Path))
+	case typ.IsDir() && !dirOK:
+		e = p.l.at(pos, "image %q: %s %s is a directory, not a file", p.name, what, f.Label)
+		e.Hint = "a script is one file; to send a directory, copy(src = ..., dest = ...) it and run a script from it"
+	case !typ.IsDir() && !typ.IsRegular():
+		e = p.l.at(pos, "image %q: %s %s is a %s, not a file", p.name, what, f.Label, specialKind(typ))
+		e.Hint = "imgraph sends regular files and directories only"
+	default:
 		return
 	}
-	e := p.l.at(pos, "image %q: %s %s does not exist", p.name, what, f.Label)
-	e.Hint = fmt.Sprintf("looked for %s", relToRoot(p.l, f.Path))
 	p.st.errs = append(p.st.errs, e)
+}
+
+// specialKind names a file that is neither regular nor a directory.
+func specialKind(typ fs.FileMode) string {
+	switch {
+	case typ&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case typ&fs.ModeSocket != 0:
+		return "socket"
+	case typ&fs.ModeCharDevice != 0:
+		return "character device"
+	case typ&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
 }
 
 // checkDistribution checks the attributes every platform distributes the

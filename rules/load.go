@@ -87,7 +87,7 @@ type Loader struct {
 	srcs    map[string][]byte   // workspace-relative file -> its text, for quoting
 	lines   map[string][]int    // workspace-relative file -> where each line starts
 	walk    *scanner            // what finding the packages saw of the tree
-	exists  sync.Map            // absolute path -> bool: files stat'ed once however often named
+	exists  sync.Map            // absolute path -> fileType: files stat'ed once however often named
 }
 
 type pkgLoad struct {
@@ -449,19 +449,31 @@ func (l *Loader) loadsOf(file string) []string {
 	return deps
 }
 
-// fileExists reports whether path exists. The walk that found the
-// packages has read most directories already; elsewhere the file system
-// is asked once per path: thousands of images name the same few scripts.
-func (l *Loader) fileExists(path string) bool {
-	if exists, known := l.walk.lookup(path); known {
-		return exists
+// fileType reports whether path exists and, following symbolic links,
+// its type. The walk that found the packages has read most directories
+// already; elsewhere the file system is asked once per path: thousands of
+// images name the same few scripts.
+func (l *Loader) fileType(path string) (typ fs.FileMode, exists bool) {
+	if typ, exists, known := l.walk.lookup(path); known {
+		return typ, exists
 	}
 	if v, ok := l.exists.Load(path); ok {
-		return v.(bool)
+		ft := v.(fileType)
+		return ft.typ, ft.exists
 	}
-	_, err := os.Stat(path)
-	l.exists.Store(path, err == nil)
-	return err == nil
+	info, err := os.Stat(path)
+	ft := fileType{exists: err == nil}
+	if err == nil {
+		ft.typ = info.Mode().Type()
+	}
+	l.exists.Store(path, ft)
+	return ft.typ, ft.exists
+}
+
+// fileType is what the loader remembers of a path it stat'ed.
+type fileType struct {
+	typ    fs.FileMode
+	exists bool
 }
 
 func (l *Loader) abs(file string) string {

@@ -220,16 +220,16 @@ type scanner struct {
 
 // lookup says whether the file at the absolute path p was seen by the
 // walk: known is false where the walk did not read p's directory.
-func (sc *scanner) lookup(p string) (exists, known bool) {
+func (sc *scanner) lookup(p string) (typ fs.FileMode, exists, known bool) {
 	entries, ok := sc.dirs[filepath.Dir(p)]
 	if !ok {
-		return false, false
+		return 0, false, false
 	}
-	typ, ok := entries[filepath.Base(p)]
+	typ, ok = entries[filepath.Base(p)]
 	if typ&fs.ModeSymlink != 0 {
-		return false, false // whether its target exists is for stat to say
+		return 0, false, false // what it points to is for stat to say
 	}
-	return ok, true
+	return typ, ok, true
 }
 
 // dir records the package at dir (rel to the root), if it is one, and
