@@ -365,9 +365,11 @@ func (b *builder) bake(ctx context.Context, n *node) bool {
 			return false
 		}
 		defer unlock()
-		// Another build may have baked this key while we waited for it.
+		// Another build may have baked this key while we waited for it;
+		// its record is trusted as the plan trusts one, once its images
+		// are seen.
 		recs, err := b.opt.Store.Get(ctx, []string{t.Key.Hex})
-		if rec := recs[t.Key.Hex]; err == nil && rec != nil {
+		if rec := recs[t.Key.Hex]; err == nil && rec != nil && b.usable(ctx, rec) {
 			n.out.Action = ActionCached
 			n.out.Reason = "baked by another build at the same time"
 			return b.reuse(ctx, n, rec)
@@ -408,6 +410,12 @@ func (b *builder) bake(ctx context.Context, n *node) bool {
 		Log: n.out.Log, ElapsedMS: b.opt.Now().Sub(n.started).Milliseconds()})
 	n.ready(true, id)
 	return true
+}
+
+// usable reports whether every image rec names exists.
+func (b *builder) usable(ctx context.Context, rec *cache.Record) bool {
+	gone, err := missingImages(ctx, map[string]*cache.Record{rec.Key: rec}, b.opt.Baker)
+	return err == nil && gone[rec.Key] == ""
 }
 
 // bakeInSlot makes the image's job (its log, source, artifacts and

@@ -46,6 +46,9 @@ type Plan struct {
 	Platform bake.Platform
 	Targets  []*Target
 	ByLabel  map[label.Label]*Target
+	// Warnings are what the user should hear of the cache: records whose
+	// images are gone, which the plan bakes again.
+	Warnings []string
 }
 
 // Records is the part of a cache a plan reads.
@@ -90,7 +93,9 @@ func MakePlan(ctx context.Context, a *Analysis, store Records, images Images) (*
 		switch {
 		case rec != nil && gone[t.Key.Hex] != "":
 			t.Action = ActionBake
-			t.Reasons = []string{fmt.Sprintf("the cached image %s is gone; baking again", gone[t.Key.Hex])}
+			t.Reasons = []string{fmt.Sprintf("the cached image %s; baking again", gone[t.Key.Hex])}
+			p.Warnings = append(p.Warnings, fmt.Sprintf("the cache's record of %s (key %s) is of no use: the cached image %s; it bakes again",
+				l, t.Key.Short(), gone[t.Key.Hex]))
 		case rec != nil:
 			t.Record = rec
 			t.Action, t.Reasons = distribution(p.Platform, t, rec)
@@ -111,10 +116,16 @@ func MakePlan(ctx context.Context, a *Analysis, store Records, images Images) (*
 	return p, nil
 }
 
-// missingImages asks the platform about every cached image and returns, by
-// key, the first image id that no longer exists.
+// missingImages asks the platform about every cached image and says, by
+// key, what is wrong with a record whose image is gone (or that names
+// none).
 func missingImages(ctx context.Context, records map[string]*cache.Record, images Images) (map[string]string, error) {
 	gone := map[string]string{}
+	for key, rec := range records {
+		if len(rec.Images) == 0 {
+			gone[key] = "record holds no image"
+		}
+	}
 	if images == nil || len(records) == 0 {
 		return gone, nil
 	}
@@ -131,7 +142,7 @@ func missingImages(ctx context.Context, records map[string]*cache.Record, images
 	for key, rec := range records {
 		for _, region := range slices.Sorted(maps.Keys(rec.Images)) {
 			if id := rec.Images[region]; !found[region][id] {
-				gone[key] = fmt.Sprintf("%s in %s", id, region)
+				gone[key] = fmt.Sprintf("%s in %s is gone", id, region)
 				break
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/imgraph/imgraph/bake"
@@ -78,6 +79,9 @@ func (b *Baker) Bake(ctx context.Context, job *bake.Job) (id string, err error) 
 	if b.exists(job.Key) {
 		return job.Key, nil
 	}
+	if err := b.removeDamaged(job.Key); err != nil {
+		return "", err
+	}
 	r := &bakeRun{b: b, job: job, log: job.Log, phase: job.Phase}
 	if r.log == nil {
 		r.log = io.Discard
@@ -121,4 +125,31 @@ func randomHex() string {
 	var buf [8]byte
 	rand.Read(buf[:]) // never fails: it crashes the program instead
 	return hex.EncodeToString(buf[:])
+}
+
+// removeDamaged moves aside and removes what stands at an image's place
+// without being an image (an emptied tree, a file), so a bake can put the
+// image there.
+func (b *Baker) removeDamaged(id string) error {
+	final := b.ImageDir(id)
+	if _, err := os.Lstat(final); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	b.warn("local: image %s is damaged (empty, or not a directory); baking it again", shortID(id))
+	aside := b.store.Path("images", ".tmp-damaged-"+id+"-"+randomHex())
+	if err := os.Rename(final, aside); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // another bake moved it first
+		}
+		return fmt.Errorf("local: moving the damaged image %s aside: %w", id, err)
+	}
+	return sandbox.RemoveTree(aside)
+}
+
+// shortID is an id's first twelve digits, as people see keys.
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }

@@ -80,13 +80,19 @@ func checkID(id string) error {
 	return nil
 }
 
-// exists reports whether id is a baked image.
+// exists reports whether id is a baked image: a directory with something
+// in it (every root filesystem has; an emptied tree is damaged).
 func (b *Baker) exists(id string) bool {
 	if checkID(id) != nil {
 		return false
 	}
-	info, err := os.Lstat(b.ImageDir(id))
-	return err == nil && info.IsDir()
+	d, err := os.Open(b.ImageDir(id))
+	if err != nil {
+		return false
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(1)
+	return err == nil && len(names) > 0
 }
 
 // Exist reports which images are baked. Regions are only names on this

@@ -232,5 +232,8 @@ func (s *session) plan(ctx context.Context, args []string, needBaker bool) (*eng
 	if err != nil {
 		return nil, nil, err
 	}
+	for _, w := range p.Warnings {
+		s.e.warn("%s", w)
+	}
 	return a, p, nil
 }
