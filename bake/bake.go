@@ -23,6 +23,9 @@ type Platform interface {
 	Name() string
 	// Accepts reports whether the platform bakes a root image from src.
 	Accepts(src *rules.Source) bool
+	// CheckImageID says what is wrong with id as the id of one of the
+	// platform's images (a lock entry's, say), or nil.
+	CheckImageID(id string) error
 	// KeyParts are the platform's own inputs of an image's key: the
 	// attributes that decide how the image is baked, and so its content.
 	// The engine files them under the platform's name; nil adds nothing.

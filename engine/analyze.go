@@ -166,6 +166,9 @@ func (a *Analysis) key(ctx context.Context, opt AnalyzeOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := lock.Check(a.Platform); err != nil {
+		return err
+	}
 	resolver := opt.Resolver
 	if resolver == nil {
 		resolver = NoResolver{}

@@ -113,9 +113,32 @@ func ReadLock(root string) (*Lock, error) {
 	return &l, nil
 }
 
+// Check reports the entries of sources platform bakes whose id is not
+// one of its images' (a hand-edited or damaged lock); the entries of other
+// platforms are theirs to check.
+func (l *Lock) Check(platform bake.Platform) error {
+	for _, s := range l.Sources {
+		if !bakes(platform, s.Source) {
+			continue
+		}
+		if err := platform.CheckImageID(s.ID); err != nil {
+			return &LockError{rules.LockFile, fmt.Errorf("%s in %s: %v", s.Source, s.Region, err)}
+		}
+	}
+	return nil
+}
+
+// bakes reports whether platform bakes the source an entry describes.
+func bakes(platform bake.Platform, source string) bool {
+	return platform.Accepts(&rules.Source{Kind: rules.DescribedKind(source)})
+}
+
 // Write writes the lock atomically, sorted and indented for review.
 func (l *Lock) Write(root string) error {
 	l.sort()
+	if l.Sources == nil {
+		l.Sources = []LockedSource{} // "sources": [], never null
+	}
 	data, err := json.MarshalIndent(l, "", "  ")
 	if err != nil {
 		return err
@@ -246,7 +269,11 @@ func (c LockChange) String() string {
 type LockOptions struct {
 	Locked bool // the lock may not change: a missing entry is an error
 	Update bool // re-resolve the sources of the images in labels
-	Prune  bool // drop entries no image in labels uses (labels is the whole workspace)
+	// Prune drops the entries of Platform's sources that no image in
+	// labels uses (labels is then the whole workspace); the entries of
+	// other platforms' sources are never touched.
+	Prune    bool
+	Platform bake.Platform
 }
 
 // UpdateLock brings lock up to date for the images in labels: missing
@@ -290,7 +317,7 @@ func UpdateLock(ctx context.Context, g *Graph, labels []label.Label, lock *Lock,
 		if used[old.Source+"\x00"+old.Region] {
 			continue
 		}
-		if opt.Prune {
+		if opt.Prune && bakes(opt.Platform, old.Source) {
 			changes = append(changes, LockChange{Source: old.Source, Region: old.Region, Was: old.ID})
 			continue
 		}

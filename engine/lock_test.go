@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/bake/aws"
+	"github.com/imgraph/imgraph/bake/local"
 	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
@@ -273,15 +275,24 @@ func TestUpdateLock(t *testing.T) {
 	}, {
 		name:        "prune drops unused entries",
 		lock:        lockOf(entry(d.al2023, region, "ami-0000000000000a001"), entry(d.ubuntu, region, "ami-0000000000000b001"), entry(stale, region, "ami-00000000000000001"), entry(d.al2023, "eu-west-1", "ami-0000000000000e001")),
-		opt:         engine.LockOptions{Prune: true},
+		opt:         engine.LockOptions{Prune: true, Platform: aws.Platform{}},
 		want:        map[string]string{d.al2023 + " " + region: "ami-0000000000000a001", d.ubuntu + " " + region: "ami-0000000000000b001"},
 		wantChanges: []string{"- " + d.al2023 + " in eu-west-1 (was ami-0000000000000e001)", "- " + stale + " in us-east-1 (was ami-00000000000000001)"},
+	}, {
+		// The local platform's graph names none of these sources (its
+		// select() branches are root filesystems): they are the aws
+		// platform's, and stay.
+		name:   "prune for another platform keeps these entries",
+		lock:   lockOf(entry(d.al2023, region, "ami-0000000000000a001"), entry(stale, region, "ami-00000000000000001")),
+		labels: []string{},
+		opt:    engine.LockOptions{Prune: true, Platform: local.Platform{}},
+		want:   map[string]string{d.al2023 + " " + region: "ami-0000000000000a001", stale + " " + region: "ami-00000000000000001"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			labels := a.Closure
 			if tt.labels != nil {
-				labels = nil
+				labels = []label.Label{}
 				for _, s := range tt.labels {
 					labels = append(labels, lbl(t, s))
 				}

@@ -28,6 +28,7 @@ type fakePlatform struct {
 
 func (*fakePlatform) Name() string                   { return "fake" }
 func (*fakePlatform) Accepts(src *rules.Source) bool { return src.Kind == rules.SourceRootfs }
+func (*fakePlatform) CheckImageID(string) error      { return nil }
 func (p *fakePlatform) KeyParts(*rules.Image) []bake.KeyPart {
 	return []bake.KeyPart{{Name: "machine", Value: p.machine}}
 }

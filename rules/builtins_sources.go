@@ -53,6 +53,13 @@ func (s *Source) Describe() string {
 	}
 }
 
+// DescribedKind is the kind of source a Describe()d source is (what comes
+// before its '('): the lock file keeps sources by their description.
+func DescribedKind(desc string) SourceKind {
+	kind, _, _ := strings.Cut(desc, "(")
+	return SourceKind(kind)
+}
+
 func quoteList(xs []string) string {
 	q := make([]string, len(xs))
 	for i, x := range xs {

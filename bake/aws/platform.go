@@ -1,6 +1,8 @@
 package aws
 
 import (
+	"fmt"
+	"regexp"
 	"strconv"
 
 	"github.com/imgraph/imgraph/bake"
@@ -23,6 +25,17 @@ func (Platform) Accepts(src *rules.Source) bool {
 		return true
 	}
 	return false
+}
+
+// amiIDRE is the form of an AMI's id: eight or seventeen hex digits.
+var amiIDRE = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
+
+// CheckImageID accepts AMI ids.
+func (Platform) CheckImageID(id string) error {
+	if !amiIDRE.MatchString(id) {
+		return fmt.Errorf("%q is not an AMI id (ami- and 8 or 17 hex digits)", id)
+	}
+	return nil
 }
 
 // KeyParts are the attributes that decide what an AMI holds and how its

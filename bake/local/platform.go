@@ -16,6 +16,9 @@ func (Platform) Name() string { return rules.PlatformLocal }
 // Accepts root filesystems: a directory or tarball, or one fetched by URL.
 func (Platform) Accepts(src *rules.Source) bool { return src.Kind == rules.SourceRootfs }
 
+// CheckImageID accepts keys: a local image's id is its key.
+func (Platform) CheckImageID(id string) error { return checkID(id) }
+
 // KeyParts is nil: a root filesystem's content is decided by its parent
 // or source and its provisioners alone.
 func (Platform) KeyParts(im *rules.Image) []bake.KeyPart { return nil }

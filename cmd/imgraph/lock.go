@@ -15,10 +15,15 @@ func lockCommand(e *env, opts *options) *cobra.Command {
 		Use:   "lock [--update] [patterns]",
 		Short: "Resolve floating sources into IMAGES.lock",
 		Long: `Lock resolves every floating source (ami_filter, ssm_parameter) that
-IMAGES.lock does not cover yet and drops entries no image uses. With --update
-it resolves again the sources of the images the patterns select (default:
-every image): the base-image patch moment. It prints what changed.`,
+IMAGES.lock does not cover yet and drops the entries no image uses. With
+--update it resolves every source again, or, given patterns, the sources of
+the images they select and nothing else: the base-image patch moment. Only
+the entries of the platform's own sources change: locking for one platform
+keeps every other platform's. It prints what changed.`,
 		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 && !update {
+				return usagef("patterns go with --update: `imgraph lock --update %s`", args[0])
+			}
 			s, err := openSession(e, opts)
 			if err != nil {
 				return err
@@ -32,17 +37,14 @@ every image): the base-image patch moment. It prints what changed.`,
 			if err != nil {
 				return err
 			}
-			// Sources are resolved by the platform that bakes them,
-			// reached only if one is to be resolved.
-			resolver := s.resolver()
-			// First every source of the workspace, pruning what none uses;
-			// then, with --update, the selected ones again.
-			next, changes, err := engine.UpdateLock(c.Context(), a.Graph, a.Closure, lock, s.ws.HomeRegion,
-				resolver, engine.LockOptions{Prune: true})
-			if err != nil {
+			if err := lock.Check(s.platform); err != nil {
 				return err
 			}
-			if update {
+			// The whole workspace: resolve what is missing (with --update,
+			// everything again) and drop what no image uses, of this
+			// platform's sources only. Selected images: theirs alone.
+			labels, opt := a.Closure, engine.LockOptions{Update: update, Prune: true, Platform: s.platform}
+			if len(args) > 0 {
 				ps, err := s.patterns(args)
 				if err != nil {
 					return err
@@ -50,16 +52,13 @@ every image): the base-image patch moment. It prints what changed.`,
 				if _, err := engine.PackagesFor(s.loader.Packages(), ps); err != nil {
 					return err
 				}
-				sel := a.Graph.Closure(engine.Select(a.Graph, ps))
-				var more []engine.LockChange
-				next, more, err = engine.UpdateLock(c.Context(), a.Graph, sel, next, s.ws.HomeRegion,
-					resolver, engine.LockOptions{Update: true})
-				if err != nil {
-					return err
-				}
-				changes = append(changes, more...)
-			} else if len(args) > 0 {
-				return usagef("patterns go with --update: `imgraph lock --update %s`", args[0])
+				labels, opt = a.Graph.Closure(engine.Select(a.Graph, ps)), engine.LockOptions{Update: true}
+			}
+			// Sources are resolved by the platform that bakes them,
+			// reached only if one is to be resolved.
+			next, changes, err := engine.UpdateLock(c.Context(), a.Graph, labels, lock, s.ws.HomeRegion, s.resolver(), opt)
+			if err != nil {
+				return err
 			}
 			if len(changes) == 0 {
 				fmt.Fprintf(e.stdout, "IMAGES.lock is up to date (%d sources)\n", len(next.Sources))
