@@ -1,6 +1,8 @@
 package aws
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"strings"
 	"time"
 
@@ -50,4 +52,10 @@ func sanitizeName(s string, ok func(byte) bool) string {
 		}
 	}
 	return string(b)
+}
+
+func randomHex(n int) string {
+	buf := make([]byte, n)
+	rand.Read(buf) // never fails: it crashes the program instead
+	return hex.EncodeToString(buf)
 }

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -94,11 +93,6 @@ func resolveFilter(ctx context.Context, client *ec2.Client, region string, src *
 	})
 	img := images[0]
 	return bake.Resolved{ID: awssdk.ToString(img.ImageId), Name: awssdk.ToString(img.Name), Created: awssdk.ToString(img.CreationDate)}, nil
-}
-
-func creationTime(img types.Image) time.Time {
-	t, _ := time.Parse(time.RFC3339, awssdk.ToString(img.CreationDate))
-	return t
 }
 
 // describeFilter prints an ami_filter as the user wrote it.

@@ -120,26 +120,8 @@ func (*stepRunInstance) Run(ctx context.Context, s *state) error {
 	})
 }
 
-// describeInstance returns the instance, or nil when EC2 does not know it
-// (yet, or any more).
-func describeInstance(ctx context.Context, client *ec2.Client, id string) (*types.Instance, error) {
-	out, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("describing instance %s: %w", id, err)
-	}
-	for _, r := range out.Reservations {
-		for i := range r.Instances {
-			if awssdk.ToString(r.Instances[i].InstanceId) == id {
-				return &r.Instances[i], nil
-			}
-		}
-	}
-	return nil, nil
-}
-
+// Terminating the instance runs on every path out, success included,
+// before the security group it holds can be deleted.
 func (*stepRunInstance) Cleanup(ctx context.Context, s *state) error {
 	if !s.launched {
 		return nil

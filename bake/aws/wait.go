@@ -29,3 +29,15 @@ func waitFor(ctx context.Context, poll, timeout time.Duration, what string, chec
 		}
 	}
 }
+
+// sleep waits for d or ctx's end.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -2,16 +2,12 @@ package aws
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"sync"
 	"time"
 
-	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"golang.org/x/crypto/ssh"
@@ -133,38 +129,6 @@ func (s *state) tempTags() []types.Tag {
 	})
 }
 
-// tagSpecs tags each of the resource types with tags.
-func tagSpecs(tags []types.Tag, kinds ...types.ResourceType) []types.TagSpecification {
-	specs := make([]types.TagSpecification, len(kinds))
-	for i, k := range kinds {
-		specs[i] = types.TagSpecification{ResourceType: k, Tags: tags}
-	}
-	return specs
-}
-
-// toTags turns a map into EC2 tags, sorted by key.
-func toTags(m map[string]string) []types.Tag {
-	tags := make([]types.Tag, 0, len(m))
-	for _, k := range sortedKeys(m) {
-		tags = append(tags, types.Tag{Key: awssdk.String(k), Value: awssdk.String(m[k])})
-	}
-	return tags
-}
-
-// tagValue is the value of tag key among tags, "" when absent.
-func tagValue(tags []types.Tag, key string) string {
-	for _, t := range tags {
-		if awssdk.ToString(t.Key) == key {
-			return awssdk.ToString(t.Value)
-		}
-	}
-	return ""
-}
-
-func filter(name string, values ...string) types.Filter {
-	return types.Filter{Name: awssdk.String(name), Values: values}
-}
-
 // lockedWriter serializes writes: an SSH session copies stdout and stderr
 // from two goroutines.
 type lockedWriter struct {
@@ -176,20 +140,4 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
-}
-
-func randomHex(n int) string {
-	buf := make([]byte, n)
-	rand.Read(buf) // never fails: it crashes the program instead
-	return hex.EncodeToString(buf)
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

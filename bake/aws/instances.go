@@ -11,9 +11,25 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
-// Terminating the build instance is the cleanup of stepRunInstance (and a
-// part of Cleanup): it runs on every path out, success included, before
-// the security group it holds can be deleted.
+// describeInstance returns the instance, or nil when EC2 does not know it
+// (yet, or any more).
+func describeInstance(ctx context.Context, client *ec2.Client, id string) (*types.Instance, error) {
+	out, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing instance %s: %w", id, err)
+	}
+	for _, r := range out.Reservations {
+		for i := range r.Instances {
+			if awssdk.ToString(r.Instances[i].InstanceId) == id {
+				return &r.Instances[i], nil
+			}
+		}
+	}
+	return nil, nil
+}
 
 // terminateInstances terminates the instances and waits until they are
 // gone; their root volumes go with them (DeleteOnTermination).

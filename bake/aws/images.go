@@ -55,6 +55,11 @@ func waitForImage(ctx context.Context, client *ec2.Client, id, region string, po
 	return img, err
 }
 
+func creationTime(img types.Image) time.Time {
+	t, _ := time.Parse(time.RFC3339, awssdk.ToString(img.CreationDate))
+	return t
+}
+
 // snapshotsOf lists the EBS snapshots an image is made of.
 func snapshotsOf(img *types.Image) []string {
 	var ids []string
