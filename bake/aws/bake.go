@@ -16,8 +16,8 @@ import (
 	"github.com/imgraph/imgraph/rules"
 )
 
-// state is what the steps of one bake share.
-type state struct {
+// bakeState is what the steps of one bake share.
+type bakeState struct {
 	b       *Baker
 	job     *bake.Job
 	label   string // the image's label, for names and errors
@@ -61,11 +61,11 @@ type state struct {
 
 // Bake bakes job's image in job.Region and returns its id.
 func (b *Baker) Bake(ctx context.Context, job *bake.Job) (string, error) {
-	s, err := b.newState(job)
+	s, err := b.newBakeState(job)
 	if err != nil {
 		return "", err
 	}
-	r := &runner{steps: bakeSteps(), cleaning: func() { s.phase(bake.PhaseCleanup) }}
+	r := &runner[*bakeState]{steps: bakeSteps(), cleaning: func() { s.phase(bake.PhaseCleanup) }}
 	stepErr, cleanupErr := r.run(ctx, s)
 	if stepErr == nil && cleanupErr != nil {
 		// The image is good: what failed is undoing a temporary, which
@@ -80,8 +80,8 @@ func (b *Baker) Bake(ctx context.Context, job *bake.Job) (string, error) {
 	return s.imageID, nil
 }
 
-// newState is a bake of job about to start.
-func (b *Baker) newState(job *bake.Job) (*state, error) {
+// newBakeState is a bake of job about to start.
+func (b *Baker) newBakeState(job *bake.Job) (*bakeState, error) {
 	if job.Image == nil {
 		return nil, errors.New("aws: bake of a job with no image")
 	}
@@ -90,7 +90,7 @@ func (b *Baker) newState(job *bake.Job) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aws: bake %s: %w", label, err)
 	}
-	s := &state{
+	s := &bakeState{
 		b: b, job: job, label: label, region: job.Region, ec2: client, attrs: job.Image.AWS.WithDefaults(),
 		log: &lockedWriter{w: job.Log}, phase: job.Phase,
 		created: time.Now().UTC(), bakeID: randomHex(4),
@@ -105,8 +105,8 @@ func (b *Baker) newState(job *bake.Job) (*state, error) {
 }
 
 // bakeSteps are the steps of a bake, in order.
-func bakeSteps() []step {
-	return []step{
+func bakeSteps() []step[*bakeState] {
+	return []step[*bakeState]{
 		&stepKeyPair{},
 		&stepSecurityGroup{},
 		&stepRunInstance{},
@@ -120,7 +120,7 @@ func bakeSteps() []step {
 }
 
 // tempTags are the tags of every temporary resource of the bake.
-func (s *state) tempTags() []types.Tag {
+func (s *bakeState) tempTags() []types.Tag {
 	return toTags(map[string]string{
 		bake.TagRun:       s.job.RunID,
 		bake.TagTemporary: "true",

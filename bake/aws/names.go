@@ -36,7 +36,7 @@ func isImageNameByte(c byte) bool {
 }
 
 // resourceName names a temporary resource of a bake: imgraph-<kind>-<run>-<bake>.
-func resourceName(s *state, kind string) string {
+func resourceName(s *bakeState, kind string) string {
 	name := "imgraph-" + kind + "-" + s.job.RunID + "-" + s.bakeID
 	return sanitizeName(name, func(c byte) bool {
 		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.'

@@ -33,7 +33,7 @@ func (j *journal) String() string { return strings.Join(j.entries, " ") }
 
 func (f *fakeStep) Name() string { return f.name }
 
-func (f *fakeStep) Run(ctx context.Context, s *state) error {
+func (f *fakeStep) Run(ctx context.Context, s *bakeState) error {
 	f.journal.add("run:" + f.name)
 	if f.run != nil {
 		return f.run(ctx)
@@ -41,7 +41,7 @@ func (f *fakeStep) Run(ctx context.Context, s *state) error {
 	return nil
 }
 
-func (f *fakeStep) Cleanup(ctx context.Context, s *state) error {
+func (f *fakeStep) Cleanup(ctx context.Context, s *bakeState) error {
 	_, hasDeadline := ctx.Deadline()
 	switch {
 	case ctx.Err() != nil:
@@ -63,11 +63,11 @@ func steps(j *journal, names ...string) []*fakeStep {
 }
 
 func runFake(ctx context.Context, fs []*fakeStep) (error, error) {
-	r := &runner{cleanupTimeout: time.Minute}
+	r := &runner[*bakeState]{cleanupTimeout: time.Minute}
 	for _, f := range fs {
 		r.steps = append(r.steps, f)
 	}
-	return r.run(ctx, &state{})
+	return r.run(ctx, &bakeState{})
 }
 
 func TestRunnerSuccessCleansUpInReverse(t *testing.T) {

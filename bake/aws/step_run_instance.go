@@ -19,7 +19,7 @@ type stepRunInstance struct{}
 
 func (*stepRunInstance) Name() string { return "launch" }
 
-func (*stepRunInstance) Run(ctx context.Context, s *state) error {
+func (*stepRunInstance) Run(ctx context.Context, s *bakeState) error {
 	s.phase("launch")
 	from := s.job.Parent
 	if from == "" {
@@ -122,7 +122,7 @@ func (*stepRunInstance) Run(ctx context.Context, s *state) error {
 
 // Terminating the instance runs on every path out, success included,
 // before the security group it holds can be deleted.
-func (*stepRunInstance) Cleanup(ctx context.Context, s *state) error {
+func (*stepRunInstance) Cleanup(ctx context.Context, s *bakeState) error {
 	if !s.launched {
 		return nil
 	}

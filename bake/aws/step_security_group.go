@@ -16,7 +16,7 @@ type stepSecurityGroup struct{}
 
 func (*stepSecurityGroup) Name() string { return "security group" }
 
-func (*stepSecurityGroup) Run(ctx context.Context, s *state) error {
+func (*stepSecurityGroup) Run(ctx context.Context, s *bakeState) error {
 	s.phase("security group")
 	vpc, err := vpcOf(ctx, s.ec2, s.attrs.Subnet, s.region)
 	if err != nil {
@@ -68,7 +68,7 @@ func vpcOf(ctx context.Context, client *ec2.Client, subnet, region string) (stri
 	return awssdk.ToString(out.Vpcs[0].VpcId), nil
 }
 
-func (*stepSecurityGroup) Cleanup(ctx context.Context, s *state) error {
+func (*stepSecurityGroup) Cleanup(ctx context.Context, s *bakeState) error {
 	if s.groupID == "" && s.groupName != "" {
 		// CreateSecurityGroup may have made it without our hearing back.
 		id, err := findGroup(ctx, s.ec2, s.groupName)

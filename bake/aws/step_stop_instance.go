@@ -17,7 +17,7 @@ type stepStopInstance struct{}
 
 func (*stepStopInstance) Name() string { return "stop" }
 
-func (*stepStopInstance) Run(ctx context.Context, s *state) error {
+func (*stepStopInstance) Run(ctx context.Context, s *bakeState) error {
 	s.phase(bake.PhaseCapture)
 	// The SSH connection would only notice the shutdown by timing out.
 	s.comm.Close()
@@ -48,4 +48,4 @@ func (*stepStopInstance) Run(ctx context.Context, s *state) error {
 }
 
 // The instance goes with stepRunInstance's cleanup.
-func (*stepStopInstance) Cleanup(ctx context.Context, s *state) error { return nil }
+func (*stepStopInstance) Cleanup(ctx context.Context, s *bakeState) error { return nil }
