@@ -14,7 +14,8 @@ import (
 // whose Run was called, even one that failed or was cancelled halfway, so
 // it must cope with a partial Run.
 type step[S any] interface {
-	// Name names the step in errors: "launch", "create image".
+	// Name names the step in errors: "launch", "create image"; "" names
+	// none, for a step whose operation's own errors say what it does.
 	Name() string
 	Run(ctx context.Context, s S) error
 	// Cleanup runs with its own context, never the operation's, which
@@ -31,7 +32,7 @@ type stepError struct {
 func (e *stepError) Error() string {
 	msg := e.Err.Error()
 	// A provisioner's error already starts with its own name.
-	if strings.HasPrefix(msg, e.Step+" ") || strings.HasPrefix(msg, e.Step+":") {
+	if e.Step == "" || strings.HasPrefix(msg, e.Step+" ") || strings.HasPrefix(msg, e.Step+":") {
 		return msg
 	}
 	return e.Step + ": " + msg
@@ -87,7 +88,10 @@ func (r *runner[S]) run(ctx context.Context, s S) (err error, cleanupErr error) 
 		var failed []error
 		for i := len(ran) - 1; i >= 0; i-- {
 			if cerr := ran[i].Cleanup(cctx, s); cerr != nil {
-				failed = append(failed, fmt.Errorf("%s: %w", ran[i].Name(), cerr))
+				if name := ran[i].Name(); name != "" {
+					cerr = fmt.Errorf("%s: %w", name, cerr)
+				}
+				failed = append(failed, cerr)
 			}
 		}
 		if len(failed) > 0 {

@@ -206,3 +206,20 @@ func TestStepErrorNamesTheStepOnce(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// A step with no name adds none to its errors or its cleanup's: its
+// operation's own errors say what it does.
+func TestRunnerUnnamedStep(t *testing.T) {
+	j := &journal{}
+	fs := steps(j, "")
+	fs[0].run = func(context.Context) error { return errors.New("copying image ami-1: no capacity") }
+	fs[0].cleanupErr = errors.New("deregistering image ami-2: refused")
+	stepErr, cleanupErr := runFake(context.Background(), fs)
+	if stepErr == nil || stepErr.Error() != "copying image ami-1: no capacity" {
+		t.Fatalf("step error = %v", stepErr)
+	}
+	var ce *CleanupError
+	if !errors.As(cleanupErr, &ce) || len(ce.Errs) != 1 || ce.Errs[0].Error() != "deregistering image ami-2: refused" {
+		t.Fatalf("cleanup error = %v", cleanupErr)
+	}
+}
