@@ -189,9 +189,8 @@ func (r *regionCleanup) keyPairs(ctx context.Context) {
 // instances terminates the leftover instances and waits until they are
 // gone.
 func (r *regionCleanup) instances(ctx context.Context) error {
-	filters := []types.Filter{temporary, filter("instance-state-name", "pending", "running", "shutting-down", "stopping", "stopped")}
-	reservations, err := describeAll(ctx, ec2.NewDescribeInstancesPaginator(r.client, &ec2.DescribeInstancesInput{Filters: filters}),
-		func(o *ec2.DescribeInstancesOutput) []types.Reservation { return o.Reservations })
+	filters := []types.Filter{temporary, notTerminated()}
+	reservations, err := describeAll(ctx, ec2.NewDescribeInstancesPaginator(r.client, &ec2.DescribeInstancesInput{Filters: filters}), reservationsOf)
 	if err != nil {
 		return fmt.Errorf("looking up instances: %w", err)
 	}
@@ -290,23 +289,4 @@ func (r *regionCleanup) volumes(ctx context.Context) {
 			r.found(KindVolume, id, run)
 		}
 	}
-}
-
-// pager is an SDK paginator.
-type pager[O any] interface {
-	HasMorePages() bool
-	NextPage(ctx context.Context, optFns ...func(*ec2.Options)) (O, error)
-}
-
-// describeAll gathers the items of every page.
-func describeAll[O, T any](ctx context.Context, p pager[O], items func(O) []T) ([]T, error) {
-	var all []T
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, items(page)...)
-	}
-	return all, nil
 }

@@ -61,19 +61,23 @@ func terminateInstances(ctx context.Context, client *ec2.Client, ids []string, p
 // findInstances lists the ids of the instances that match filters and are
 // not terminated.
 func findInstances(ctx context.Context, client *ec2.Client, filters []types.Filter) ([]string, error) {
-	filters = append(filters, filter("instance-state-name", "pending", "running", "shutting-down", "stopping", "stopped"))
+	reservations, err := describeAll(ctx, ec2.NewDescribeInstancesPaginator(client, &ec2.DescribeInstancesInput{Filters: append(filters, notTerminated())}),
+		reservationsOf)
+	if err != nil {
+		return nil, fmt.Errorf("looking up instances: %w", err)
+	}
 	var ids []string
-	p := ec2.NewDescribeInstancesPaginator(client, &ec2.DescribeInstancesInput{Filters: filters})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("looking up instances: %w", err)
-		}
-		for _, r := range out.Reservations {
-			for _, inst := range r.Instances {
-				ids = append(ids, awssdk.ToString(inst.InstanceId))
-			}
+	for _, r := range reservations {
+		for _, inst := range r.Instances {
+			ids = append(ids, awssdk.ToString(inst.InstanceId))
 		}
 	}
 	return ids, nil
+}
+
+func reservationsOf(o *ec2.DescribeInstancesOutput) []types.Reservation { return o.Reservations }
+
+// notTerminated matches the instances that are not terminated (yet).
+func notTerminated() types.Filter {
+	return filter("instance-state-name", "pending", "running", "shutting-down", "stopping", "stopped")
 }

@@ -76,14 +76,9 @@ func resolveFilter(ctx context.Context, client *ec2.Client, region string, src *
 	for _, k := range sortedKeys(src.Filters) {
 		filters = append(filters, filter(k, src.Filters[k]...))
 	}
-	var images []types.Image
-	p := ec2.NewDescribeImagesPaginator(client, &ec2.DescribeImagesInput{Owners: src.Owners, Filters: filters})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return bake.Resolved{}, fmt.Errorf("aws: %s in %s: %w", describeFilter(src), region, err)
-		}
-		images = append(images, page.Images...)
+	images, err := describeAll(ctx, ec2.NewDescribeImagesPaginator(client, &ec2.DescribeImagesInput{Owners: src.Owners, Filters: filters}), imagesOf)
+	if err != nil {
+		return bake.Resolved{}, fmt.Errorf("aws: %s in %s: %w", describeFilter(src), region, err)
 	}
 	if len(images) == 0 {
 		return bake.Resolved{}, fmt.Errorf("aws: %s matched no available image in %s", describeFilter(src), region)

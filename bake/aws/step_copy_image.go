@@ -87,11 +87,7 @@ func discardCopy(ctx context.Context, client *ec2.Client, id string, job *bake.C
 	tags := map[string]string{bake.TagRun: job.RunID, bake.TagKey: job.Key, bake.TagTemporary: "true"}
 	ids := []string{id}
 	if id == "" {
-		var filters []types.Filter
-		for _, k := range sortedKeys(tags) {
-			filters = append(filters, filter("tag:"+k, tags[k]))
-		}
-		images, err := findImages(ctx, client, filters)
+		images, err := findImages(ctx, client, tagFilters(tags))
 		if err != nil {
 			return err
 		}

@@ -112,11 +112,7 @@ func (*stepRunInstance) Run(ctx context.Context, s *bakeState) error {
 			}
 			return s.address != "", nil
 		}
-		why := ""
-		if inst.StateReason != nil {
-			why = ": " + awssdk.ToString(inst.StateReason.Message)
-		}
-		return false, fmt.Errorf("instance %s is %s instead of running%s", s.instanceID, inst.State.Name, why)
+		return false, fmt.Errorf("instance %s is %s instead of running%s", s.instanceID, inst.State.Name, because(inst.StateReason))
 	})
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
@@ -39,11 +38,7 @@ func (*stepStopInstance) Run(ctx context.Context, s *bakeState) error {
 		case types.InstanceStateNameStopping, types.InstanceStateNameRunning, types.InstanceStateNamePending:
 			return false, nil
 		}
-		why := ""
-		if inst.StateReason != nil {
-			why = ": " + awssdk.ToString(inst.StateReason.Message)
-		}
-		return false, fmt.Errorf("instance %s is %s instead of stopped%s", s.instanceID, inst.State.Name, why)
+		return false, fmt.Errorf("instance %s is %s instead of stopped%s", s.instanceID, inst.State.Name, because(inst.StateReason))
 	})
 }
 

@@ -41,6 +41,15 @@ func filter(name string, values ...string) types.Filter {
 	return types.Filter{Name: awssdk.String(name), Values: values}
 }
 
+// tagFilters match the resources that carry every one of tags.
+func tagFilters(tags map[string]string) []types.Filter {
+	filters := make([]types.Filter, 0, len(tags))
+	for _, k := range sortedKeys(tags) {
+		filters = append(filters, filter("tag:"+k, tags[k]))
+	}
+	return filters
+}
+
 // sortedKeys returns m's keys in order.
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

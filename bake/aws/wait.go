@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
 // Bounds of the waits, unless Options.WaitTimeout says otherwise.
@@ -40,4 +43,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// because is ": " and why EC2 says a resource is in the state it is, or
+// "" when it does not say.
+func because(r *types.StateReason) string {
+	if r == nil {
+		return ""
+	}
+	return ": " + awssdk.ToString(r.Message)
 }
