@@ -85,3 +85,22 @@ func TestNewDefaults(t *testing.T) {
 		t.Errorf("New = %v", err)
 	}
 }
+
+func TestNormalizeCIDR(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7":    "203.0.113.7/32",
+		"203.0.113.7/24": "203.0.113.0/24",
+		"0.0.0.0/0":      "0.0.0.0/0",
+		"2001:db8::1":    "2001:db8::1/128",
+	} {
+		got, err := normalizeCIDR(in)
+		if err != nil || got != want {
+			t.Errorf("normalizeCIDR(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "anywhere", "10.0.0.0/33"} {
+		if _, err := normalizeCIDR(bad); err == nil {
+			t.Errorf("normalizeCIDR(%q) accepted it", bad)
+		}
+	}
+}

@@ -116,6 +116,20 @@ func (r *regionCleanup) found(kind, id, run string) {
 	r.removed = append(r.removed, Removed{Region: r.region, Kind: kind, ID: id, Run: run})
 }
 
+// remove removes a leftover with del, unless this is a dry run, and lists
+// it; it reports whether the leftover is (or, in a dry run, would be)
+// gone.
+func (r *regionCleanup) remove(kind, id, run string, del func() error) bool {
+	if !r.dryRun {
+		if err := del(); err != nil {
+			r.fail(err)
+			return false
+		}
+	}
+	r.found(kind, id, run)
+	return true
+}
+
 var temporary = filter("tag:"+bake.TagTemporary, "true")
 
 func (r *regionCleanup) run(ctx context.Context) error {
@@ -151,13 +165,9 @@ func (r *regionCleanup) groups(ctx context.Context) {
 	for _, g := range groups {
 		id := awssdk.ToString(g.GroupId)
 		if run, ok := r.stale(g.Tags, time.Time{}); ok {
-			if !r.dryRun {
-				if err := deleteSecurityGroup(ctx, r.client, id, r.b.opts.PollInterval); err != nil {
-					r.fail(err)
-					continue
-				}
-			}
-			r.found(KindSecurityGroup, id, run)
+			r.remove(KindSecurityGroup, id, run, func() error {
+				return deleteSecurityGroup(ctx, r.client, id, r.b.opts.PollInterval)
+			})
 		}
 	}
 }
@@ -171,27 +181,23 @@ func (r *regionCleanup) keyPairs(ctx context.Context) {
 	}
 	for _, k := range keys.KeyPairs {
 		name := awssdk.ToString(k.KeyName)
-		run, ok := r.stale(k.Tags, awssdk.ToTime(k.CreateTime))
-		if !ok {
-			continue
+		if run, ok := r.stale(k.Tags, awssdk.ToTime(k.CreateTime)); ok {
+			r.remove(KindKeyPair, name, run, func() error {
+				_, err := r.client.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyName: k.KeyName})
+				if err != nil && !isNotFound(err) {
+					return fmt.Errorf("deleting key pair %s: %w", name, err)
+				}
+				return nil
+			})
 		}
-		if !r.dryRun {
-			_, err := r.client.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyName: k.KeyName})
-			if err != nil && !isNotFound(err) {
-				r.fail(fmt.Errorf("deleting key pair %s: %w", name, err))
-				continue
-			}
-		}
-		r.found(KindKeyPair, name, run)
 	}
 }
 
 // instances terminates the leftover instances and waits until they are
 // gone.
 func (r *regionCleanup) instances(ctx context.Context) error {
-	filters := []types.Filter{temporary, filter("instance-state-name", "pending", "running", "shutting-down", "stopping", "stopped")}
-	reservations, err := describeAll(ctx, ec2.NewDescribeInstancesPaginator(r.client, &ec2.DescribeInstancesInput{Filters: filters}),
-		func(o *ec2.DescribeInstancesOutput) []types.Reservation { return o.Reservations })
+	filters := []types.Filter{temporary, notTerminated()}
+	reservations, err := describeAll(ctx, ec2.NewDescribeInstancesPaginator(r.client, &ec2.DescribeInstancesInput{Filters: filters}), reservationsOf)
 	if err != nil {
 		return fmt.Errorf("looking up instances: %w", err)
 	}
@@ -235,14 +241,16 @@ func (r *regionCleanup) images(ctx context.Context) {
 		if !ok {
 			continue
 		}
-		if !r.dryRun {
+		deregistered := r.remove(KindImage, id, run, func() error {
 			_, err := r.client.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: img.ImageId})
 			if err != nil && !isNotFound(err) {
-				r.fail(fmt.Errorf("deregistering image %s: %w", id, err))
-				continue
+				return fmt.Errorf("deregistering image %s: %w", id, err)
 			}
+			return nil
+		})
+		if !deregistered {
+			continue
 		}
-		r.found(KindImage, id, run)
 		for _, sn := range snapshotsOf(&img) {
 			snapRuns[sn] = run
 		}
@@ -257,13 +265,9 @@ func (r *regionCleanup) images(ctx context.Context) {
 		}
 	}
 	for _, id := range sortedKeys(snapRuns) {
-		if !r.dryRun {
-			if err := deleteSnapshot(ctx, r.client, id, r.b.opts.PollInterval); err != nil {
-				r.fail(err)
-				continue
-			}
-		}
-		r.found(KindSnapshot, id, snapRuns[id])
+		r.remove(KindSnapshot, id, snapRuns[id], func() error {
+			return deleteSnapshot(ctx, r.client, id, r.b.opts.PollInterval)
+		})
 	}
 }
 
@@ -280,33 +284,13 @@ func (r *regionCleanup) volumes(ctx context.Context) {
 	for _, v := range vols {
 		id := awssdk.ToString(v.VolumeId)
 		if run, ok := r.stale(v.Tags, awssdk.ToTime(v.CreateTime)); ok {
-			if !r.dryRun {
+			r.remove(KindVolume, id, run, func() error {
 				_, err := r.client.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: v.VolumeId})
 				if err != nil && !isNotFound(err) {
-					r.fail(fmt.Errorf("deleting volume %s: %w", id, err))
-					continue
+					return fmt.Errorf("deleting volume %s: %w", id, err)
 				}
-			}
-			r.found(KindVolume, id, run)
+				return nil
+			})
 		}
 	}
-}
-
-// pager is an SDK paginator.
-type pager[O any] interface {
-	HasMorePages() bool
-	NextPage(ctx context.Context, optFns ...func(*ec2.Options)) (O, error)
-}
-
-// describeAll gathers the items of every page.
-func describeAll[O, T any](ctx context.Context, p pager[O], items func(O) []T) ([]T, error) {
-	var all []T
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, items(page)...)
-	}
-	return all, nil
 }

@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -36,26 +37,22 @@ func (b *Baker) Exist(ctx context.Context, images map[string][]string) (map[stri
 			if err != nil {
 				return fmt.Errorf("aws: checking images: %w", err)
 			}
-			for start := 0; start < len(ids); start += existChunk {
-				chunk := ids[start:min(start+existChunk, len(ids))]
-				p := ec2.NewDescribeImagesPaginator(client, &ec2.DescribeImagesInput{
+			for chunk := range slices.Chunk(ids, existChunk) {
+				images, err := describeAll(gctx, ec2.NewDescribeImagesPaginator(client, &ec2.DescribeImagesInput{
 					Filters:           []types.Filter{filter("image-id", chunk...)},
 					IncludeDeprecated: awssdk.Bool(true),
-				})
-				for p.HasMorePages() {
-					page, err := p.NextPage(gctx)
-					if err != nil {
-						return fmt.Errorf("aws: checking %d images in %s: %w", len(chunk), region, err)
-					}
-					mu.Lock()
-					for _, img := range page.Images {
-						id := awssdk.ToString(img.ImageId)
-						if _, asked := found[id]; asked && img.State == types.ImageStateAvailable {
-							found[id] = true
-						}
-					}
-					mu.Unlock()
+				}), imagesOf)
+				if err != nil {
+					return fmt.Errorf("aws: checking %d images in %s: %w", len(chunk), region, err)
 				}
+				mu.Lock()
+				for _, img := range images {
+					id := awssdk.ToString(img.ImageId)
+					if _, asked := found[id]; asked && img.State == types.ImageStateAvailable {
+						found[id] = true
+					}
+				}
+				mu.Unlock()
 			}
 			return nil
 		})

@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -31,33 +32,29 @@ func (b *Baker) Find(ctx context.Context, regions []string, keys []string) (map[
 			if err != nil {
 				return fmt.Errorf("aws: finding images by key: %w", err)
 			}
-			for start := 0; start < len(keys); start += existChunk {
-				chunk := keys[start:min(start+existChunk, len(keys))]
-				p := ec2.NewDescribeImagesPaginator(client, &ec2.DescribeImagesInput{
+			for chunk := range slices.Chunk(keys, existChunk) {
+				images, err := describeAll(gctx, ec2.NewDescribeImagesPaginator(client, &ec2.DescribeImagesInput{
 					Owners:  []string{"self"},
 					Filters: []types.Filter{filter("tag:"+bake.TagKey, chunk...), filter("state", "available")},
-				})
-				for p.HasMorePages() {
-					page, err := p.NextPage(gctx)
-					if err != nil {
-						return fmt.Errorf("aws: finding %d images by key in %s: %w", len(chunk), region, err)
-					}
-					mu.Lock()
-					for _, img := range page.Images {
-						key := tagValue(img.Tags, bake.TagKey)
-						if key == "" || tagValue(img.Tags, bake.TagTemporary) != "" {
-							continue
-						}
-						if out[key] == nil {
-							out[key] = map[string]string{}
-						}
-						// Two images with one key are the same image; keep one.
-						if _, seen := out[key][region]; !seen {
-							out[key][region] = awssdk.ToString(img.ImageId)
-						}
-					}
-					mu.Unlock()
+				}), imagesOf)
+				if err != nil {
+					return fmt.Errorf("aws: finding %d images by key in %s: %w", len(chunk), region, err)
 				}
+				mu.Lock()
+				for _, img := range images {
+					key := tagValue(img.Tags, bake.TagKey)
+					if key == "" || tagValue(img.Tags, bake.TagTemporary) != "" {
+						continue
+					}
+					if out[key] == nil {
+						out[key] = map[string]string{}
+					}
+					// Two images with one key are the same image; keep one.
+					if _, seen := out[key][region]; !seen {
+						out[key][region] = awssdk.ToString(img.ImageId)
+					}
+				}
+				mu.Unlock()
 			}
 			return nil
 		})

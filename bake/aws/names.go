@@ -1,6 +1,8 @@
 package aws
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"strings"
 	"time"
 
@@ -34,7 +36,7 @@ func isImageNameByte(c byte) bool {
 }
 
 // resourceName names a temporary resource of a bake: imgraph-<kind>-<run>-<bake>.
-func resourceName(s *state, kind string) string {
+func resourceName(s *bakeState, kind string) string {
 	name := "imgraph-" + kind + "-" + s.job.RunID + "-" + s.bakeID
 	return sanitizeName(name, func(c byte) bool {
 		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.'
@@ -50,4 +52,10 @@ func sanitizeName(s string, ok func(byte) bool) string {
 		}
 	}
 	return string(b)
+}
+
+func randomHex(n int) string {
+	buf := make([]byte, n)
+	rand.Read(buf) // never fails: it crashes the program instead
+	return hex.EncodeToString(buf)
 }

@@ -42,7 +42,7 @@ func TestImageName(t *testing.T) {
 }
 
 func TestResourceName(t *testing.T) {
-	s := &state{job: &bake.Job{RunID: "20260101t000000-ab12cd34"}, bakeID: "feedbeef"}
+	s := &bakeState{job: &bake.Job{RunID: "20260101t000000-ab12cd34"}, bakeID: "feedbeef"}
 	if got, want := resourceName(s, "sg"), "imgraph-sg-20260101t000000-ab12cd34-feedbeef"; got != want {
 		t.Fatalf("resourceName = %q, want %q", got, want)
 	}

@@ -44,7 +44,7 @@ func provisionOverSSH(t *testing.T, im *rules.Image, job *bake.Job) (*testSSHD, 
 	var phases []string
 	job.Image = im
 	job.Log = &log
-	s := &state{job: job, label: im.Label.String(), comm: c, log: &lockedWriter{w: &log},
+	s := &bakeState{job: job, label: im.Label.String(), comm: c, log: &lockedWriter{w: &log},
 		phase: func(p string) { phases = append(phases, p) }}
 	ctx := context.Background()
 	err := (&stepUpload{}).Run(ctx, s)

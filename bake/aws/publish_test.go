@@ -75,22 +75,3 @@ func TestLaunchPermissionChanges(t *testing.T) {
 		t.Errorf("add %v, remove %v", add, remove)
 	}
 }
-
-func TestNormalizeCIDR(t *testing.T) {
-	for in, want := range map[string]string{
-		"203.0.113.7":    "203.0.113.7/32",
-		"203.0.113.7/24": "203.0.113.0/24",
-		"0.0.0.0/0":      "0.0.0.0/0",
-		"2001:db8::1":    "2001:db8::1/128",
-	} {
-		got, err := normalizeCIDR(in)
-		if err != nil || got != want {
-			t.Errorf("normalizeCIDR(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "anywhere", "10.0.0.0/33"} {
-		if _, err := normalizeCIDR(bad); err == nil {
-			t.Errorf("normalizeCIDR(%q) accepted it", bad)
-		}
-	}
-}

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -77,14 +76,9 @@ func resolveFilter(ctx context.Context, client *ec2.Client, region string, src *
 	for _, k := range sortedKeys(src.Filters) {
 		filters = append(filters, filter(k, src.Filters[k]...))
 	}
-	var images []types.Image
-	p := ec2.NewDescribeImagesPaginator(client, &ec2.DescribeImagesInput{Owners: src.Owners, Filters: filters})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return bake.Resolved{}, fmt.Errorf("aws: %s in %s: %w", describeFilter(src), region, err)
-		}
-		images = append(images, page.Images...)
+	images, err := describeAll(ctx, ec2.NewDescribeImagesPaginator(client, &ec2.DescribeImagesInput{Owners: src.Owners, Filters: filters}), imagesOf)
+	if err != nil {
+		return bake.Resolved{}, fmt.Errorf("aws: %s in %s: %w", describeFilter(src), region, err)
 	}
 	if len(images) == 0 {
 		return bake.Resolved{}, fmt.Errorf("aws: %s matched no available image in %s", describeFilter(src), region)
@@ -94,11 +88,6 @@ func resolveFilter(ctx context.Context, client *ec2.Client, region string, src *
 	})
 	img := images[0]
 	return bake.Resolved{ID: awssdk.ToString(img.ImageId), Name: awssdk.ToString(img.Name), Created: awssdk.ToString(img.CreationDate)}, nil
-}
-
-func creationTime(img types.Image) time.Time {
-	t, _ := time.Parse(time.RFC3339, awssdk.ToString(img.CreationDate))
-	return t
 }
 
 // describeFilter prints an ami_filter as the user wrote it.

@@ -8,17 +8,19 @@ import (
 	"time"
 )
 
-// step is one stage of a bake. Run makes what the step makes; Cleanup
-// undoes whatever Run made that must not outlive the bake, and is called
-// for every step whose Run was called, even one that failed or was
-// cancelled halfway, so it must cope with a partial Run.
-type step interface {
-	// Name names the step in errors: "launch", "create image".
+// step is one stage of an operation (a bake, a copy) whose steps share a
+// state S. Run makes what the step makes; Cleanup undoes whatever Run
+// made that must not outlive the operation, and is called for every step
+// whose Run was called, even one that failed or was cancelled halfway, so
+// it must cope with a partial Run.
+type step[S any] interface {
+	// Name names the step in errors: "launch", "create image"; "" names
+	// none, for a step whose operation's own errors say what it does.
 	Name() string
-	Run(ctx context.Context, s *state) error
-	// Cleanup runs with its own context, never the bake's, which may be
-	// why the bake is ending.
-	Cleanup(ctx context.Context, s *state) error
+	Run(ctx context.Context, s S) error
+	// Cleanup runs with its own context, never the operation's, which
+	// may be why the operation is ending.
+	Cleanup(ctx context.Context, s S) error
 }
 
 // stepError is a step that failed, named for the user.
@@ -30,7 +32,7 @@ type stepError struct {
 func (e *stepError) Error() string {
 	msg := e.Err.Error()
 	// A provisioner's error already starts with its own name.
-	if strings.HasPrefix(msg, e.Step+" ") || strings.HasPrefix(msg, e.Step+":") {
+	if e.Step == "" || strings.HasPrefix(msg, e.Step+" ") || strings.HasPrefix(msg, e.Step+":") {
 		return msg
 	}
 	return e.Step + ": " + msg
@@ -58,8 +60,8 @@ func (e *CleanupError) Unwrap() []error { return e.Errs }
 
 // runner runs steps in order and, on every path out, the cleanups of those
 // that ran in reverse order.
-type runner struct {
-	steps          []step
+type runner[S any] struct {
+	steps          []step[S]
 	cleanupTimeout time.Duration
 	// cleaning is called once before the cleanups start.
 	cleaning func()
@@ -68,8 +70,8 @@ type runner struct {
 // run returns the first step's error, and a *CleanupError when cleanups
 // failed; the caller reports both, never hiding the first behind the
 // second.
-func (r *runner) run(ctx context.Context, s *state) (err error, cleanupErr error) {
-	var ran []step
+func (r *runner[S]) run(ctx context.Context, s S) (err error, cleanupErr error) {
+	var ran []step[S]
 	defer func() {
 		if len(ran) == 0 {
 			return
@@ -86,7 +88,10 @@ func (r *runner) run(ctx context.Context, s *state) (err error, cleanupErr error
 		var failed []error
 		for i := len(ran) - 1; i >= 0; i-- {
 			if cerr := ran[i].Cleanup(cctx, s); cerr != nil {
-				failed = append(failed, fmt.Errorf("%s: %w", ran[i].Name(), cerr))
+				if name := ran[i].Name(); name != "" {
+					cerr = fmt.Errorf("%s: %w", name, cerr)
+				}
+				failed = append(failed, cerr)
 			}
 		}
 		if len(failed) > 0 {

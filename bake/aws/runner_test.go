@@ -33,7 +33,7 @@ func (j *journal) String() string { return strings.Join(j.entries, " ") }
 
 func (f *fakeStep) Name() string { return f.name }
 
-func (f *fakeStep) Run(ctx context.Context, s *state) error {
+func (f *fakeStep) Run(ctx context.Context, s *bakeState) error {
 	f.journal.add("run:" + f.name)
 	if f.run != nil {
 		return f.run(ctx)
@@ -41,7 +41,7 @@ func (f *fakeStep) Run(ctx context.Context, s *state) error {
 	return nil
 }
 
-func (f *fakeStep) Cleanup(ctx context.Context, s *state) error {
+func (f *fakeStep) Cleanup(ctx context.Context, s *bakeState) error {
 	_, hasDeadline := ctx.Deadline()
 	switch {
 	case ctx.Err() != nil:
@@ -63,11 +63,11 @@ func steps(j *journal, names ...string) []*fakeStep {
 }
 
 func runFake(ctx context.Context, fs []*fakeStep) (error, error) {
-	r := &runner{cleanupTimeout: time.Minute}
+	r := &runner[*bakeState]{cleanupTimeout: time.Minute}
 	for _, f := range fs {
 		r.steps = append(r.steps, f)
 	}
-	return r.run(ctx, &state{})
+	return r.run(ctx, &bakeState{})
 }
 
 func TestRunnerSuccessCleansUpInReverse(t *testing.T) {
@@ -204,5 +204,22 @@ func TestStepErrorNamesTheStepOnce(t *testing.T) {
 	e = &stepError{Step: "launch", Err: errors.New("no capacity")}
 	if got := e.Error(); got != "launch: no capacity" {
 		t.Fatal(got)
+	}
+}
+
+// A step with no name adds none to its errors or its cleanup's: its
+// operation's own errors say what it does.
+func TestRunnerUnnamedStep(t *testing.T) {
+	j := &journal{}
+	fs := steps(j, "")
+	fs[0].run = func(context.Context) error { return errors.New("copying image ami-1: no capacity") }
+	fs[0].cleanupErr = errors.New("deregistering image ami-2: refused")
+	stepErr, cleanupErr := runFake(context.Background(), fs)
+	if stepErr == nil || stepErr.Error() != "copying image ami-1: no capacity" {
+		t.Fatalf("step error = %v", stepErr)
+	}
+	var ce *CleanupError
+	if !errors.As(cleanupErr, &ce) || len(ce.Errs) != 1 || ce.Errs[0].Error() != "deregistering image ami-2: refused" {
+		t.Fatalf("cleanup error = %v", cleanupErr)
 	}
 }

@@ -14,7 +14,7 @@ import (
 func (w *simWorld) killedBake(t *testing.T, run string) {
 	t.Helper()
 	job := w.job(w.image("killed", inlineShell("echo provisioned")), run, "")
-	s, err := w.baker.newState(job.Job)
+	s, err := w.baker.newBakeState(job.Job)
 	if err != nil {
 		t.Fatal(err)
 	}

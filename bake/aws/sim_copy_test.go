@@ -175,6 +175,37 @@ func TestSimCopyFailureAndCancellation(t *testing.T) {
 	}
 }
 
+// A copy whose name an earlier copy of the same image holds, from a run
+// that died before recording it, adopts that copy. Neither reports the
+// cleanup phase: there is nothing to undo.
+func TestSimCopyAdoptsAnEarlierCopy(t *testing.T) {
+	w := newSimWorld(t, Options{})
+	dead, run := newRunID(), newRunID()
+	job, id := w.bakeOne(t, dead)
+	ctx := context.Background()
+	first, err := w.baker.Copy(ctx, copyJob(job, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	job.RunID = run
+	before := len(job.Phases())
+	again, err := w.baker.Copy(ctx, copyJob(job, id))
+	if err != nil || again != first {
+		t.Fatalf("Copy = %s, %v; want the earlier copy %s", again, err, first)
+	}
+	if imgs := w.sim.State().Regions[away].Images; len(imgs) != 1 {
+		t.Errorf("images in %s: %+v", away, imgs)
+	}
+	if img := w.imageState(away, again); img.Tags[bake.TagRun] != run || img.Tags[bake.TagTemporary] != "" {
+		t.Errorf("adopted copy's tags: %v", img.Tags)
+	}
+	if got := job.Phases()[before:]; !slices.Equal(got, []string{bake.PhaseCopy}) {
+		t.Errorf("phases of the copy: %q, want [copy]", got)
+	}
+	w.noLeftovers(t, run)
+}
+
 // Exist checks every image of a region with one DescribeImages call, and
 // an unknown id does not fail it.
 func TestSimExist(t *testing.T) {

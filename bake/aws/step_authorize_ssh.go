@@ -23,7 +23,7 @@ type stepAuthorizeSSH struct{}
 
 func (*stepAuthorizeSSH) Name() string { return "authorize ssh" }
 
-func (*stepAuthorizeSSH) Run(ctx context.Context, s *state) error {
+func (*stepAuthorizeSSH) Run(ctx context.Context, s *bakeState) error {
 	s.phase("authorize ssh")
 	port := s.attrs.SSHPort
 	cidr := s.b.sshCIDR
@@ -58,7 +58,7 @@ func (*stepAuthorizeSSH) Run(ctx context.Context, s *state) error {
 }
 
 // The group goes with stepSecurityGroup's cleanup, and its rule with it.
-func (*stepAuthorizeSSH) Cleanup(ctx context.Context, s *state) error { return nil }
+func (*stepAuthorizeSSH) Cleanup(ctx context.Context, s *bakeState) error { return nil }
 
 // checkIPURL tells a caller behind NAT its public address, as Packer asks it.
 const checkIPURL = "https://checkip.amazonaws.com"

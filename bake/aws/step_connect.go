@@ -14,7 +14,7 @@ type stepConnect struct{}
 
 func (*stepConnect) Name() string { return "connect" }
 
-func (*stepConnect) Run(ctx context.Context, s *state) error {
+func (*stepConnect) Run(ctx context.Context, s *bakeState) error {
 	s.phase("connect")
 	attrs := s.attrs
 	addr := net.JoinHostPort(s.address, strconv.Itoa(attrs.SSHPort))
@@ -38,7 +38,7 @@ func (*stepConnect) Run(ctx context.Context, s *state) error {
 	return nil
 }
 
-func (*stepConnect) Cleanup(ctx context.Context, s *state) error {
+func (*stepConnect) Cleanup(ctx context.Context, s *bakeState) error {
 	if s.comm != nil {
 		s.comm.Close()
 	}

@@ -22,7 +22,7 @@ type stepCreateImage struct{}
 
 func (*stepCreateImage) Name() string { return "create image" }
 
-func (*stepCreateImage) Run(ctx context.Context, s *state) error {
+func (*stepCreateImage) Run(ctx context.Context, s *bakeState) error {
 	s.phase("create image")
 	im := s.job.Image
 	s.imageName = imageName(im.Label, s.job.Key, s.created)
@@ -70,7 +70,7 @@ func (*stepCreateImage) Run(ctx context.Context, s *state) error {
 }
 
 // imageTags are the tags of the image: the job's, and the run's id.
-func (s *state) imageTags() map[string]string {
+func (s *bakeState) imageTags() map[string]string {
 	tags := maps.Clone(s.job.Tags)
 	if tags == nil {
 		tags = map[string]string{}
@@ -79,7 +79,7 @@ func (s *state) imageTags() map[string]string {
 	return tags
 }
 
-func (*stepCreateImage) Cleanup(ctx context.Context, s *state) error {
+func (*stepCreateImage) Cleanup(ctx context.Context, s *bakeState) error {
 	if !s.imageStarted || s.imageDone {
 		return nil
 	}

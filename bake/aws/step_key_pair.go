@@ -21,7 +21,7 @@ type stepKeyPair struct{}
 
 func (*stepKeyPair) Name() string { return "key pair" }
 
-func (*stepKeyPair) Run(ctx context.Context, s *state) error {
+func (*stepKeyPair) Run(ctx context.Context, s *bakeState) error {
 	s.phase(bake.PhasePrepare)
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -52,7 +52,7 @@ func (*stepKeyPair) Run(ctx context.Context, s *state) error {
 	return nil
 }
 
-func (*stepKeyPair) Cleanup(ctx context.Context, s *state) error {
+func (*stepKeyPair) Cleanup(ctx context.Context, s *bakeState) error {
 	if s.keyName == "" {
 		return nil
 	}

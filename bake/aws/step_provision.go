@@ -26,7 +26,7 @@ type stepProvision struct{}
 
 func (*stepProvision) Name() string { return bake.PhaseProvision }
 
-func (*stepProvision) Run(ctx context.Context, s *state) error {
+func (*stepProvision) Run(ctx context.Context, s *bakeState) error {
 	for i := range s.job.Image.Provision {
 		p := &s.job.Image.Provision[i]
 		desc := bake.DescribeProvisioner(i, p)
@@ -53,7 +53,7 @@ func (*stepProvision) Run(ctx context.Context, s *state) error {
 }
 
 // The instance goes with stepRunInstance's cleanup.
-func (*stepProvision) Cleanup(ctx context.Context, s *state) error { return nil }
+func (*stepProvision) Cleanup(ctx context.Context, s *bakeState) error { return nil }
 
 // provisionError names the provisioner and how it failed.
 func provisionError(ctx context.Context, desc string, err error) error {
@@ -74,7 +74,7 @@ func provisionError(ctx context.Context, desc string, err error) error {
 
 // runShell runs a script or inline commands with /bin/sh -e. The program
 // goes on standard input, never on a command line: it holds the secrets.
-func (s *state) runShell(ctx context.Context, i int, p *rules.Provisioner) error {
+func (s *bakeState) runShell(ctx context.Context, i int, p *rules.Provisioner) error {
 	var vars map[string]string
 	if i < len(s.job.Env) {
 		vars = s.job.Env[i]
@@ -96,7 +96,7 @@ func (s *state) runShell(ctx context.Context, i int, p *rules.Provisioner) error
 // runCopy sends a file (or a directory's tree) to p.Dest as root: a file
 // whose Dest is an existing directory goes inside it, as with cp; parent
 // directories are made; the mode is p.Mode or the source's.
-func (s *state) runCopy(ctx context.Context, p *rules.Provisioner) error {
+func (s *bakeState) runCopy(ctx context.Context, p *rules.Provisioner) error {
 	mode := int64(-1)
 	if p.Mode != "" {
 		m, err := strconv.ParseUint(p.Mode, 8, 32)
@@ -145,7 +145,7 @@ func (s *state) runCopy(ctx context.Context, p *rules.Provisioner) error {
 
 // copyFile streams one file to dest; into: when dest is a directory, the
 // file goes inside it.
-func (s *state) copyFile(ctx context.Context, src, dest string, info fs.FileInfo, mode int64, into bool) error {
+func (s *bakeState) copyFile(ctx context.Context, src, dest string, info fs.FileInfo, mode int64, into bool) error {
 	if mode < 0 {
 		mode = int64(info.Mode().Perm())
 	}

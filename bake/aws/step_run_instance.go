@@ -19,7 +19,7 @@ type stepRunInstance struct{}
 
 func (*stepRunInstance) Name() string { return "launch" }
 
-func (*stepRunInstance) Run(ctx context.Context, s *state) error {
+func (*stepRunInstance) Run(ctx context.Context, s *bakeState) error {
 	s.phase("launch")
 	from := s.job.Parent
 	if from == "" {
@@ -112,35 +112,13 @@ func (*stepRunInstance) Run(ctx context.Context, s *state) error {
 			}
 			return s.address != "", nil
 		}
-		why := ""
-		if inst.StateReason != nil {
-			why = ": " + awssdk.ToString(inst.StateReason.Message)
-		}
-		return false, fmt.Errorf("instance %s is %s instead of running%s", s.instanceID, inst.State.Name, why)
+		return false, fmt.Errorf("instance %s is %s instead of running%s", s.instanceID, inst.State.Name, because(inst.StateReason))
 	})
 }
 
-// describeInstance returns the instance, or nil when EC2 does not know it
-// (yet, or any more).
-func describeInstance(ctx context.Context, client *ec2.Client, id string) (*types.Instance, error) {
-	out, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("describing instance %s: %w", id, err)
-	}
-	for _, r := range out.Reservations {
-		for i := range r.Instances {
-			if awssdk.ToString(r.Instances[i].InstanceId) == id {
-				return &r.Instances[i], nil
-			}
-		}
-	}
-	return nil, nil
-}
-
-func (*stepRunInstance) Cleanup(ctx context.Context, s *state) error {
+// Terminating the instance runs on every path out, success included,
+// before the security group it holds can be deleted.
+func (*stepRunInstance) Cleanup(ctx context.Context, s *bakeState) error {
 	if !s.launched {
 		return nil
 	}

@@ -2,9 +2,7 @@ package aws
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -18,7 +16,7 @@ type stepSecurityGroup struct{}
 
 func (*stepSecurityGroup) Name() string { return "security group" }
 
-func (*stepSecurityGroup) Run(ctx context.Context, s *state) error {
+func (*stepSecurityGroup) Run(ctx context.Context, s *bakeState) error {
 	s.phase("security group")
 	vpc, err := vpcOf(ctx, s.ec2, s.attrs.Subnet, s.region)
 	if err != nil {
@@ -48,20 +46,6 @@ func (*stepSecurityGroup) Run(ctx context.Context, s *state) error {
 	return nil
 }
 
-// findGroup is the id of the group named name, "" when there is none.
-func findGroup(ctx context.Context, client *ec2.Client, name string) (string, error) {
-	out, err := client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{
-		Filters: []types.Filter{filter("group-name", name)},
-	})
-	if err != nil {
-		return "", fmt.Errorf("looking up security group %s: %w", name, err)
-	}
-	for _, g := range out.SecurityGroups {
-		return awssdk.ToString(g.GroupId), nil
-	}
-	return "", nil
-}
-
 // vpcOf is the VPC of subnet, or the region's default VPC.
 func vpcOf(ctx context.Context, client *ec2.Client, subnet, region string) (string, error) {
 	if subnet != "" {
@@ -84,7 +68,7 @@ func vpcOf(ctx context.Context, client *ec2.Client, subnet, region string) (stri
 	return awssdk.ToString(out.Vpcs[0].VpcId), nil
 }
 
-func (*stepSecurityGroup) Cleanup(ctx context.Context, s *state) error {
+func (*stepSecurityGroup) Cleanup(ctx context.Context, s *bakeState) error {
 	if s.groupID == "" && s.groupName != "" {
 		// CreateSecurityGroup may have made it without our hearing back.
 		id, err := findGroup(ctx, s.ec2, s.groupName)
@@ -97,40 +81,4 @@ func (*stepSecurityGroup) Cleanup(ctx context.Context, s *state) error {
 		return nil
 	}
 	return deleteSecurityGroup(ctx, s.ec2, s.groupID, s.b.opts.PollInterval)
-}
-
-// groupDeleteTimeout bounds the wait for a group's instances to let go of
-// it, so that a group held by an instance that failed to terminate does
-// not use up the time the other cleanups need.
-const groupDeleteTimeout = 5 * time.Minute
-
-// deleteSecurityGroup deletes a group, waiting while an instance that is
-// going away still holds it (DependencyViolation).
-func deleteSecurityGroup(ctx context.Context, client *ec2.Client, id string, poll time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, groupDeleteTimeout)
-	defer cancel()
-	for {
-		_, err := client.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: awssdk.String(id)})
-		switch {
-		case err == nil || isNotFound(err):
-			return nil
-		case errorCode(err) != "DependencyViolation":
-			return fmt.Errorf("deleting security group %s: %w", id, err)
-		}
-		if werr := sleep(ctx, poll); werr != nil {
-			return fmt.Errorf("deleting security group %s: %w", id, errors.Join(err, werr))
-		}
-	}
-}
-
-// sleep waits for d or ctx's end.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

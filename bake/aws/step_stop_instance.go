@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
@@ -17,7 +16,7 @@ type stepStopInstance struct{}
 
 func (*stepStopInstance) Name() string { return "stop" }
 
-func (*stepStopInstance) Run(ctx context.Context, s *state) error {
+func (*stepStopInstance) Run(ctx context.Context, s *bakeState) error {
 	s.phase(bake.PhaseCapture)
 	// The SSH connection would only notice the shutdown by timing out.
 	s.comm.Close()
@@ -39,13 +38,9 @@ func (*stepStopInstance) Run(ctx context.Context, s *state) error {
 		case types.InstanceStateNameStopping, types.InstanceStateNameRunning, types.InstanceStateNamePending:
 			return false, nil
 		}
-		why := ""
-		if inst.StateReason != nil {
-			why = ": " + awssdk.ToString(inst.StateReason.Message)
-		}
-		return false, fmt.Errorf("instance %s is %s instead of stopped%s", s.instanceID, inst.State.Name, why)
+		return false, fmt.Errorf("instance %s is %s instead of stopped%s", s.instanceID, inst.State.Name, because(inst.StateReason))
 	})
 }
 
 // The instance goes with stepRunInstance's cleanup.
-func (*stepStopInstance) Cleanup(ctx context.Context, s *state) error { return nil }
+func (*stepStopInstance) Cleanup(ctx context.Context, s *bakeState) error { return nil }

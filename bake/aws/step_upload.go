@@ -18,7 +18,7 @@ type stepUpload struct{}
 
 func (*stepUpload) Name() string { return "upload" }
 
-func (*stepUpload) Run(ctx context.Context, s *state) error {
+func (*stepUpload) Run(ctx context.Context, s *bakeState) error {
 	s.phase("upload")
 	for _, name := range sortedKeys(s.job.Artifacts) {
 		src := s.job.Artifacts[name]
@@ -49,12 +49,12 @@ func (*stepUpload) Run(ctx context.Context, s *state) error {
 
 // Nothing to undo: the files go with the instance, and stepProvision
 // removes them before the image is made.
-func (*stepUpload) Cleanup(ctx context.Context, s *state) error { return nil }
+func (*stepUpload) Cleanup(ctx context.Context, s *bakeState) error { return nil }
 
 // upload streams the local file src to dest on the instance, making
 // dest's directory with dirMode; sudo is "" or s.sudo. The file appears
 // whole or not at all.
-func (s *state) upload(ctx context.Context, sudo, src, dest string, mode, dirMode uint32) error {
+func (s *bakeState) upload(ctx context.Context, sudo, src, dest string, mode, dirMode uint32) error {
 	f, err := os.Open(src)
 	if err != nil {
 		return err

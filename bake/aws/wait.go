@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
 // Bounds of the waits, unless Options.WaitTimeout says otherwise.
@@ -28,4 +31,25 @@ func waitFor(ctx context.Context, poll, timeout time.Duration, what string, chec
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
+}
+
+// sleep waits for d or ctx's end.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// because is ": " and why EC2 says a resource is in the state it is, or
+// "" when it does not say.
+func because(r *types.StateReason) string {
+	if r == nil {
+		return ""
+	}
+	return ": " + awssdk.ToString(r.Message)
 }

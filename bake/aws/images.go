@@ -46,13 +46,14 @@ func waitForImage(ctx context.Context, client *ec2.Client, id, region string, po
 		case types.ImageStatePending:
 			return false, nil
 		}
-		why := ""
-		if img.StateReason != nil {
-			why = ": " + awssdk.ToString(img.StateReason.Message)
-		}
-		return false, fmt.Errorf("image %s (%s) in %s is %s%s", id, awssdk.ToString(img.Name), region, img.State, why)
+		return false, fmt.Errorf("image %s (%s) in %s is %s%s", id, awssdk.ToString(img.Name), region, img.State, because(img.StateReason))
 	})
 	return img, err
+}
+
+func creationTime(img types.Image) time.Time {
+	t, _ := time.Parse(time.RFC3339, awssdk.ToString(img.CreationDate))
+	return t
 }
 
 // snapshotsOf lists the EBS snapshots an image is made of.
@@ -85,11 +86,7 @@ func discardImage(ctx context.Context, client *ec2.Client, id string, snapshotTa
 		}
 	}
 	if len(snapshotTags) > 0 {
-		var filters []types.Filter
-		for _, k := range sortedKeys(snapshotTags) {
-			filters = append(filters, filter("tag:"+k, snapshotTags[k]))
-		}
-		found, err := findSnapshots(ctx, client, filters)
+		found, err := findSnapshots(ctx, client, tagFilters(snapshotTags))
 		if err != nil {
 			return err
 		}
@@ -125,33 +122,26 @@ func deleteSnapshot(ctx context.Context, client *ec2.Client, id string, poll tim
 
 // findSnapshots lists this account's snapshots that match filters.
 func findSnapshots(ctx context.Context, client *ec2.Client, filters []types.Filter) ([]types.Snapshot, error) {
-	var snaps []types.Snapshot
-	p := ec2.NewDescribeSnapshotsPaginator(client, &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"}, Filters: filters})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("looking up snapshots: %w", err)
-		}
-		snaps = append(snaps, out.Snapshots...)
+	snaps, err := describeAll(ctx, ec2.NewDescribeSnapshotsPaginator(client, &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"}, Filters: filters}),
+		func(o *ec2.DescribeSnapshotsOutput) []types.Snapshot { return o.Snapshots })
+	if err != nil {
+		return nil, fmt.Errorf("looking up snapshots: %w", err)
 	}
 	return snaps, nil
 }
 
 // findImages lists this account's images that match filters.
 func findImages(ctx context.Context, client *ec2.Client, filters []types.Filter) ([]types.Image, error) {
-	var images []types.Image
-	p := ec2.NewDescribeImagesPaginator(client, &ec2.DescribeImagesInput{
+	images, err := describeAll(ctx, ec2.NewDescribeImagesPaginator(client, &ec2.DescribeImagesInput{
 		Owners: []string{"self"}, Filters: filters, IncludeDeprecated: awssdk.Bool(true),
-	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("looking up images: %w", err)
-		}
-		images = append(images, out.Images...)
+	}), imagesOf)
+	if err != nil {
+		return nil, fmt.Errorf("looking up images: %w", err)
 	}
 	return images, nil
 }
+
+func imagesOf(o *ec2.DescribeImagesOutput) []types.Image { return o.Images }
 
 // tagImage tags an image and its snapshots, and removes the tags in
 // untag from them.

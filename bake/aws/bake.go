@@ -2,16 +2,12 @@ package aws
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"sync"
 	"time"
 
-	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"golang.org/x/crypto/ssh"
@@ -20,8 +16,8 @@ import (
 	"github.com/imgraph/imgraph/rules"
 )
 
-// state is what the steps of one bake share.
-type state struct {
+// bakeState is what the steps of one bake share.
+type bakeState struct {
 	b       *Baker
 	job     *bake.Job
 	label   string // the image's label, for names and errors
@@ -65,11 +61,11 @@ type state struct {
 
 // Bake bakes job's image in job.Region and returns its id.
 func (b *Baker) Bake(ctx context.Context, job *bake.Job) (string, error) {
-	s, err := b.newState(job)
+	s, err := b.newBakeState(job)
 	if err != nil {
 		return "", err
 	}
-	r := &runner{steps: bakeSteps(), cleaning: func() { s.phase(bake.PhaseCleanup) }}
+	r := &runner[*bakeState]{steps: bakeSteps(), cleaning: func() { s.phase(bake.PhaseCleanup) }}
 	stepErr, cleanupErr := r.run(ctx, s)
 	if stepErr == nil && cleanupErr != nil {
 		// The image is good: what failed is undoing a temporary, which
@@ -84,8 +80,8 @@ func (b *Baker) Bake(ctx context.Context, job *bake.Job) (string, error) {
 	return s.imageID, nil
 }
 
-// newState is a bake of job about to start.
-func (b *Baker) newState(job *bake.Job) (*state, error) {
+// newBakeState is a bake of job about to start.
+func (b *Baker) newBakeState(job *bake.Job) (*bakeState, error) {
 	if job.Image == nil {
 		return nil, errors.New("aws: bake of a job with no image")
 	}
@@ -94,7 +90,7 @@ func (b *Baker) newState(job *bake.Job) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aws: bake %s: %w", label, err)
 	}
-	s := &state{
+	s := &bakeState{
 		b: b, job: job, label: label, region: job.Region, ec2: client, attrs: job.Image.AWS.WithDefaults(),
 		log: &lockedWriter{w: job.Log}, phase: job.Phase,
 		created: time.Now().UTC(), bakeID: randomHex(4),
@@ -109,8 +105,8 @@ func (b *Baker) newState(job *bake.Job) (*state, error) {
 }
 
 // bakeSteps are the steps of a bake, in order.
-func bakeSteps() []step {
-	return []step{
+func bakeSteps() []step[*bakeState] {
+	return []step[*bakeState]{
 		&stepKeyPair{},
 		&stepSecurityGroup{},
 		&stepRunInstance{},
@@ -124,45 +120,13 @@ func bakeSteps() []step {
 }
 
 // tempTags are the tags of every temporary resource of the bake.
-func (s *state) tempTags() []types.Tag {
+func (s *bakeState) tempTags() []types.Tag {
 	return toTags(map[string]string{
 		bake.TagRun:       s.job.RunID,
 		bake.TagTemporary: "true",
 		bake.TagCreated:   s.created.Format(time.RFC3339),
 		bake.TagLabel:     s.label,
 	})
-}
-
-// tagSpecs tags each of the resource types with tags.
-func tagSpecs(tags []types.Tag, kinds ...types.ResourceType) []types.TagSpecification {
-	specs := make([]types.TagSpecification, len(kinds))
-	for i, k := range kinds {
-		specs[i] = types.TagSpecification{ResourceType: k, Tags: tags}
-	}
-	return specs
-}
-
-// toTags turns a map into EC2 tags, sorted by key.
-func toTags(m map[string]string) []types.Tag {
-	tags := make([]types.Tag, 0, len(m))
-	for _, k := range sortedKeys(m) {
-		tags = append(tags, types.Tag{Key: awssdk.String(k), Value: awssdk.String(m[k])})
-	}
-	return tags
-}
-
-// tagValue is the value of tag key among tags, "" when absent.
-func tagValue(tags []types.Tag, key string) string {
-	for _, t := range tags {
-		if awssdk.ToString(t.Key) == key {
-			return awssdk.ToString(t.Value)
-		}
-	}
-	return ""
-}
-
-func filter(name string, values ...string) types.Filter {
-	return types.Filter{Name: awssdk.String(name), Values: values}
 }
 
 // lockedWriter serializes writes: an SSH session copies stdout and stderr
@@ -176,20 +140,4 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
-}
-
-func randomHex(n int) string {
-	buf := make([]byte, n)
-	rand.Read(buf) // never fails: it crashes the program instead
-	return hex.EncodeToString(buf)
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -11,9 +11,25 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
-// Terminating the build instance is the cleanup of stepRunInstance (and a
-// part of Cleanup): it runs on every path out, success included, before
-// the security group it holds can be deleted.
+// describeInstance returns the instance, or nil when EC2 does not know it
+// (yet, or any more).
+func describeInstance(ctx context.Context, client *ec2.Client, id string) (*types.Instance, error) {
+	out, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing instance %s: %w", id, err)
+	}
+	for _, r := range out.Reservations {
+		for i := range r.Instances {
+			if awssdk.ToString(r.Instances[i].InstanceId) == id {
+				return &r.Instances[i], nil
+			}
+		}
+	}
+	return nil, nil
+}
 
 // terminateInstances terminates the instances and waits until they are
 // gone; their root volumes go with them (DeleteOnTermination).
@@ -45,19 +61,23 @@ func terminateInstances(ctx context.Context, client *ec2.Client, ids []string, p
 // findInstances lists the ids of the instances that match filters and are
 // not terminated.
 func findInstances(ctx context.Context, client *ec2.Client, filters []types.Filter) ([]string, error) {
-	filters = append(filters, filter("instance-state-name", "pending", "running", "shutting-down", "stopping", "stopped"))
+	reservations, err := describeAll(ctx, ec2.NewDescribeInstancesPaginator(client, &ec2.DescribeInstancesInput{Filters: append(filters, notTerminated())}),
+		reservationsOf)
+	if err != nil {
+		return nil, fmt.Errorf("looking up instances: %w", err)
+	}
 	var ids []string
-	p := ec2.NewDescribeInstancesPaginator(client, &ec2.DescribeInstancesInput{Filters: filters})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("looking up instances: %w", err)
-		}
-		for _, r := range out.Reservations {
-			for _, inst := range r.Instances {
-				ids = append(ids, awssdk.ToString(inst.InstanceId))
-			}
+	for _, r := range reservations {
+		for _, inst := range r.Instances {
+			ids = append(ids, awssdk.ToString(inst.InstanceId))
 		}
 	}
 	return ids, nil
+}
+
+func reservationsOf(o *ec2.DescribeInstancesOutput) []types.Reservation { return o.Reservations }
+
+// notTerminated matches the instances that are not terminated (yet).
+func notTerminated() types.Filter {
+	return filter("instance-state-name", "pending", "running", "shutting-down", "stopping", "stopped")
 }

@@ -1,0 +1,124 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imgraph/imgraph/bake"
+)
+
+// stepCopyImage copies the source image to job.To, encrypted with the
+// image's KMS key there, waits until the copy is available, and tags it
+// and its snapshots. Until then they also carry the temporary tags, so
+// that a killed copy's partial image is found by Cleanup; a failed or
+// cancelled one is deregistered with its snapshots by this step's cleanup.
+type stepCopyImage struct{}
+
+// Name is "": the copy's own errors say what it was doing.
+func (*stepCopyImage) Name() string { return "" }
+
+func (*stepCopyImage) Run(ctx context.Context, s *copyState) error {
+	job, attrs := s.job, s.job.Image.AWS
+	inFlight := maps.Clone(s.tags)
+	inFlight[bake.TagTemporary] = "true"
+	inFlight[bake.TagCreated] = time.Now().UTC().Format(time.RFC3339)
+	in := &ec2.CopyImageInput{
+		SourceImageId:     awssdk.String(job.ID),
+		SourceRegion:      awssdk.String(job.From),
+		Name:              s.source.Name,
+		Description:       s.source.Description,
+		Encrypted:         awssdk.Bool(attrs.Encrypted),
+		ClientToken:       awssdk.String(job.RunID + "-" + randomHex(4)),
+		TagSpecifications: tagSpecs(toTags(inFlight), types.ResourceTypeImage, types.ResourceTypeSnapshot),
+	}
+	if attrs.Encrypted && attrs.KMSKey != "" {
+		key, err := attrs.KMSKeyIn(job.To)
+		if err != nil {
+			return err
+		}
+		in.KmsKeyId = awssdk.String(key)
+	}
+	s.started = true
+	out, err := s.to.CopyImage(ctx, in)
+	if errorCode(err) == "InvalidAMIName.Duplicate" {
+		// A copy of this very image may be there already, from a run that
+		// died before recording it.
+		if prev := previousCopy(ctx, s.to, awssdk.ToString(s.source.Name), job.Key); prev != nil {
+			if err := tagImage(ctx, s.to, prev, s.tags, bake.TagTemporary, bake.TagCreated); err != nil {
+				return err
+			}
+			s.imageID, s.done = awssdk.ToString(prev.ImageId), true
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("copying image %s: %w", job.ID, err)
+	}
+	s.imageID = awssdk.ToString(out.ImageId)
+	img, err := waitForImage(ctx, s.to, s.imageID, job.To, s.b.opts.PollInterval, s.b.waitTimeout(imageWaitTimeout))
+	if err != nil {
+		return err
+	}
+	if err := tagImage(ctx, s.to, img, s.tags, bake.TagTemporary, bake.TagCreated); err != nil {
+		return err
+	}
+	s.done = true
+	return nil
+}
+
+func (*stepCopyImage) Cleanup(ctx context.Context, s *copyState) error {
+	if !s.started || s.done {
+		return nil
+	}
+	s.phase(bake.PhaseCleanup)
+	return discardCopy(ctx, s.to, s.imageID, s.job, s.b.opts.PollInterval)
+}
+
+// discardCopy removes a partial copy and its snapshots; with no id (the
+// CopyImage call never answered), it finds them by their tags.
+func discardCopy(ctx context.Context, client *ec2.Client, id string, job *bake.CopyJob, poll time.Duration) error {
+	tags := map[string]string{bake.TagRun: job.RunID, bake.TagKey: job.Key, bake.TagTemporary: "true"}
+	ids := []string{id}
+	if id == "" {
+		images, err := findImages(ctx, client, tagFilters(tags))
+		if err != nil {
+			return err
+		}
+		ids = nil
+		for _, img := range images {
+			ids = append(ids, awssdk.ToString(img.ImageId))
+		}
+		if len(ids) == 0 {
+			ids = []string{""} // the snapshots alone
+		}
+	}
+	var errs []error
+	for _, id := range ids {
+		if err := discardImage(ctx, client, id, tags, poll); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// previousCopy is the available image of that name with the same key,
+// or nil.
+func previousCopy(ctx context.Context, client *ec2.Client, name, key string) *types.Image {
+	images, err := findImages(ctx, client, []types.Filter{filter("name", name)})
+	if err != nil {
+		return nil
+	}
+	for i := range images {
+		if images[i].State == types.ImageStateAvailable && tagValue(images[i].Tags, bake.TagKey) == key {
+			return &images[i]
+		}
+	}
+	return nil
+}
