@@ -35,7 +35,7 @@ type copyState struct {
 // there, and tags the copy and its snapshots. While the copy is in flight
 // it carries the temporary tags; if the copy fails or is cancelled, the
 // partial copy is deregistered and its snapshots deleted before Copy
-// returns (packer#10248 leaked them).
+// returns.
 func (b *Baker) Copy(ctx context.Context, job *bake.CopyJob) (string, error) {
 	s, err := b.newCopyState(job)
 	if err != nil {

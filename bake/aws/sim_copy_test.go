@@ -124,7 +124,7 @@ func TestSimCopyAndPublish(t *testing.T) {
 }
 
 // A copy that fails, or is cancelled in flight, leaves no partial copy or
-// snapshot in the destination (packer#10248).
+// snapshot in the destination.
 func TestSimCopyFailureAndCancellation(t *testing.T) {
 	w := newSimWorld(t, Options{})
 	run := newRunID()
