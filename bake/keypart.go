@@ -13,3 +13,11 @@ type KeyPart struct {
 	Note   string    `json:"note,omitempty"`
 	Parts  []KeyPart `json:"parts,omitempty"`
 }
+
+// ShortKey is a key's (or a digest's) first twelve hex digits, for people.
+func ShortKey(key string) string {
+	if len(key) > 12 {
+		return key[:12]
+	}
+	return key
+}

@@ -22,15 +22,7 @@ type Key struct {
 }
 
 // Short is the key's first twelve hex digits, for people.
-func (k Key) Short() string { return Short(k.Hex) }
-
-// Short is a key's or a digest's first twelve hex digits, for people.
-func Short(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
-}
+func (k Key) Short() string { return bake.ShortKey(k.Hex) }
 
 // newKey hashes parts in a canonical encoding: every string is length
 // prefixed and every list counted, so no two trees encode alike.
@@ -139,9 +131,9 @@ func describe(p bake.KeyPart) string {
 	var s string
 	switch {
 	case p.Digest != "" && p.Value != "":
-		s = p.Value + " " + Short(p.Digest)
+		s = p.Value + " " + bake.ShortKey(p.Digest)
 	case p.Digest != "":
-		s = Short(p.Digest)
+		s = bake.ShortKey(p.Digest)
 	default:
 		s = p.Value
 	}

@@ -232,7 +232,7 @@ func distribution(platform bake.Platform, t *Target, rec *cache.Record) (Action,
 		}
 	}
 	if action == ActionCached {
-		reasons = []string{"baked as " + shortID(rec.Images[im.Regions[0]])}
+		reasons = []string{"baked as " + ShortID(rec.Images[im.Regions[0]])}
 	}
 	return action, reasons
 }
@@ -263,11 +263,11 @@ func bakeReasons(ctx context.Context, store Records, t *Target, p *Plan) ([]stri
 	return reasons, nil
 }
 
-// shortID shortens the ids that are keys (a local image's) for people;
-// cloud image ids are short already.
-func shortID(id string) string {
+// ShortID shortens the image ids that are keys (a local image's) for
+// people; cloud image ids are short already.
+func ShortID(id string) string {
 	if len(id) == 64 {
-		return id[:12]
+		return bake.ShortKey(id)
 	}
 	return id
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -264,7 +266,7 @@ func (r *regionCleanup) images(ctx context.Context) {
 			snapRuns[awssdk.ToString(sn.SnapshotId)] = run
 		}
 	}
-	for _, id := range sortedKeys(snapRuns) {
+	for _, id := range slices.Sorted(maps.Keys(snapRuns)) {
 		r.remove(KindSnapshot, id, snapRuns[id], func() error {
 			return deleteSnapshot(ctx, r.client, id, r.b.opts.PollInterval)
 		})

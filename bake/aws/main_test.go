@@ -11,5 +11,7 @@ func TestMain(m *testing.M) {
 	// The simulator's instances run commands in sandboxes: this test
 	// binary re-executed.
 	sandbox.MaybeRun()
-	os.Exit(m.Run())
+	code := m.Run()
+	baseRootfs.Remove()
+	os.Exit(code)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/label"
 )
 
@@ -15,10 +16,7 @@ const maxImageName = 128
 // imageName is a unique, readable name for the image of label with key,
 // made at t: imgraph-<pkg>-<name>-<key[:12]>-<time>.
 func imageName(l label.Label, key string, t time.Time) string {
-	if len(key) > 12 {
-		key = key[:12]
-	}
-	suffix := "-" + key + "-" + t.UTC().Format("20060102T150405Z")
+	suffix := "-" + bake.ShortKey(key) + "-" + t.UTC().Format("20060102T150405Z")
 	head := "imgraph-"
 	if l.Pkg != "" {
 		head += strings.ReplaceAll(l.Pkg, "/", "-") + "-"

@@ -3,6 +3,8 @@ package aws
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,7 +75,7 @@ func resolveFilter(ctx context.Context, client *ec2.Client, region string, src *
 	if src.Architecture != "" {
 		filters = append(filters, filter("architecture", src.Architecture))
 	}
-	for _, k := range sortedKeys(src.Filters) {
+	for _, k := range slices.Sorted(maps.Keys(src.Filters)) {
 		filters = append(filters, filter(k, src.Filters[k]...))
 	}
 	images, err := describeAll(ctx, ec2.NewDescribeImagesPaginator(client, &ec2.DescribeImagesInput{Owners: src.Owners, Filters: filters}), imagesOf)
@@ -108,7 +110,7 @@ func describeFilter(src *rules.Source) string {
 	}
 	if len(src.Filters) > 0 {
 		var fs []string
-		for _, k := range sortedKeys(src.Filters) {
+		for _, k := range slices.Sorted(maps.Keys(src.Filters)) {
 			q := make([]string, len(src.Filters[k]))
 			for i, v := range src.Filters[k] {
 				q[i] = strconv.Quote(v)

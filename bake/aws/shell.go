@@ -1,6 +1,8 @@
 package aws
 
 import (
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -18,7 +20,7 @@ const runProgram = `/bin/sh -c 'eval "$(cat)"'`
 // exports is a shell prelude that exports vars, in order of name.
 func exports(vars map[string]string) string {
 	var b strings.Builder
-	for _, k := range sortedKeys(vars) {
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		b.WriteString("export ")
 		b.WriteString(k)
 		b.WriteByte('=')

@@ -2,9 +2,11 @@ package aws
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -25,7 +27,7 @@ func TestExportsReachTheScriptUnchanged(t *testing.T) {
 	script := filepath.Join(dir, "it's a script.sh")
 	// The script writes each value to a file named after it.
 	var body strings.Builder
-	for _, k := range sortedKeys(vars) {
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		body.WriteString(`printf '%s' "$` + k + `" > "$OUT/` + k + "\"\n")
 	}
 	if err := os.WriteFile(script, []byte(body.String()), 0o700); err != nil {

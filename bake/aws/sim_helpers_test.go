@@ -7,14 +7,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -23,6 +19,7 @@ import (
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/internal/ec2sim"
+	"github.com/imgraph/imgraph/internal/testrootfs"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
 )
@@ -52,60 +49,10 @@ type instantBackoff struct{}
 
 func (instantBackoff) BackoffDelay(int, error) (time.Duration, error) { return time.Millisecond, nil }
 
-var (
-	rootfsOnce sync.Once
-	rootfsDir  string
-	rootfsErr  error
-)
+// baseRootfs is the base image's root filesystem, made once.
+var baseRootfs testrootfs.Shared
 
-// busyboxRootfs is the base image's root filesystem: a static BusyBox,
-// its applets, /etc/passwd and a sticky /tmp (made once per test binary).
-func busyboxRootfs(t *testing.T) string {
-	t.Helper()
-	const busybox = "/bin/busybox"
-	if _, err := os.Stat(busybox); err != nil {
-		t.Skipf("the simulator's instances need a static BusyBox at %s (Debian: apt-get install busybox-static): %v", busybox, err)
-	}
-	rootfsOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "imgraph-aws-test-rootfs-")
-		if err != nil {
-			rootfsErr = err
-			return
-		}
-		root := filepath.Join(dir, "rootfs")
-		for _, d := range []string{"bin", "etc", "root", "tmp", "proc", "dev"} {
-			if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-				rootfsErr = err
-				return
-			}
-		}
-		os.Chmod(filepath.Join(root, "tmp"), 0o777|fs.ModeSticky)
-		data, err := os.ReadFile(busybox)
-		if err == nil {
-			err = os.WriteFile(filepath.Join(root, "bin", "busybox"), data, 0o755)
-		}
-		if err != nil {
-			rootfsErr = err
-			return
-		}
-		out, err := exec.Command(busybox, "--list").Output()
-		if err != nil {
-			rootfsErr = err
-			return
-		}
-		for _, applet := range strings.Fields(string(out)) {
-			if applet != "busybox" {
-				os.Symlink("busybox", filepath.Join(root, "bin", applet))
-			}
-		}
-		rootfsErr = os.WriteFile(filepath.Join(root, "etc", "passwd"), []byte("root:x:0:0:root:/root:/bin/sh\n"), 0o644)
-		rootfsDir = root
-	})
-	if rootfsErr != nil {
-		t.Fatal(rootfsErr)
-	}
-	return rootfsDir
-}
+func busyboxRootfs(t *testing.T) string { return baseRootfs.Get(t) }
 
 func freePort(t *testing.T) int {
 	t.Helper()

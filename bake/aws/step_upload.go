@@ -3,9 +3,11 @@ package aws
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/rules"
@@ -20,7 +22,7 @@ func (*stepUpload) Name() string { return "upload" }
 
 func (*stepUpload) Run(ctx context.Context, s *bakeState) error {
 	s.phase("upload")
-	for _, name := range sortedKeys(s.job.Artifacts) {
+	for _, name := range slices.Sorted(maps.Keys(s.job.Artifacts)) {
 		src := s.job.Artifacts[name]
 		info, err := os.Stat(src)
 		if err != nil {

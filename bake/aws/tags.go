@@ -1,7 +1,8 @@
 package aws
 
 import (
-	"sort"
+	"maps"
+	"slices"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -19,7 +20,7 @@ func tagSpecs(tags []types.Tag, kinds ...types.ResourceType) []types.TagSpecific
 // toTags turns a map into EC2 tags, sorted by key.
 func toTags(m map[string]string) []types.Tag {
 	tags := make([]types.Tag, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		tags = append(tags, types.Tag{Key: awssdk.String(k), Value: awssdk.String(m[k])})
 	}
 	return tags
@@ -44,18 +45,8 @@ func filter(name string, values ...string) types.Filter {
 // tagFilters match the resources that carry every one of tags.
 func tagFilters(tags map[string]string) []types.Filter {
 	filters := make([]types.Filter, 0, len(tags))
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		filters = append(filters, filter("tag:"+k, tags[k]))
 	}
 	return filters
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -135,7 +135,7 @@ func (b *Baker) removeDamaged(id string) error {
 	if _, err := os.Lstat(final); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	b.warn("local: image %s is damaged (empty, or not a directory); baking it again", shortID(id))
+	b.warn("local: image %s is damaged (empty, or not a directory); baking it again", bake.ShortKey(id))
 	aside := b.store.Path("images", ".tmp-damaged-"+id+"-"+randomHex())
 	if err := os.Rename(final, aside); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -144,12 +144,4 @@ func (b *Baker) removeDamaged(id string) error {
 		return fmt.Errorf("local: moving the damaged image %s aside: %w", id, err)
 	}
 	return sandbox.RemoveTree(aside)
-}
-
-// shortID is an id's first twelve digits, as people see keys.
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }

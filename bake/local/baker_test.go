@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/internal/testrootfs"
 	"github.com/imgraph/imgraph/rules"
 )
 
@@ -23,7 +24,7 @@ func TestPhases(t *testing.T) {
 	b, _ := newBaker(t)
 	ws := newWorkspace(t)
 	var phases []string
-	job := rootJob(image("phases", inline("true"), copyTo(ws.file("f", "f\n", 0o644), "/f", "")), busyboxRootfs(t))
+	job := rootJob(image("phases", inline("true"), copyTo(ws.file("f", "f\n", 0o644), "/f", "")), testrootfs.New(t))
 	job.Phase = func(p string) { phases = append(phases, p) }
 	bakeOK(t, b, job)
 	want := []string{bake.PhasePrepare, "provision [0] shell", "provision [1] copy", bake.PhaseCapture, bake.PhaseCleanup}
@@ -37,7 +38,7 @@ func TestPhases(t *testing.T) {
 func TestConcurrentBakesOfOneKey(t *testing.T) {
 	t.Parallel()
 	b, store := newBaker(t)
-	rootfs := busyboxRootfs(t)
+	rootfs := testrootfs.New(t)
 	key := newKey()
 	var g errgroup.Group
 	for i := range 2 {
@@ -77,7 +78,7 @@ func TestConcurrentBakesOfOneKey(t *testing.T) {
 func TestCaptureLosesToAnotherProcess(t *testing.T) {
 	t.Parallel()
 	b, store := newBaker(t)
-	job := rootJob(image("late", inline("echo mine > /who")), busyboxRootfs(t))
+	job := rootJob(image("late", inline("echo mine > /who")), testrootfs.New(t))
 	job.Phase = func(p string) {
 		if p == bake.PhaseCapture {
 			mustMkdir(t, filepath.Join(b.ImageDir(job.Key), "etc"), 0o755)
@@ -96,7 +97,7 @@ func TestCaptureLosesToAnotherProcess(t *testing.T) {
 func TestExistCopyPublish(t *testing.T) {
 	t.Parallel()
 	b, store := newBaker(t)
-	id, _ := bakeOK(t, b, rootJob(image("base"), busyboxRootfs(t)))
+	id, _ := bakeOK(t, b, rootJob(image("base"), testrootfs.New(t)))
 	ctx := context.Background()
 	missing := newKey()
 	exist, err := b.Exist(ctx, map[string][]string{"us-east-1": {id, missing, "../../etc"}, "eu-west-1": {id}})

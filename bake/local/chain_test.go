@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/imgraph/imgraph/internal/testrootfs"
 )
 
 // A grandchild sees what its grandparent's script wrote, and no child
@@ -24,7 +26,7 @@ func TestChain(t *testing.T) {
 
 	base, _ := bakeOK(t, b, rootJob(image("base",
 		ws.script("base.sh", "echo 'from base' > /etc/grandparent\necho scratch > /etc/scratch\n"),
-	), busyboxRootfs(t)))
+	), testrootfs.New(t)))
 
 	baseBefore := treeHash(t, b.ImageDir(base))
 	mid, _ := bakeOK(t, b, childJob(image("mid",
@@ -70,7 +72,7 @@ func TestCopyKeepsMetadata(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("ownership is copied only by root")
 	}
-	rootfs := busyboxRootfs(t)
+	rootfs := testrootfs.New(t)
 	writeFile(t, filepath.Join(rootfs, "bin", "su-like"), "#!/bin/sh\n", 0o755|fs.ModeSetuid)
 	mustMkdir(t, filepath.Join(rootfs, "srv", "shared"), 0o755)
 	chmod(t, filepath.Join(rootfs, "srv", "shared"), 0o1777)
@@ -123,7 +125,7 @@ func TestRootfsTarball(t *testing.T) {
 			name = "rootfs.tar.gz"
 		}
 		t.Run(name, func(t *testing.T) {
-			rootfs := busyboxRootfs(t)
+			rootfs := testrootfs.New(t)
 			var buf bytes.Buffer
 			tw := tar.NewWriter(&buf)
 			writeTree(t, tw, rootfs)

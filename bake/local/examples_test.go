@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/internal/testrootfs"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
 )
@@ -19,7 +20,7 @@ import (
 // its parent, in dependency order, each checking what its parent left.
 func TestBakeExamples(t *testing.T) {
 	t.Parallel()
-	rootfs := busyboxRootfs(t)
+	rootfs := testrootfs.New(t)
 	root := t.TempDir()
 	copyExamples(t, root, rootfs)
 	ws, err := rules.FindWorkspace(root)

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/imgraph/imgraph/bake/local"
+	"github.com/imgraph/imgraph/internal/testrootfs"
 )
 
 // bakeForExport bakes an image holding what an export must keep: modes,
@@ -31,7 +32,7 @@ func bakeForExport(t *testing.T) (*local.Baker, string) {
 		"ln -s config /opt/app/link",
 		"echo tool > /opt/app/tool && chmod 4755 /opt/app/tool",
 		"ln /opt/app/tool /opt/app/tool-hard",
-	)), busyboxRootfs(t)))
+	)), testrootfs.New(t)))
 	return b, id
 }
 

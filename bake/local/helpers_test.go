@@ -12,7 +12,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -31,41 +30,6 @@ func TestMain(m *testing.M) {
 	// The sandbox is this test binary re-executed.
 	sandbox.MaybeRun()
 	os.Exit(m.Run())
-}
-
-// busyboxRootfs assembles the smallest root filesystem the provisioners
-// can run in: a static BusyBox, its applets, /etc/passwd and a sticky /tmp.
-func busyboxRootfs(t *testing.T) string {
-	t.Helper()
-	const busybox = "/bin/busybox"
-	if _, err := os.Stat(busybox); err != nil {
-		t.Skipf("the local baker's tests need a static BusyBox at %s (Debian: apt-get install busybox-static; `make test` installs it): %v", busybox, err)
-	}
-	root := filepath.Join(t.TempDir(), "rootfs")
-	for _, d := range []string{"bin", "etc", "root", "tmp", "proc", "dev"} {
-		mustMkdir(t, filepath.Join(root, d), 0o755)
-	}
-	chmod(t, filepath.Join(root, "tmp"), 0o777|fs.ModeSticky)
-	chmod(t, filepath.Join(root, "root"), 0o700)
-	data, err := os.ReadFile(busybox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(root, "bin", "busybox"), string(data), 0o755)
-	out, err := exec.Command(busybox, "--list").Output()
-	if err != nil {
-		t.Fatalf("busybox --list: %v", err)
-	}
-	for _, applet := range strings.Fields(string(out)) {
-		if applet == "busybox" {
-			continue
-		}
-		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeFile(t, filepath.Join(root, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\n", 0o644)
-	return root
 }
 
 // newBaker opens a new cache in a temporary directory and a Baker on it.

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/imgraph/imgraph/internal/testrootfs"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
 )
@@ -49,7 +50,7 @@ func TestIsolation(t *testing.T) {
 		"echo discarded > /dev/null && head -c 4 /dev/zero | wc -c > /out/zero",
 		// No redirection: the shell holds its own descriptors only.
 		"echo fds:; ls /proc/1/fd; echo :fds",
-	)), busyboxRootfs(t)))
+	)), testrootfs.New(t)))
 
 	if got := imageFile(t, b, id, "out/hostname"); got != "imgraph\n" {
 		t.Errorf("hostname = %q, want imgraph", got)
@@ -104,7 +105,7 @@ func TestSymlinkEscape(t *testing.T) {
 			os.RemoveAll(p)
 		}
 	})
-	parent, _ := bakeOK(t, b, rootJob(image("parent", inline("ln -s / /tmp/evil", "mkdir -p /etc /opt")), busyboxRootfs(t)))
+	parent, _ := bakeOK(t, b, rootJob(image("parent", inline("ln -s / /tmp/evil", "mkdir -p /etc /opt")), testrootfs.New(t)))
 	payload := ws.file("payload", "payload\n", 0o644)
 	ws.file("tree/inner/file", "inner\n", 0o644)
 	tree := &rules.File{Label: label.Label{Pkg: "t", Name: "tree"}, Path: filepath.Join(ws.dir, "tree")}
@@ -163,7 +164,7 @@ func TestCancel(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	job := rootJob(image("cancelled", script), busyboxRootfs(t))
+	job := rootJob(image("cancelled", script), testrootfs.New(t))
 	job.Log = pw
 	done := make(chan error, 1)
 	go func() {

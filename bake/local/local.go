@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/cache"
@@ -204,14 +203,4 @@ func (b *Baker) Resolve(ctx context.Context, region string, src *rules.Source) (
 		Msg:  fmt.Sprintf("the local platform has no floating sources: cannot resolve %s in %s", what, region),
 		Hint: `give local images a rootfs(path = ...) or rootfs(url = ..., sha256 = ...) source, e.g. with select({"local": rootfs(...), "aws": ...})`,
 	}
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/internal/testrootfs"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
 )
@@ -39,7 +40,7 @@ func TestCopy(t *testing.T) {
 		copyTo(site, "/srv/www", ""),
 		// A later step sees what the copies placed.
 		inline("/usr/local/bin/tool > /tool.out", "cat /etc/motd /srv/www/home.html > /seen"),
-	), busyboxRootfs(t)))
+	), testrootfs.New(t)))
 	dir := b.ImageDir(id)
 
 	checks := []struct {
@@ -80,7 +81,7 @@ func TestCopy(t *testing.T) {
 func TestInline(t *testing.T) {
 	t.Parallel()
 	b, store := newBaker(t)
-	rootfs := busyboxRootfs(t)
+	rootfs := testrootfs.New(t)
 	// The lines are one script: they share the shell's variables.
 	id, _ := bakeOK(t, b, rootJob(image("inline", inline("answer=42", "echo $answer > /answer")), rootfs))
 	if got := imageFile(t, b, id, "answer"); got != "42\n" {
@@ -108,7 +109,7 @@ func TestEnv(t *testing.T) {
 	b, _ := newBaker(t)
 	step := inline("env > /env.txt")
 	step.Env = map[string]string{"GREETING": "hello world", "QUOTED": `a "b" $c`}
-	id, _ := bakeOK(t, b, rootJob(image("env", step), busyboxRootfs(t)))
+	id, _ := bakeOK(t, b, rootJob(image("env", step), testrootfs.New(t)))
 	env := imageFile(t, b, id, "env.txt")
 	for _, want := range []string{
 		"GREETING=hello world\n",
@@ -136,7 +137,7 @@ func TestSecretEnv(t *testing.T) {
 	secret := "s3cr3t-" + newKey()
 	step := ws.script("publish.sh", `printf %s "$API_TOKEN" | sha256sum | cut -d' ' -f1 > /token.sha256`+"\n")
 	step.SecretEnv = []string{"API_TOKEN"}
-	job := rootJob(image("secret", step), busyboxRootfs(t))
+	job := rootJob(image("secret", step), testrootfs.New(t))
 	job.Env, _, _ = bake.Environment(job.Image, func(name string) (string, bool) {
 		if name == "API_TOKEN" {
 			return secret, true
@@ -171,7 +172,7 @@ func TestArtifacts(t *testing.T) {
 			`ls /tmp > /tmp-during`,
 		}, "\n")),
 		inline(`cat "$IMGRAPH_ARTIFACT_DOCS" > /opt/api/README`),
-	), busyboxRootfs(t))
+	), testrootfs.New(t))
 	docs := ws.file("dist/README", "docs\n", 0o644)
 	job.Artifacts = map[string]string{"app": jar.Path, "docs": docs.Path}
 	id, _ := bakeOK(t, b, job)
@@ -210,7 +211,7 @@ func TestFailingScript(t *testing.T) {
 		inline("echo step zero"),
 		ws.script("fail.sh", "echo about to fail\necho on stderr >&2\nexit 3\n"),
 		inline("echo never"),
-	), busyboxRootfs(t))
+	), testrootfs.New(t))
 	job.Log = &log
 	var phases []string
 	job.Phase = func(p string) { phases = append(phases, p) }

@@ -3,7 +3,9 @@ package local
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/internal/sandbox"
@@ -60,7 +62,7 @@ func (r *bakeRun) prepare(ctx context.Context) error {
 		return nil
 	}
 	step := &sandbox.Step{Root: r.tmp}
-	for _, name := range sortedKeys(job.Artifacts) {
+	for _, name := range slices.Sorted(maps.Keys(job.Artifacts)) {
 		step.Place = append(step.Place, sandbox.Placement{
 			Src: job.Artifacts[name], Dest: bake.ArtifactPath(name), Mode: -1, DirMode: 0o755,
 		})

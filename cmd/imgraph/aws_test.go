@@ -10,6 +10,7 @@ import (
 
 	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/internal/ec2sim"
+	"github.com/imgraph/imgraph/internal/testrootfs"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
 )
@@ -24,7 +25,7 @@ const al2023 = "al2023-ami-2023.6.20261101.0-kernel-6.1-x86_64"
 func startSim(t *testing.T) *ec2sim.Sim {
 	t.Helper()
 	rootfs := filepath.Join(t.TempDir(), "al2023")
-	busyboxRootfs(t, rootfs)
+	testrootfs.At(t, rootfs)
 	sim, err := ec2sim.New(ec2sim.Options{SSHPort: 22})
 	if err != nil {
 		t.Fatal(err)

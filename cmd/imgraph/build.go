@@ -141,7 +141,7 @@ func writeSummary(w io.Writer, r *engine.Report, home string) {
 		if o.Elapsed > 0 && o.Action != engine.ActionCached {
 			elapsed = o.Elapsed.Round(100 * time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Target.Image.Label, action, shortID(o.Images[home]), elapsed)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Target.Image.Label, action, engine.ShortID(o.Images[home]), elapsed)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, countLine(len(r.Outcomes), r.Counts(), []countWord{
@@ -165,15 +165,6 @@ func countLine(total int, counts map[string]int, words []countWord) string {
 		}
 	}
 	return fmt.Sprintf("%d %s: %s", total, engine.Plural(total, "image", "images"), strings.Join(parts, ", "))
-}
-
-// shortID shortens a local image's id, which is its key, for people;
-// cloud image ids are short already.
-func shortID(id string) string {
-	if len(id) == 64 {
-		return engine.Short(id)
-	}
-	return id
 }
 
 // writeFailures prints, for each failed image, why and the end of its log.

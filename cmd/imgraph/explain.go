@@ -81,7 +81,7 @@ image the cache holds: the reason a build would bake it again.`,
 			case "unchanged":
 				fmt.Fprintln(e.stdout, "unchanged since the last bake")
 			default:
-				fmt.Fprintf(e.stdout, "changed since the last bake (key %s):\n", engine.Short(out.LastKey))
+				fmt.Fprintf(e.stdout, "changed since the last bake (key %s):\n", bake.ShortKey(out.LastKey))
 				for _, ch := range out.Changes {
 					fmt.Fprintf(e.stdout, "  %s\n", ch)
 				}
@@ -106,7 +106,7 @@ type explainJSON struct {
 func writeParts(w io.Writer, parts []bake.KeyPart, indent string) {
 	for _, p := range parts {
 		var fields []string
-		for _, f := range []string{p.Note, p.Value, engine.Short(p.Digest)} {
+		for _, f := range []string{p.Note, p.Value, bake.ShortKey(p.Digest)} {
 			if f != "" {
 				fields = append(fields, f)
 			}

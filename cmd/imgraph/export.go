@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/bake/local"
 	"github.com/imgraph/imgraph/rules"
 )
@@ -49,7 +50,7 @@ The image must be baked: run imgraph build first.`,
 			}
 			rec := recs[key]
 			if rec == nil {
-				return usagef("%s is not baked (key %s)\n  hint: run `imgraph build %s` first", l, key[:12], l)
+				return usagef("%s is not baked (key %s)\n  hint: run `imgraph build %s` first", l, bake.ShortKey(key), l)
 			}
 			baker, err := local.New(caches.local, local.Options{Warn: e.warn})
 			if err != nil {
@@ -62,7 +63,7 @@ The image must be baked: run imgraph build first.`,
 			if err := baker.Export(c.Context(), rec.Images[a.Result.Workspace.HomeRegion], format, out); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "exported %s (key %s) to %s\n", l, key[:12], args[1])
+			fmt.Fprintf(e.stdout, "exported %s (key %s) to %s\n", l, bake.ShortKey(key), args[1])
 			return nil
 		},
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/internal/ec2sim"
+	"github.com/imgraph/imgraph/internal/testrootfs"
 )
 
 // Locking for one platform keeps every other platform's entries: the
@@ -45,7 +46,7 @@ func TestLockForOnePlatformKeepsTheOthers(t *testing.T) {
 func TestLockUpdateOfAPatternTouchesOnlyIt(t *testing.T) {
 	sim := startSim(t)
 	rootfs := filepath.Join(t.TempDir(), "ubuntu")
-	busyboxRootfs(t, rootfs)
+	testrootfs.At(t, rootfs)
 	register := func(name string, created time.Time) {
 		t.Helper()
 		if _, err := sim.RegisterImage("us-east-1", ec2sim.BaseImage{Name: name, Owner: "amazon", RootFS: rootfs, Created: created}); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/internal/emulators"
 	"github.com/imgraph/imgraph/internal/sandbox"
+	"github.com/imgraph/imgraph/internal/testrootfs"
 )
 
 // The end-to-end tests of imgraph build bake for real, in chroots of a
@@ -70,7 +71,7 @@ func newWorkspace(t *testing.T, files map[string]string) *testWorkspace {
 	ws := &testWorkspace{root: filepath.Join(t.TempDir(), "ws"), cache: filepath.Join(t.TempDir(), "cache")}
 	writeFiles(t, ws.root, map[string]string{"IMAGES.star": `workspace(name = "t", platform = "local")` + "\n"})
 	writeFiles(t, ws.root, files)
-	busyboxRootfs(t, filepath.Join(ws.root, "base", "rootfs"))
+	testrootfs.At(t, filepath.Join(ws.root, "base", "rootfs"))
 	return ws
 }
 
@@ -84,49 +85,6 @@ func writeFiles(t *testing.T, root string, files map[string]string) {
 		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
-	}
-}
-
-// busyboxRootfs assembles at root the smallest root filesystem the
-// provisioners run in, as bake/local's tests do: a static BusyBox, its
-// applets, /etc/passwd and a sticky /tmp.
-func busyboxRootfs(t *testing.T, root string) {
-	t.Helper()
-	const busybox = "/bin/busybox"
-	if _, err := os.Stat(busybox); err != nil {
-		t.Skipf("imgraph build's end-to-end tests need a static BusyBox at %s (Debian: apt-get install busybox-static; `make test` installs it): %v", busybox, err)
-	}
-	for _, d := range []string{"bin", "etc", "root", "tmp", "proc", "dev"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for p, mode := range map[string]fs.FileMode{"tmp": 0o777 | fs.ModeSticky, "root": 0o700} {
-		if err := os.Chmod(filepath.Join(root, p), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data, err := os.ReadFile(busybox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "bin", "busybox"), data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(busybox, "--list").Output()
-	if err != nil {
-		t.Fatalf("busybox --list: %v", err)
-	}
-	for _, applet := range strings.Fields(string(out)) {
-		if applet == "busybox" {
-			continue
-		}
-		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(root, "etc", "passwd"), []byte("root:x:0:0:root:/root:/bin/sh\n"), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -7,14 +7,10 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
-	"io/fs"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,15 +26,14 @@ import (
 
 	"github.com/imgraph/imgraph/internal/ec2sim"
 	"github.com/imgraph/imgraph/internal/sandbox"
+	"github.com/imgraph/imgraph/internal/testrootfs"
 )
 
 func TestMain(m *testing.M) {
 	// Instances run their commands in sandboxes: this test binary re-executed.
 	sandbox.MaybeRun()
 	code := m.Run()
-	if rootfsDir != "" {
-		os.RemoveAll(filepath.Dir(rootfsDir))
-	}
+	baseRootfs.Remove()
 	os.Exit(code)
 }
 
@@ -48,66 +43,11 @@ const (
 	baseName = "al2023-ami-2023.6.20261101.0-kernel-6.1-x86_64"
 )
 
-var (
-	rootfsOnce sync.Once
-	rootfsDir  string
-	rootfsErr  error
-)
+// baseRootfs is the base image's root filesystem, made once and never
+// written: instances copy it.
+var baseRootfs testrootfs.Shared
 
-// busyboxRootfs assembles (once per test binary) the smallest root
-// filesystem commands run in: a static BusyBox, its applets, /etc/passwd
-// and a sticky /tmp. It is never written: instances copy it.
-func busyboxRootfs(t *testing.T) string {
-	t.Helper()
-	const busybox = "/bin/busybox"
-	if _, err := os.Stat(busybox); err != nil {
-		t.Skipf("the simulator's tests need a static BusyBox at %s (Debian: apt-get install busybox-static): %v", busybox, err)
-	}
-	rootfsOnce.Do(func() { rootfsDir, rootfsErr = makeRootfs(busybox) })
-	if rootfsErr != nil {
-		t.Fatal(rootfsErr)
-	}
-	return rootfsDir
-}
-
-func makeRootfs(busybox string) (string, error) {
-	dir, err := os.MkdirTemp("", "ec2sim-test-rootfs-")
-	if err != nil {
-		return "", err
-	}
-	root := filepath.Join(dir, "rootfs")
-	for _, d := range []string{"bin", "etc", "root", "tmp", "proc", "dev"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			return "", err
-		}
-	}
-	if err := os.Chmod(filepath.Join(root, "tmp"), 0o777|fs.ModeSticky); err != nil {
-		return "", err
-	}
-	data, err := os.ReadFile(busybox)
-	if err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(root, "bin", "busybox"), data, 0o755); err != nil {
-		return "", err
-	}
-	out, err := exec.Command(busybox, "--list").Output()
-	if err != nil {
-		return "", err
-	}
-	for _, applet := range strings.Fields(string(out)) {
-		if applet == "busybox" {
-			continue
-		}
-		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
-			return "", err
-		}
-	}
-	if err := os.WriteFile(filepath.Join(root, "etc", "passwd"), []byte("root:x:0:0:root:/root:/bin/sh\n"), 0o644); err != nil {
-		return "", err
-	}
-	return root, nil
-}
+func busyboxRootfs(t *testing.T) string { return baseRootfs.Get(t) }
 
 // freePort finds a port free on every loopback address, for the
 // instances' SSH servers.

@@ -2,7 +2,9 @@ package ec2sim
 
 import (
 	"encoding/base64"
+	"maps"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -150,9 +152,9 @@ func matches(fs []filter, tags map[string]string, field fieldFunc) bool {
 				have = []string{v}
 			}
 		case f.name == "tag-key":
-			have = sortedKeys(tags)
+			have = slices.Sorted(maps.Keys(tags))
 		case f.name == "tag-value":
-			for _, k := range sortedKeys(tags) {
+			for _, k := range slices.Sorted(maps.Keys(tags)) {
 				have = append(have, tags[k])
 			}
 		default:

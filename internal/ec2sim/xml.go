@@ -3,8 +3,9 @@ package ec2sim
 import (
 	"bytes"
 	"encoding/xml"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -33,7 +34,7 @@ type tagXML struct {
 // tagSet writes tags in key order.
 func tagSet(tags map[string]string) itemSet[tagXML] {
 	out := make([]tagXML, 0, len(tags))
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		out = append(out, tagXML{Key: k, Value: tags[k]})
 	}
 	return items(out)
@@ -108,14 +109,4 @@ func writeXMLError(w http.ResponseWriter, requestID string, e *apiError) {
 	h.Set("x-amzn-RequestId", requestID)
 	w.WriteHeader(e.Status)
 	w.Write(body)
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -12,10 +12,11 @@ import (
 	"time"
 
 	"github.com/imgraph/imgraph/internal/sandbox"
+	"github.com/imgraph/imgraph/internal/testrootfs"
 )
 
 func TestSandboxRun(t *testing.T) {
-	rootfs := busyboxRootfs(t)
+	rootfs := testrootfs.New(t)
 	sb := newSandbox(t)
 	root := filepath.Join(t.TempDir(), "root")
 	if err := sb.CopyTree(context.Background(), rootfs, root, nil); err != nil {
