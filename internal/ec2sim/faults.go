@@ -34,6 +34,16 @@ const (
 	// FaultSSHHang makes it accept the first Attempts connections and
 	// never answer on them.
 	FaultSSHHang FaultKind = "ssh-hang"
+	// FaultAnswerLost lets matching requests take effect, then holds
+	// their answers until the caller gives up (its request's context
+	// ends) and drops them: a create call in flight when Ctrl-C lands.
+	// Sim.HeldAnswers says when one is held.
+	FaultAnswerLost FaultKind = "answer-lost"
+	// FaultLateVisibility keeps what matching requests make (instances
+	// of RunInstances; images of CreateImage and CopyImage) out of the
+	// answers of the next Describes describe calls of their kind in the
+	// region: EC2's eventual consistency.
+	FaultLateVisibility FaultKind = "late-visibility"
 )
 
 // Fault is a failure the simulator injects on demand. Region and Action
@@ -55,6 +65,9 @@ type Fault struct {
 	// For: ssh-refuse, how long after it starts listening an instance's
 	// SSH server refuses (on the simulator's clock).
 	For Duration `json:"for,omitempty"`
+	// Describes: late-visibility, the describe calls that do not see
+	// what a request made (default 3).
+	Describes int `json:"describes,omitempty"`
 	// Fired counts the times the fault fired (read only).
 	Fired int `json:"fired"`
 
@@ -101,7 +114,7 @@ func impliedAction(k FaultKind) string {
 }
 
 func (f *Fault) check() error {
-	if f.Times < 0 || f.Every < 0 || f.Skip < 0 || f.Attempts < 0 || f.For < 0 {
+	if f.Times < 0 || f.Every < 0 || f.Skip < 0 || f.Attempts < 0 || f.For < 0 || f.Describes < 0 {
 		return fmt.Errorf("ec2sim: fault %s: negative count", f.Kind)
 	}
 	switch f.Kind {
@@ -128,8 +141,18 @@ func (f *Fault) check() error {
 		if f.Attempts == 0 {
 			return fmt.Errorf("ec2sim: an ssh-hang fault needs attempts")
 		}
+	case FaultAnswerLost:
+	case FaultLateVisibility:
+		switch f.Action {
+		case "RunInstances", "CreateImage", "CopyImage":
+		default:
+			return fmt.Errorf("ec2sim: a late-visibility fault is about RunInstances, CreateImage or CopyImage, not %q", f.Action)
+		}
+		if f.Describes == 0 {
+			f.Describes = 3
+		}
 	default:
-		return fmt.Errorf("ec2sim: unknown fault kind %q (throttle, error, instance-never-boots, image-fails, copy-fails, ssh-refuse, ssh-hang)", f.Kind)
+		return fmt.Errorf("ec2sim: unknown fault kind %q (throttle, error, instance-never-boots, image-fails, copy-fails, ssh-refuse, ssh-hang, answer-lost, late-visibility)", f.Kind)
 	}
 	if a := impliedAction(f.Kind); a != "" && f.Action != "" && f.Action != a {
 		return fmt.Errorf("ec2sim: a %s fault is about %s, not %s", f.Kind, a, f.Action)
@@ -220,14 +243,33 @@ func (s *Sim) requestFault(region, action string, ssm bool) *apiError {
 
 // takeFault fires the first fault of kind in force in region, if any.
 func (s *Sim) takeFault(kind FaultKind, region string) *Fault {
+	return s.takeActionFault(kind, region, impliedAction(kind))
+}
+
+// takeActionFault fires the first fault of kind in force for action in
+// region, if any.
+func (s *Sim) takeActionFault(kind FaultKind, region, action string) *Fault {
 	for _, f := range s.faults {
-		if f.Kind == kind && f.matches(region, impliedAction(kind)) && !f.exhausted() {
+		if f.Kind == kind && f.matches(region, action) && !f.exhausted() {
 			f.Fired++
 			return f
 		}
 	}
 	return nil
 }
+
+// lateVisibility is how many describe calls will not see what a request
+// of action makes in region (0: all of them will).
+func (s *Sim) lateVisibility(region, action string) int {
+	if f := s.takeActionFault(FaultLateVisibility, region, action); f != nil {
+		return f.Describes
+	}
+	return 0
+}
+
+// HeldAnswers receives the action of every request whose answer an
+// answer-lost fault holds, once it took effect.
+func (s *Sim) HeldAnswers() <-chan string { return s.held }
 
 // sshFaults are how an instance's SSH server misbehaves.
 type sshFaults struct {

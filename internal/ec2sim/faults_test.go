@@ -3,7 +3,9 @@
 package ec2sim_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -307,5 +309,54 @@ func TestFaultsOverHTTP(t *testing.T) {
 	}
 	if n := len(w.sim.Faults()); n != 0 {
 		t.Errorf("%d faults after deleting all", n)
+	}
+}
+
+// An answer-lost fault lets the call take effect and holds its answer
+// until the caller gives up: the instance runs, and its id never came.
+func TestAnswerLost(t *testing.T) {
+	w := newWorld(t, ec2sim.Options{Faults: []ec2sim.Fault{{Kind: ec2sim.FaultAnswerLost, Action: "RunInstances", Times: 1}}})
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.ec2(home).RunInstances(cctx, &ec2.RunInstancesInput{ImageId: aws.String(w.base), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), ClientToken: aws.String("lost")})
+		done <- err
+	}()
+	if action := <-w.sim.HeldAnswers(); action != "RunInstances" {
+		t.Fatalf("held the answer of %s, want RunInstances", action)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("RunInstances = %v, want the caller's cancellation", err)
+	}
+	out, err := w.ec2(home).DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{{Name: aws.String("client-token"), Values: []string{"lost"}}}})
+	if err != nil || len(out.Reservations) != 1 {
+		t.Fatalf("DescribeInstances: %v, %d reservations; want the instance launched all the same", err, len(out.Reservations))
+	}
+	// The same token again answers with it, as EC2 answers a retry.
+	again, err := w.ec2(home).RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(w.base), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), ClientToken: aws.String("lost")})
+	if err != nil || *again.Instances[0].InstanceId != *out.Reservations[0].Instances[0].InstanceId {
+		t.Fatalf("RunInstances with the same token: %v; want the instance launched before", err)
+	}
+}
+
+// A late-visibility fault keeps what a call made out of the next describe
+// calls, by id and by filter, then shows it.
+func TestLateVisibility(t *testing.T) {
+	w := newWorld(t, ec2sim.Options{Faults: []ec2sim.Fault{{Kind: ec2sim.FaultLateVisibility, Action: "RunInstances", Describes: 2}}})
+	c := w.ec2(home)
+	out, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(w.base), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := *out.Instances[0].InstanceId
+	_, err = c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	wantCode(t, err, "InvalidInstanceID.NotFound")
+	all, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+	if err != nil || len(all.Reservations) != 0 {
+		t.Fatalf("the second describe: %v, %d reservations; want none yet", err, len(all.Reservations))
+	}
+	if got := w.instance(home, id); *got.InstanceId != id {
+		t.Fatalf("the third describe does not see %s", id)
 	}
 }

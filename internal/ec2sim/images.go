@@ -34,6 +34,7 @@ type image struct {
 	// deregistered images are kept so that describing one by id answers
 	// nothing rather than an error, as EC2 does for a while.
 	deregistered bool
+	hidden       int // a fault: describe calls that will not see it yet
 }
 
 func (im *image) order() uint64 { return im.seq }
@@ -280,6 +281,7 @@ func createImage(c *call) (any, *apiError) {
 		// EC2 reboots the instance to image it: its sessions end.
 		s.rebootSSH(in)
 	}
+	im.hidden = s.lateVisibility(r.name, "CreateImage")
 	r.images[im.id] = im
 	return &imageIDResponse{ImageID: im.id}, nil
 }
@@ -411,6 +413,7 @@ func copyImage(c *call) (any, *apiError) {
 		})
 	}
 	im.next = c.startTransition(choose(fails, "failed", "available"), copyDelay)
+	im.hidden = s.lateVisibility(r.name, "CopyImage")
 	r.images[im.id] = im
 	if token != "" {
 		r.copyTokens[token] = im.id
@@ -450,6 +453,12 @@ func deregisterImage(c *call) (any, *apiError) {
 }
 
 func describeImages(c *call) (any, *apiError) {
+	// What was made too recently to be seen is seen one call later.
+	defer func() {
+		for _, im := range c.region.images {
+			im.hidden = max(im.hidden-1, 0)
+		}
+	}()
 	p, r := c.params, c.region
 	fs, err := p.filters()
 	if err != nil {
@@ -476,7 +485,7 @@ func describeImages(c *call) (any, *apiError) {
 			switch {
 			case im != nil && im.deregistered:
 				// Recently deregistered: no error, no image.
-			case im == nil || !im.visible():
+			case im == nil || !im.visible() || im.hidden > 0:
 				missingIDs = append(missingIDs, id)
 			default:
 				candidates = append(candidates, im)
@@ -487,7 +496,7 @@ func describeImages(c *call) (any, *apiError) {
 		}
 	} else {
 		for _, im := range byOrder(r.images) {
-			if im.visible() {
+			if im.visible() && im.hidden == 0 {
 				candidates = append(candidates, im)
 			}
 		}

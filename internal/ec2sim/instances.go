@@ -42,6 +42,7 @@ type instance struct {
 	authorized ssh.PublicKey // the key pair's key; nil: no key pair
 	hostKey    ssh.Signer
 	neverBoots bool // a fault: it stays pending
+	hidden     int  // a fault: describe calls that will not see it yet
 	sshFaults  sshFaults
 	server     *sshServer   // while running
 	closing    []*sshServer // stopped servers whose sessions may still be ending
@@ -231,6 +232,11 @@ func runInstances(c *call) (any, *apiError) {
 	}
 	if token != "" {
 		r.runTokens[token] = rid
+	}
+	if late := c.sim.lateVisibility(r.name, "RunInstances"); late > 0 {
+		for _, in := range launched {
+			in.hidden = late
+		}
 	}
 	return c.reservation(rid, launched), nil
 }
@@ -595,17 +601,32 @@ func describeInstances(c *call) (any, *apiError) {
 	if err := checkFilters(fs, c.instanceField(&instance{})); err != nil {
 		return nil, err
 	}
+	// What was made too recently to be seen is seen one call later.
+	defer func() {
+		for _, in := range c.region.instances {
+			in.hidden = max(in.hidden-1, 0)
+		}
+	}()
 	var candidates []*instance
 	if ids := p.list("InstanceId"); len(ids) > 0 {
 		if candidates, err = c.instancesNamed(ids); err != nil {
 			return nil, err
+		}
+		var hidden []string
+		for _, in := range candidates {
+			if in.hidden > 0 {
+				hidden = append(hidden, in.id)
+			}
+		}
+		if len(hidden) > 0 {
+			return nil, notFound("instance", hidden)
 		}
 	} else {
 		candidates = byOrder(c.region.instances)
 	}
 	var found []*instance
 	for _, in := range candidates {
-		if matches(fs, in.tags, c.instanceField(in)) {
+		if in.hidden == 0 && matches(fs, in.tags, c.instanceField(in)) {
 			found = append(found, in)
 		}
 	}

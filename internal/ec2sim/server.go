@@ -117,6 +117,7 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := params{form: r.Form}
+	lost := false
 	body, aerr := s.dispatch(regionName, action, false, func(c *call) (any, *apiError) {
 		c.params = p
 		h := ec2Actions[action]
@@ -126,8 +127,19 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 		if dry, _, _ := p.boolean("DryRun"); dry {
 			return nil, newError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
 		}
-		return h(c)
+		body, err := h(c)
+		lost = err == nil && s.takeActionFault(FaultAnswerLost, regionName, action) != nil
+		return body, err
 	})
+	if lost {
+		// It took effect; its caller never hears of it.
+		select {
+		case s.held <- action:
+		default:
+		}
+		<-r.Context().Done()
+		return
+	}
 	if aerr != nil {
 		writeXMLError(w, requestID, aerr)
 		return

@@ -127,6 +127,7 @@ type Sim struct {
 	// is doomed, and goes when its last copy is done.
 	busy   map[string]int
 	doomed map[string]bool
+	held   chan string // the actions whose answers an answer-lost fault holds
 
 	srv      *http.Server
 	endpoint string
@@ -181,6 +182,7 @@ func New(opts Options) (*Sim, error) {
 		calls:   map[string]map[string]int{},
 		busy:    map[string]int{},
 		doomed:  map[string]bool{},
+		held:    make(chan string, 64),
 	}
 	if s.now == nil {
 		s.now = time.Now
