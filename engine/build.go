@@ -315,6 +315,11 @@ func (b *builder) fail(n *node, action string, region string, err error) {
 func (b *builder) interrupted(ctx context.Context, n *node, action string, err error) {
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		b.skip(n, "the build stopped")
+		// Stopped, but not quiet about what its undoing left.
+		var left *bake.CleanupError
+		if errors.As(err, &left) {
+			b.opt.Warn("%s: %v", n.out.Target.Image.Label, left)
+		}
 		return
 	}
 	b.fail(n, action, b.home, err)

@@ -42,9 +42,9 @@ const (
 	// minAttempts is the least number of attempts the SDK makes of a call,
 	// throttled ones included.
 	minAttempts = 10
-	// cleanupTimeout bounds the cleanups of one bake or copy, which run
-	// with their own context once the bake's may be cancelled.
-	cleanupTimeout = 10 * time.Minute
+	// cleanupTimeout bounds each cleanup of a bake or copy, which runs
+	// with its own context once the operation's may be cancelled.
+	cleanupTimeout = 5 * time.Minute
 	// credentialsTimeout bounds New's check that credentials can be had.
 	credentialsTimeout = 30 * time.Second
 )

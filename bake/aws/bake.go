@@ -37,13 +37,18 @@ type bakeState struct {
 	signer  ssh.Signer
 
 	// step_security_group
-	groupName string
-	groupID   string
+	groupName   string
+	groupCreate *ec2.CreateSecurityGroupInput
+	groupLost   bool // its answer never came: it may have made the group
+	groupID     string
 
 	// step_run_instance
-	launched   bool // RunInstances was called, whether or not it answered
-	instanceID string
-	address    string // where SSH reaches the instance
+	launched     bool // RunInstances was called, whether or not it answered
+	launch       *ec2.RunInstancesInput
+	launchLost   bool // its answer never came: it may have launched
+	instanceID   string
+	instanceLeft bool   // it could not be terminated: its group cannot go
+	address      string // where SSH reaches the instance
 
 	// step_connect
 	comm *communicator
@@ -55,6 +60,8 @@ type bakeState struct {
 	// step_create_image
 	imageName    string
 	imageStarted bool // CreateImage was called, whether or not it answered
+	imageCreate  *ec2.CreateImageInput
+	imageLost    bool // its answer never came: it may have made the image
 	imageID      string
 	imageDone    bool // the image is available and is the bake's result
 }

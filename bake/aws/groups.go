@@ -26,8 +26,7 @@ func findGroup(ctx context.Context, client *ec2.Client, name string) (string, er
 }
 
 // groupDeleteTimeout bounds the wait for a group's instances to let go of
-// it, so that a group held by an instance that failed to terminate does
-// not use up the time the other cleanups need.
+// it once they are terminating.
 const groupDeleteTimeout = 5 * time.Minute
 
 // deleteSecurityGroup deletes a group, waiting while an instance that is
@@ -36,15 +35,21 @@ func deleteSecurityGroup(ctx context.Context, client *ec2.Client, id string, pol
 	ctx, cancel := context.WithTimeout(ctx, groupDeleteTimeout)
 	defer cancel()
 	for {
-		_, err := client.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: awssdk.String(id)})
-		switch {
-		case err == nil || isNotFound(err):
-			return nil
-		case errorCode(err) != "DependencyViolation":
-			return fmt.Errorf("deleting security group %s: %w", id, err)
+		err := deleteSecurityGroupOnce(ctx, client, id)
+		if errorCode(err) != "DependencyViolation" {
+			return err
 		}
 		if werr := sleep(ctx, poll); werr != nil {
-			return fmt.Errorf("deleting security group %s: %w", id, errors.Join(err, werr))
+			return fmt.Errorf("security group %s is left: %w", id, errors.Join(err, werr))
 		}
 	}
+}
+
+// deleteSecurityGroupOnce deletes a group; one already gone is deleted.
+func deleteSecurityGroupOnce(ctx context.Context, client *ec2.Client, id string) error {
+	_, err := client.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: awssdk.String(id)})
+	if err == nil || isNotFound(err) {
+		return nil
+	}
+	return fmt.Errorf("deleting security group %s: %w", id, err)
 }

@@ -34,7 +34,15 @@ func describeInstance(ctx context.Context, client *ec2.Client, id string) (*type
 // terminateInstances terminates the instances and waits until they are
 // gone; their root volumes go with them (DeleteOnTermination).
 func terminateInstances(ctx context.Context, client *ec2.Client, ids []string, poll, timeout time.Duration) error {
-	_, err := client.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: ids})
+	var err error
+	for attempt := 0; ; attempt++ {
+		_, err = client.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: ids})
+		// EC2 may not know an instance it has just launched (eventual
+		// consistency): a few more tries before taking it for gone.
+		if !isNotFound(err) || attempt == notFoundRetries || sleep(ctx, poll) != nil {
+			break
+		}
+	}
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("terminating %s: %w", strings.Join(ids, ", "), err)
 	}
@@ -57,6 +65,10 @@ func terminateInstances(ctx context.Context, client *ec2.Client, ids []string, p
 		return true, nil
 	})
 }
+
+// notFoundRetries is how often a call naming an id EC2 gave is tried
+// again when EC2 answers that it does not know it.
+const notFoundRetries = 3
 
 // findInstances lists the ids of the instances that match filters and are
 // not terminated.

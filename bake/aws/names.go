@@ -13,10 +13,12 @@ import (
 // AMI names are 3 to 128 characters of letters, digits and ()[] ./-'@_.
 const maxImageName = 128
 
-// imageName is a unique, readable name for the image of label with key,
-// made at t: imgraph-<pkg>-<name>-<key[:12]>-<time>.
-func imageName(l label.Label, key string, t time.Time) string {
-	suffix := "-" + bake.ShortKey(key) + "-" + t.UTC().Format("20060102T150405Z")
+// imageName is a readable name for the image of label with key, made at
+// t by one bake: imgraph-<pkg>-<name>-<key[:12]>-<time>-<bake>. It is the
+// bake's alone (two runs may bake one key in one second), so an image of
+// that name is the bake's image.
+func imageName(l label.Label, key string, t time.Time, bakeID string) string {
+	suffix := "-" + bake.ShortKey(key) + "-" + t.UTC().Format("20060102T150405Z") + "-" + bakeID
 	head := "imgraph-"
 	if l.Pkg != "" {
 		head += strings.ReplaceAll(l.Pkg, "/", "-") + "-"

@@ -19,11 +19,11 @@ func TestImageName(t *testing.T) {
 		l    label.Label
 		want string
 	}{
-		{label.Label{Pkg: "examples/apps/api", Name: "api"}, "imgraph-examples-apps-api-api-0123456789ab-20260304T040607Z"},
-		{label.Label{Pkg: "", Name: "root"}, "imgraph-root-0123456789ab-20260304T040607Z"},
-		{label.Label{Pkg: "a", Name: "we+ird:name"}, "imgraph-a-we-ird-name-0123456789ab-20260304T040607Z"},
+		{label.Label{Pkg: "examples/apps/api", Name: "api"}, "imgraph-examples-apps-api-api-0123456789ab-20260304T040607Z-feedbeef"},
+		{label.Label{Pkg: "", Name: "root"}, "imgraph-root-0123456789ab-20260304T040607Z-feedbeef"},
+		{label.Label{Pkg: "a", Name: "we+ird:name"}, "imgraph-a-we-ird-name-0123456789ab-20260304T040607Z-feedbeef"},
 	} {
-		got := imageName(tc.l, key, at)
+		got := imageName(tc.l, key, at, "feedbeef")
 		if got != tc.want {
 			t.Errorf("imageName(%s) = %q, want %q", tc.l, got, tc.want)
 		}
@@ -32,12 +32,12 @@ func TestImageName(t *testing.T) {
 		}
 	}
 	long := label.Label{Pkg: strings.Repeat("deep/", 40), Name: "x"}
-	got := imageName(long, key, at)
-	if len(got) != 128 || !amiNameRE.MatchString(got) || !strings.HasSuffix(got, "-0123456789ab-20260304T040607Z") {
+	got := imageName(long, key, at, "feedbeef")
+	if len(got) != 128 || !amiNameRE.MatchString(got) || !strings.HasSuffix(got, "-0123456789ab-20260304T040607Z-feedbeef") {
 		t.Errorf("long label: %q (%d chars)", got, len(got))
 	}
-	if imageName(long, key, at) == imageName(long, key, at.Add(time.Second)) {
-		t.Error("two bakes a second apart got the same name")
+	if imageName(long, key, at, "feedbeef") == imageName(long, key, at, "0badf00d") {
+		t.Error("two bakes of one key in one second got the same name")
 	}
 }
 

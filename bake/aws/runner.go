@@ -1,11 +1,14 @@
 package aws
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/imgraph/imgraph/bake"
 )
 
 // step is one stage of an operation (a bake, a copy) whose steps share a
@@ -40,36 +43,22 @@ func (e *stepError) Error() string {
 
 func (e *stepError) Unwrap() error { return e.Err }
 
-// CleanupError lists the cleanups that failed; the resources they were
-// to remove may be left behind until `imgraph cleanup` finds them.
-type CleanupError struct {
-	Errs []error
-}
-
-func (e *CleanupError) Error() string {
-	var b strings.Builder
-	b.WriteString("cleanup failed, temporary resources may be left behind (`imgraph cleanup` removes them later):")
-	for _, err := range e.Errs {
-		b.WriteString("\n  ")
-		b.WriteString(err.Error())
-	}
-	return b.String()
-}
-
-func (e *CleanupError) Unwrap() []error { return e.Errs }
-
 // runner runs steps in order and, on every path out, the cleanups of those
 // that ran in reverse order.
 type runner[S any] struct {
-	steps          []step[S]
+	steps []step[S]
+	// cleanupTimeout bounds each cleanup (0: cleanupTimeout), so that one
+	// stuck cleanup cannot use up the time of the others.
 	cleanupTimeout time.Duration
 	// cleaning is called once before the cleanups start.
 	cleaning func()
 }
 
-// run returns the first step's error, and a *CleanupError when cleanups
-// failed; the caller reports both, never hiding the first behind the
-// second.
+// run returns the first step's error, and a *bake.CleanupError when
+// cleanups failed; the caller reports both, never hiding the first behind
+// the second. Each cleanup runs in its own bake.CleanupContext: not
+// cancelled with ctx, bounded, and hurried by a Ctrl-C that lands while
+// it runs.
 func (r *runner[S]) run(ctx context.Context, s S) (err error, cleanupErr error) {
 	var ran []step[S]
 	defer func() {
@@ -79,15 +68,13 @@ func (r *runner[S]) run(ctx context.Context, s S) (err error, cleanupErr error) 
 		if r.cleaning != nil {
 			r.cleaning()
 		}
-		timeout := r.cleanupTimeout
-		if timeout <= 0 {
-			timeout = cleanupTimeout
-		}
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-		defer cancel()
+		timeout := cmp.Or(r.cleanupTimeout, cleanupTimeout)
 		var failed []error
 		for i := len(ran) - 1; i >= 0; i-- {
-			if cerr := ran[i].Cleanup(cctx, s); cerr != nil {
+			cctx, cancel := bake.CleanupContext(ctx, timeout)
+			cerr := ran[i].Cleanup(cctx, s)
+			cancel()
+			if cerr != nil {
 				if name := ran[i].Name(); name != "" {
 					cerr = fmt.Errorf("%s: %w", name, cerr)
 				}
@@ -95,7 +82,7 @@ func (r *runner[S]) run(ctx context.Context, s S) (err error, cleanupErr error) 
 			}
 		}
 		if len(failed) > 0 {
-			cleanupErr = &CleanupError{Errs: failed}
+			cleanupErr = &bake.CleanupError{Errs: failed}
 		}
 	}()
 	for _, st := range r.steps {

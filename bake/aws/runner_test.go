@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/imgraph/imgraph/bake"
 )
 
 // fakeStep records its Run and Cleanup in a shared journal.
@@ -178,7 +180,7 @@ func TestRunnerCleanupFailuresDoNotHideTheError(t *testing.T) {
 	if !errors.Is(stepErr, boom) {
 		t.Fatalf("step error = %v", stepErr)
 	}
-	var ce *CleanupError
+	var ce *bake.CleanupError
 	if !errors.As(cleanupErr, &ce) || len(ce.Errs) != 2 {
 		t.Fatalf("cleanup error = %v", cleanupErr)
 	}
@@ -218,7 +220,7 @@ func TestRunnerUnnamedStep(t *testing.T) {
 	if stepErr == nil || stepErr.Error() != "copying image ami-1: no capacity" {
 		t.Fatalf("step error = %v", stepErr)
 	}
-	var ce *CleanupError
+	var ce *bake.CleanupError
 	if !errors.As(cleanupErr, &ce) || len(ce.Errs) != 1 || ce.Errs[0].Error() != "deregistering image ami-2: refused" {
 		t.Fatalf("cleanup error = %v", cleanupErr)
 	}

@@ -8,6 +8,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/internal/ec2sim"
 )
 
 // Cancelled as each step starts, the bake stops with the cancellation,
@@ -36,7 +39,7 @@ func TestSimCancelAtEachPhase(t *testing.T) {
 			if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "aws: bake //t:cancelled: ") {
 				t.Errorf("error = %v", err)
 			}
-			var ce *CleanupError
+			var ce *bake.CleanupError
 			if errors.As(err, &ce) {
 				t.Errorf("cleanup failed: %v", ce)
 			}
@@ -77,7 +80,7 @@ func TestSimCancelWhileACallIsInFlight(t *testing.T) {
 			if !errors.Is(err, context.Canceled) {
 				t.Errorf("error = %v, want context.Canceled", err)
 			}
-			var ce *CleanupError
+			var ce *bake.CleanupError
 			if errors.As(err, &ce) {
 				t.Errorf("cleanup failed: %v", ce)
 			}
@@ -123,4 +126,53 @@ func TestSimCancelDuringAProvisioner(t *testing.T) {
 		t.Errorf("the cancelled bake took %s", d)
 	}
 	w.noLeftovers(t, run)
+}
+
+// As above, while what the call made does not show in EC2's answers yet
+// (eventual consistency): a cleanup that looks once finds nothing and
+// leaks it. A cleanup must learn the id of what it asked for.
+func TestSimCancelWhileACallIsInFlightAndNotYetVisible(t *testing.T) {
+	for _, action := range []string{"RunInstances", "CreateImage", "CopyImage"} {
+		t.Run(action, func(t *testing.T) {
+			w := newSimWorld(t, Options{})
+			if _, err := w.sim.AddFault(ec2sim.Fault{Kind: ec2sim.FaultLateVisibility, Action: action, Describes: 4}); err != nil {
+				t.Fatal(err)
+			}
+			run := newRunID()
+			job := w.job(w.image("unseen"), run, "")
+			var source string
+			if action == "CopyImage" {
+				job, source = w.bakeOne(t, run)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			hit := false
+			w.hook(func(a string) answer {
+				if a == action && !hit {
+					hit = true
+					cancel()
+					return lose
+				}
+				return deliver
+			})
+			defer w.hook(nil)
+			var err error
+			if action == "CopyImage" {
+				_, err = w.baker.Copy(ctx, copyJob(job, source))
+			} else {
+				_, err = w.baker.Bake(ctx, job.Job)
+			}
+			if !hit {
+				t.Fatalf("never called %s", action)
+			}
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("error = %v, want context.Canceled", err)
+			}
+			var ce *bake.CleanupError
+			if errors.As(err, &ce) {
+				t.Errorf("cleanup failed: %v", ce)
+			}
+			w.noLeftovers(t, run)
+		})
+	}
 }

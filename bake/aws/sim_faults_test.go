@@ -69,7 +69,7 @@ func TestSimFaultAtEachStep(t *testing.T) {
 			if want := "aws: bake //t:faulty: " + tc.want; !strings.HasPrefix(err.Error(), want) {
 				t.Errorf("error:\n%v\nwant it to start with\n%s", err, want)
 			}
-			var ce *CleanupError
+			var ce *bake.CleanupError
 			if errors.As(err, &ce) {
 				t.Errorf("cleanup failed: %v", ce)
 			}

@@ -45,8 +45,9 @@ func (*stepCopyImage) Run(ctx context.Context, s *copyState) error {
 		}
 		in.KmsKeyId = awssdk.String(key)
 	}
-	s.started = true
+	s.started, s.call = true, in
 	out, err := s.to.CopyImage(ctx, in)
+	s.lost = unanswered(err)
 	if errorCode(err) == "InvalidAMIName.Duplicate" {
 		// A copy of this very image may be there already, from a run that
 		// died before recording it.
@@ -78,6 +79,18 @@ func (*stepCopyImage) Cleanup(ctx context.Context, s *copyState) error {
 		return nil
 	}
 	s.phase(bake.PhaseCleanup)
+	if s.imageID == "" && s.lost {
+		// CopyImage may have started the copy without our hearing back,
+		// and EC2 may not show it yet: the same call with the same token
+		// answers with its id (or starts it now, to go).
+		out, err := s.to.CopyImage(ctx, s.call)
+		switch {
+		case err == nil:
+			s.imageID = awssdk.ToString(out.ImageId)
+		case errorCode(err) == "":
+			return fmt.Errorf("a copy started with client token %s may be left: %w", awssdk.ToString(s.call.ClientToken), err)
+		}
+	}
 	return discardCopy(ctx, s.to, s.imageID, s.job, s.b.opts.PollInterval)
 }
 

@@ -25,7 +25,7 @@ func (*stepCreateImage) Name() string { return "create image" }
 func (*stepCreateImage) Run(ctx context.Context, s *bakeState) error {
 	s.phase("create image")
 	im := s.job.Image
-	s.imageName = imageName(im.Label, s.job.Key, s.created)
+	s.imageName = imageName(im.Label, s.job.Key, s.created, s.bakeID)
 	desc := im.Description
 	if desc == "" {
 		desc = "imgraph " + s.label
@@ -37,25 +37,18 @@ func (*stepCreateImage) Run(ctx context.Context, s *bakeState) error {
 	tags[bake.TagTemporary] = "true"
 	tags[bake.TagCreated] = s.created.Format(time.RFC3339)
 	s.imageStarted = true
-	out, err := s.ec2.CreateImage(ctx, &ec2.CreateImageInput{
+	s.imageCreate = &ec2.CreateImageInput{
 		InstanceId:        awssdk.String(s.instanceID),
 		Name:              awssdk.String(s.imageName),
 		Description:       awssdk.String(desc),
 		TagSpecifications: tagSpecs(toTags(tags), types.ResourceTypeImage, types.ResourceTypeSnapshot),
-	})
-	switch {
-	case errorCode(err) == "InvalidAMIName.Duplicate":
-		// An attempt whose answer was lost made it: the name is ours alone.
-		images, ferr := findImages(ctx, s.ec2, []types.Filter{filter("name", s.imageName)})
-		if ferr != nil || len(images) != 1 || tagValue(images[0].Tags, bake.TagRun) != s.job.RunID {
-			return fmt.Errorf("creating image %s from %s: %w", s.imageName, s.instanceID, err)
-		}
-		s.imageID = awssdk.ToString(images[0].ImageId)
-	case err != nil:
-		return fmt.Errorf("creating image %s from %s: %w", s.imageName, s.instanceID, err)
-	default:
-		s.imageID = awssdk.ToString(out.ImageId)
 	}
+	id, err := s.createImage(ctx)
+	if err != nil {
+		s.imageLost = unanswered(err)
+		return fmt.Errorf("creating image %s from %s: %w", s.imageName, s.instanceID, err)
+	}
+	s.imageID = id
 	fmt.Fprintf(s.log, "==> creating image %s (%s)\n", s.imageID, s.imageName)
 	img, err := waitForImage(ctx, s.ec2, s.imageID, s.region, s.b.opts.PollInterval, s.b.waitTimeout(imageWaitTimeout))
 	if err != nil {
@@ -79,19 +72,49 @@ func (s *bakeState) imageTags() map[string]string {
 	return tags
 }
 
+// createImage calls CreateImage and returns the image's id. An earlier
+// attempt whose answer was lost may have made it: the name is this
+// bake's alone, so an image of that name is this bake's image.
+func (s *bakeState) createImage(ctx context.Context) (string, error) {
+	out, err := s.ec2.CreateImage(ctx, s.imageCreate)
+	if errorCode(err) == "InvalidAMIName.Duplicate" {
+		return s.imageNamed(ctx)
+	}
+	if err != nil {
+		return "", err
+	}
+	return awssdk.ToString(out.ImageId), nil
+}
+
+// imageNamed is the id of the image EC2 says has the bake's image name,
+// looked up until EC2 shows it (it may not at once).
+func (s *bakeState) imageNamed(ctx context.Context) (string, error) {
+	var id string
+	what := fmt.Sprintf("looking up image %s, which EC2 says exists", s.imageName)
+	err := waitFor(ctx, s.b.opts.PollInterval, s.b.waitTimeout(instanceWaitTimeout), what, func(ctx context.Context) (bool, error) {
+		images, err := findImages(ctx, s.ec2, []types.Filter{filter("name", s.imageName)})
+		if err != nil || len(images) == 0 {
+			return false, err
+		}
+		id = awssdk.ToString(images[0].ImageId)
+		return true, nil
+	})
+	return id, err
+}
+
 func (*stepCreateImage) Cleanup(ctx context.Context, s *bakeState) error {
 	if !s.imageStarted || s.imageDone {
 		return nil
 	}
-	if s.imageID == "" {
-		// CreateImage may have made it without our hearing back.
-		images, err := findImages(ctx, s.ec2, []types.Filter{filter("name", s.imageName)})
-		if err != nil {
-			return err
+	if s.imageID == "" && s.imageLost {
+		// CreateImage may have made it without our hearing back, and EC2
+		// may not show it yet: the same call answers with its id, or
+		// that the name is taken (then it exists), or makes it now.
+		id, err := s.createImage(ctx)
+		if err != nil && errorCode(err) == "" {
+			return fmt.Errorf("image %s may be left: %w", s.imageName, err)
 		}
-		for _, img := range images {
-			s.imageID = awssdk.ToString(img.ImageId)
-		}
+		s.imageID = id
 	}
 	return discardImage(ctx, s.ec2, s.imageID, map[string]string{
 		bake.TagRun: s.job.RunID, bake.TagKey: s.job.Key, bake.TagTemporary: "true",

@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/rules"
 )
 
@@ -86,9 +85,10 @@ func (*stepRunInstance) Run(ctx context.Context, s *bakeState) error {
 	if attrs.Subnet != "" {
 		in.SubnetId = awssdk.String(attrs.Subnet)
 	}
-	s.launched = true
+	s.launched, s.launch = true, in
 	out, err := s.ec2.RunInstances(ctx, in)
 	if err != nil {
+		s.launchLost = unanswered(err)
 		return fmt.Errorf("launching a %s instance from %s: %w", attrs.InstanceType, from, err)
 	}
 	if len(out.Instances) == 0 {
@@ -122,20 +122,26 @@ func (*stepRunInstance) Cleanup(ctx context.Context, s *bakeState) error {
 	if !s.launched {
 		return nil
 	}
-	ids := []string{s.instanceID}
-	if s.instanceID == "" {
-		// RunInstances may have launched it without our hearing back.
-		found, err := findInstances(ctx, s.ec2, []types.Filter{
-			filter("tag:"+bake.TagRun, s.job.RunID),
-			filter("tag:"+bake.TagLabel, s.label),
-		})
-		if err != nil {
-			return err
+	if s.instanceID == "" && s.launchLost {
+		// RunInstances may have launched it without our hearing back,
+		// and EC2 may not show it yet: the same call with the same token
+		// answers with what it launched (or launches it now, to go).
+		out, err := s.ec2.RunInstances(ctx, s.launch)
+		switch {
+		case err == nil && len(out.Instances) > 0:
+			s.instanceID = awssdk.ToString(out.Instances[0].InstanceId)
+		case err != nil && errorCode(err) == "":
+			s.instanceLeft = true
+			return fmt.Errorf("an instance launched with client token %s may be left running: %w",
+				awssdk.ToString(s.launch.ClientToken), err)
 		}
-		ids = found
 	}
-	if len(ids) == 0 {
-		return nil
+	if s.instanceID == "" {
+		return nil // EC2 refused the launch: nothing was launched
 	}
-	return terminateInstances(ctx, s.ec2, ids, s.b.opts.PollInterval, s.b.waitTimeout(instanceWaitTimeout))
+	err := terminateInstances(ctx, s.ec2, []string{s.instanceID}, s.b.opts.PollInterval, s.b.waitTimeout(instanceWaitTimeout))
+	if err != nil {
+		s.instanceLeft = true
+	}
+	return err
 }

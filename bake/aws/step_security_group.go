@@ -23,27 +23,40 @@ func (*stepSecurityGroup) Run(ctx context.Context, s *bakeState) error {
 		return err
 	}
 	s.groupName = resourceName(s, "sg")
-	out, err := s.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
+	s.groupCreate = &ec2.CreateSecurityGroupInput{
 		GroupName:         awssdk.String(s.groupName),
 		Description:       awssdk.String("imgraph: temporary SSH access to the bake of " + s.label + ", run " + s.job.RunID),
 		VpcId:             awssdk.String(vpc),
 		TagSpecifications: tagSpecs(s.tempTags(), types.ResourceTypeSecurityGroup),
-	})
-	if errorCode(err) == "InvalidGroup.Duplicate" {
-		// An attempt whose answer was lost made it; the name is ours alone.
-		if s.groupID, err = findGroup(ctx, s.ec2, s.groupName); err == nil && s.groupID == "" {
-			err = fmt.Errorf("security group %s exists and cannot be found", s.groupName)
-		}
-		if err != nil {
-			return fmt.Errorf("creating security group %s in %s: %w", s.groupName, vpc, err)
-		}
-		return nil
 	}
+	id, err := s.createGroup(ctx)
 	if err != nil {
+		s.groupLost = unanswered(err)
 		return fmt.Errorf("creating security group %s in %s: %w", s.groupName, vpc, err)
 	}
-	s.groupID = awssdk.ToString(out.GroupId)
+	s.groupID = id
 	return nil
+}
+
+// createGroup calls CreateSecurityGroup and returns the group's id. An
+// earlier attempt whose answer was lost may have made it: the name is
+// this bake's alone, so a group of that name is this bake's group.
+func (s *bakeState) createGroup(ctx context.Context) (string, error) {
+	out, err := s.ec2.CreateSecurityGroup(ctx, s.groupCreate)
+	if errorCode(err) != "InvalidGroup.Duplicate" {
+		if err != nil {
+			return "", err
+		}
+		return awssdk.ToString(out.GroupId), nil
+	}
+	var id string
+	what := fmt.Sprintf("looking up security group %s, which EC2 says exists", s.groupName)
+	err = waitFor(ctx, s.b.opts.PollInterval, s.b.waitTimeout(instanceWaitTimeout), what, func(ctx context.Context) (bool, error) {
+		var err error
+		id, err = findGroup(ctx, s.ec2, s.groupName)
+		return id != "", err
+	})
+	return id, err
 }
 
 // vpcOf is the VPC of subnet, or the region's default VPC.
@@ -69,16 +82,26 @@ func vpcOf(ctx context.Context, client *ec2.Client, subnet, region string) (stri
 }
 
 func (*stepSecurityGroup) Cleanup(ctx context.Context, s *bakeState) error {
-	if s.groupID == "" && s.groupName != "" {
-		// CreateSecurityGroup may have made it without our hearing back.
-		id, err := findGroup(ctx, s.ec2, s.groupName)
-		if err != nil {
-			return err
+	if s.groupID == "" && s.groupLost {
+		// CreateSecurityGroup may have made it without our hearing back:
+		// the same call answers with it, or that the name is taken.
+		id, err := s.createGroup(ctx)
+		if err != nil && errorCode(err) == "" {
+			return fmt.Errorf("security group %s may be left: %w", s.groupName, err)
 		}
 		s.groupID = id
 	}
 	if s.groupID == "" {
 		return nil
+	}
+	if s.instanceLeft {
+		// Its instance is still there: waiting for the group to be let go
+		// would wait for what cannot happen.
+		err := deleteSecurityGroupOnce(ctx, s.ec2, s.groupID)
+		if errorCode(err) == "DependencyViolation" {
+			return fmt.Errorf("security group %s is left: the instance %s that uses it could not be terminated", s.groupID, s.instanceID)
+		}
+		return err
 	}
 	return deleteSecurityGroup(ctx, s.ec2, s.groupID, s.b.opts.PollInterval)
 }

@@ -7,6 +7,8 @@ import (
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imgraph/imgraph/bake"
 )
 
 // Bounds of the waits, unless Options.WaitTimeout says otherwise.
@@ -33,17 +35,8 @@ func waitFor(ctx context.Context, poll, timeout time.Duration, what string, chec
 	}
 }
 
-// sleep waits for d or ctx's end.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// sleep waits for d, ctx's end, or (in a cleanup) the user's hurry.
+func sleep(ctx context.Context, d time.Duration) error { return bake.Wait(ctx, d) }
 
 // because is ": " and why EC2 says a resource is in the state it is, or
 // "" when it does not say.

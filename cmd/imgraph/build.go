@@ -34,7 +34,8 @@ func buildCommand(e *env, opts *options) *cobra.Command {
 parents, skipping every image whose key is already baked, with --jobs bakes at
 once. Each bake's output goes to imgraph-out/logs/<package>/<name>.log and the
 result to imgraph-out/manifest.json. Ctrl-C stops the build and undoes every
-bake in flight; a second Ctrl-C exits at once.`,
+bake in flight; a second Ctrl-C stops the cleanups' waits (what can be
+undone at once is, and what is left is listed); a third exits at once.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkOutput(opts, "text", "json"); err != nil {
 				return err

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/internal/sandbox"
 )
 
@@ -17,15 +18,21 @@ func main() {
 	// never reaches the CLI.
 	sandbox.MaybeRun()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	signals := make(chan os.Signal, 2)
+	hurry := make(chan struct{})
+	ctx, cancel := context.WithCancel(bake.WithHurry(context.Background(), hurry))
+	signals := make(chan os.Signal, 3)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// The first Ctrl-C cancels: every bake undoes its work, then
-		// imgraph exits 130. The second exits at once.
+		// imgraph exits 130. The second stops the cleanups' waits: what
+		// can be undone at once is, and what is left is listed. The third
+		// exits at once.
 		<-signals
-		fmt.Fprintln(os.Stderr, "imgraph: interrupted; cleaning up (Ctrl-C again to exit at once)")
+		fmt.Fprintln(os.Stderr, "imgraph: interrupted; cleaning up (Ctrl-C again to stop waiting)")
 		cancel()
+		<-signals
+		fmt.Fprintln(os.Stderr, "imgraph: interrupted again; undoing what can be undone at once (Ctrl-C again to exit now)")
+		close(hurry)
 		<-signals
 		os.Exit(exitInterrupted)
 	}()
