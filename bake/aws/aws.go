@@ -15,6 +15,7 @@
 package aws
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -74,8 +75,10 @@ type Options struct {
 	// succeeded; it may be nil.
 	Warn func(format string, args ...any)
 
-	// For tests: the rate limiter's clock, and the retryer's backoff.
+	// For tests: the rate limiter's (and the heartbeat's) clock, the
+	// heartbeat's interval, and the retryer's backoff.
 	clock        clock
+	heartbeat    time.Duration
 	retryBackoff retry.BackoffDelayer
 }
 
@@ -87,6 +90,7 @@ type Baker struct {
 	warn    func(format string, args ...any)
 	sshCIDR string // normalized Options.SSHCIDR, "" for the caller's address
 	limits  *limiter
+	heart   *heart
 
 	mu      sync.Mutex
 	regions map[string]*clients
@@ -133,6 +137,7 @@ func New(ctx context.Context, opts Options) (*Baker, error) {
 		b.warn = func(string, ...any) {}
 	}
 	b.limits = newLimiter(opts.clock)
+	b.heart = &heart{b: b, interval: cmp.Or(opts.heartbeat, HeartbeatInterval), ticks: opts.clock.After}
 	if opts.SSHCIDR != "" {
 		cidr, err := normalizeCIDR(opts.SSHCIDR)
 		if err != nil {

@@ -54,6 +54,10 @@ type bakeState struct {
 	comm *communicator
 	sudo string // "sudo -n -E " when the SSH user is not root
 
+	// alive holds what stops the heartbeats of the bake's temporary
+	// resources, called once the bake is over.
+	alive []func()
+
 	// step_upload: each script's path on the instance, by provisioner
 	scripts map[int]string
 
@@ -74,6 +78,9 @@ func (b *Baker) Bake(ctx context.Context, job *bake.Job) (string, error) {
 	}
 	r := &runner[*bakeState]{steps: bakeSteps(), cleaning: func() { s.phase(bake.PhaseCleanup) }}
 	stepErr, cleanupErr := r.run(ctx, s)
+	for _, done := range s.alive {
+		done()
+	}
 	if stepErr == nil && cleanupErr != nil {
 		// The image is good: what failed is undoing a temporary, which
 		// `imgraph cleanup` can still remove.
@@ -132,8 +139,17 @@ func (s *bakeState) tempTags() []types.Tag {
 		bake.TagRun:       s.job.RunID,
 		bake.TagTemporary: "true",
 		bake.TagCreated:   s.created.Format(time.RFC3339),
+		TagHeartbeat:      s.created.Format(time.RFC3339),
 		bake.TagLabel:     s.label,
 	})
+}
+
+// beating renews the heartbeat of the bake's resources ids until stop is
+// called, or the bake is over.
+func (s *bakeState) beating(ids ...string) (stop func()) {
+	done := s.b.heart.alive(s.region, ids...)
+	s.alive = append(s.alive, done)
+	return done
 }
 
 // lockedWriter serializes writes: an SSH session copies stdout and stderr

@@ -38,28 +38,56 @@ const (
 
 var kindOrder = map[string]int{KindInstance: 0, KindImage: 1, KindSnapshot: 2, KindVolume: 3, KindSecurityGroup: 4, KindKeyPair: 5}
 
+// CleanupOptions say which leftovers Cleanup removes.
+type CleanupOptions struct {
+	// OlderThan spares what was made more recently.
+	OlderThan time.Duration
+	// Alive says whether this machine holds a run (nil: it holds none).
+	// A run whose resources beat less than HeartbeatStale ago is alive
+	// too, wherever it runs, unless it is one of Dead.
+	Alive func(runID string) bool
+	// Dead are runs the user knows have died (killed, say): their
+	// resources go however recently they beat.
+	Dead []string
+	// DryRun only lists what would go.
+	DryRun bool
+}
+
+// Spared is a run whose leftovers Cleanup left alone because it seems
+// alive elsewhere: its resources beat LastBeat.
+type Spared struct {
+	Region    string
+	Run       string
+	Resources int
+	LastBeat  time.Time
+}
+
 // Cleanup finds, in every region, the resources tagged
-// imgraph:temporary=true whose run is not alive (alive may be nil: none
-// is) and whose imgraph:created is older than olderThan, and removes
-// them: instances first (and waits until they are gone), then partial
-// images and their snapshots, stray volumes, security groups and key
-// pairs. With dryRun it only lists them. It goes on after a failure, and
-// returns what it removed with every failure joined.
-func (b *Baker) Cleanup(ctx context.Context, regions []string, olderThan time.Duration, alive func(runID string) bool, dryRun bool) ([]Removed, error) {
+// imgraph:temporary=true whose run is not alive and whose imgraph:created
+// is older than opts.OlderThan, and removes them: instances first (and
+// waits until they are gone), then partial images and their snapshots,
+// stray volumes, security groups and key pairs. It goes on after a
+// failure, and returns what it removed (or, in a dry run, would remove),
+// the runs it spared as alive elsewhere, and every failure joined.
+func (b *Baker) Cleanup(ctx context.Context, regions []string, opts CleanupOptions) ([]Removed, []Spared, error) {
 	now := time.Now()
 	var (
 		mu      sync.Mutex
 		removed []Removed
+		spared  []Spared
 		errs    []error
 		wg      sync.WaitGroup
 	)
 	for _, region := range regions {
 		wg.Go(func() {
-			r := &regionCleanup{b: b, region: region, olderThan: olderThan, alive: alive, dryRun: dryRun, now: now}
+			r := &regionCleanup{b: b, region: region, opts: opts, now: now}
 			err := r.run(ctx)
 			mu.Lock()
 			defer mu.Unlock()
 			removed = append(removed, r.removed...)
+			for _, run := range slices.Sorted(maps.Keys(r.spared)) {
+				spared = append(spared, Spared{Region: region, Run: run, Resources: r.spared[run], LastBeat: r.beats[run]})
+			}
 			if err != nil {
 				errs = append(errs, fmt.Errorf("aws: cleanup in %s: %w", region, err))
 			}
@@ -76,37 +104,59 @@ func (b *Baker) Cleanup(ctx context.Context, regions []string, olderThan time.Du
 		}
 		return a.ID < c.ID
 	})
-	return removed, errors.Join(errs...)
+	sort.Slice(spared, func(i, j int) bool {
+		return spared[i].Region < spared[j].Region || spared[i].Region == spared[j].Region && spared[i].Run < spared[j].Run
+	})
+	return removed, spared, errors.Join(errs...)
 }
 
 // regionCleanup is Cleanup in one region.
 type regionCleanup struct {
-	b         *Baker
-	region    string
-	olderThan time.Duration
-	alive     func(string) bool
-	dryRun    bool
-	now       time.Time
-	client    *ec2.Client
+	b      *Baker
+	region string
+	opts   CleanupOptions
+	now    time.Time
+	client *ec2.Client
+
+	// What the survey found: every temporary resource of the region, and
+	// when each run last beat (see TagHeartbeat).
+	instances []types.Instance
+	images    []types.Image
+	snapshots []types.Snapshot
+	volumes   []types.Volume
+	groups    []types.SecurityGroup
+	keyPairs  []types.KeyPairInfo
+	beats     map[string]time.Time
 
 	removed []Removed
+	spared  map[string]int // run -> its resources left alone as alive elsewhere
 	errs    []error
 }
 
 // stale reports whether a resource with tags (made at made, when its tag
-// does not say) is a leftover to remove, and its run.
+// does not say) is a leftover to remove, and its run. A run is alive, and
+// its resources left alone whatever their age, while it holds its marker
+// on this machine or while any of its resources beat less than
+// HeartbeatStale ago, on whatever machine and with whatever cache it runs.
 func (r *regionCleanup) stale(tags []types.Tag, made time.Time) (string, bool) {
 	if tagValue(tags, bake.TagTemporary) != "true" {
 		return "", false
 	}
 	run := tagValue(tags, bake.TagRun)
-	if run != "" && r.alive != nil && r.alive(run) {
+	if run != "" && r.opts.Alive != nil && r.opts.Alive(run) {
 		return run, false
 	}
 	if t, err := time.Parse(time.RFC3339, tagValue(tags, bake.TagCreated)); err == nil {
 		made = t
 	}
-	if !made.IsZero() && r.now.Sub(made) < r.olderThan {
+	if !made.IsZero() && r.now.Sub(made) < r.opts.OlderThan {
+		return run, false
+	}
+	if beat, ok := r.beats[run]; ok && r.now.Sub(beat) < HeartbeatStale && !slices.Contains(r.opts.Dead, run) {
+		if r.spared == nil {
+			r.spared = map[string]int{}
+		}
+		r.spared[run]++
 		return run, false
 	}
 	return run, true
@@ -122,7 +172,7 @@ func (r *regionCleanup) found(kind, id, run string) {
 // it; it reports whether the leftover is (or, in a dry run, would be)
 // gone.
 func (r *regionCleanup) remove(kind, id, run string, del func() error) bool {
-	if !r.dryRun {
+	if !r.opts.DryRun {
 		if err := del(); err != nil {
 			r.fail(err)
 			return false
@@ -140,31 +190,92 @@ func (r *regionCleanup) run(ctx context.Context) error {
 		return err
 	}
 	r.client = client
+	if err := r.survey(ctx); err != nil {
+		// Without the whole picture, a live run could look dead.
+		return err
+	}
 	instancesGone := true
-	if err := r.instances(ctx); err != nil {
+	if err := r.removeInstances(ctx); err != nil {
 		r.fail(err)
 		instancesGone = false
 	}
-	r.images(ctx)
-	r.keyPairs(ctx)
+	r.removeImages(ctx)
+	r.removeKeyPairs(ctx)
 	if !instancesGone {
 		// Groups and volumes held by instances still there cannot go.
 		return errors.Join(r.errs...)
 	}
-	r.volumes(ctx)
-	r.groups(ctx)
+	r.removeVolumes(ctx)
+	r.removeGroups(ctx)
 	return errors.Join(r.errs...)
 }
 
-// groups deletes the leftover security groups, once their instances are
-// gone.
-func (r *regionCleanup) groups(ctx context.Context) {
-	groups, err := describeAll(ctx, ec2.NewDescribeSecurityGroupsPaginator(r.client, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{temporary}}),
+// survey finds every temporary resource of the region, and when each run
+// last beat.
+func (r *regionCleanup) survey(ctx context.Context) error {
+	reservations, err := describeAll(ctx, ec2.NewDescribeInstancesPaginator(r.client, &ec2.DescribeInstancesInput{
+		Filters: []types.Filter{temporary, notTerminated()}}), reservationsOf)
+	if err != nil {
+		return fmt.Errorf("looking up instances: %w", err)
+	}
+	for _, res := range reservations {
+		r.instances = append(r.instances, res.Instances...)
+	}
+	if r.images, err = findImages(ctx, r.client, []types.Filter{temporary}); err != nil {
+		return err
+	}
+	if r.snapshots, err = findSnapshots(ctx, r.client, []types.Filter{temporary}); err != nil {
+		return err
+	}
+	r.volumes, err = describeAll(ctx, ec2.NewDescribeVolumesPaginator(r.client, &ec2.DescribeVolumesInput{
+		Filters: []types.Filter{temporary, filter("status", "available")},
+	}), func(o *ec2.DescribeVolumesOutput) []types.Volume { return o.Volumes })
+	if err != nil {
+		return fmt.Errorf("looking up volumes: %w", err)
+	}
+	r.groups, err = describeAll(ctx, ec2.NewDescribeSecurityGroupsPaginator(r.client, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{temporary}}),
 		func(o *ec2.DescribeSecurityGroupsOutput) []types.SecurityGroup { return o.SecurityGroups })
 	if err != nil {
-		r.fail(fmt.Errorf("looking up security groups: %w", err))
+		return fmt.Errorf("looking up security groups: %w", err)
 	}
-	for _, g := range groups {
+	keys, err := r.client.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{Filters: []types.Filter{temporary}})
+	if err != nil {
+		return fmt.Errorf("looking up key pairs: %w", err)
+	}
+	r.keyPairs = keys.KeyPairs
+
+	r.beats = map[string]time.Time{}
+	beat := func(tags []types.Tag) {
+		run := tagValue(tags, bake.TagRun)
+		if t := lastBeat(tags); run != "" && t.After(r.beats[run]) {
+			r.beats[run] = t
+		}
+	}
+	for _, in := range r.instances {
+		beat(in.Tags)
+	}
+	for _, img := range r.images {
+		beat(img.Tags)
+	}
+	for _, sn := range r.snapshots {
+		beat(sn.Tags)
+	}
+	for _, v := range r.volumes {
+		beat(v.Tags)
+	}
+	for _, g := range r.groups {
+		beat(g.Tags)
+	}
+	for _, k := range r.keyPairs {
+		beat(k.Tags)
+	}
+	return nil
+}
+
+// removeGroups deletes the leftover security groups, once their
+// instances are gone.
+func (r *regionCleanup) removeGroups(ctx context.Context) {
+	for _, g := range r.groups {
 		id := awssdk.ToString(g.GroupId)
 		if run, ok := r.stale(g.Tags, time.Time{}); ok {
 			r.remove(KindSecurityGroup, id, run, func() error {
@@ -174,14 +285,9 @@ func (r *regionCleanup) groups(ctx context.Context) {
 	}
 }
 
-// keyPairs deletes the leftover key pairs.
-func (r *regionCleanup) keyPairs(ctx context.Context) {
-	keys, err := r.client.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{Filters: []types.Filter{temporary}})
-	if err != nil {
-		r.fail(fmt.Errorf("looking up key pairs: %w", err))
-		return
-	}
-	for _, k := range keys.KeyPairs {
+// removeKeyPairs deletes the leftover key pairs.
+func (r *regionCleanup) removeKeyPairs(ctx context.Context) {
+	for _, k := range r.keyPairs {
 		name := awssdk.ToString(k.KeyName)
 		if run, ok := r.stale(k.Tags, awssdk.ToTime(k.CreateTime)); ok {
 			r.remove(KindKeyPair, name, run, func() error {
@@ -195,29 +301,22 @@ func (r *regionCleanup) keyPairs(ctx context.Context) {
 	}
 }
 
-// instances terminates the leftover instances and waits until they are
-// gone.
-func (r *regionCleanup) instances(ctx context.Context) error {
-	filters := []types.Filter{temporary, notTerminated()}
-	reservations, err := describeAll(ctx, ec2.NewDescribeInstancesPaginator(r.client, &ec2.DescribeInstancesInput{Filters: filters}), reservationsOf)
-	if err != nil {
-		return fmt.Errorf("looking up instances: %w", err)
-	}
+// removeInstances terminates the leftover instances and waits until they
+// are gone.
+func (r *regionCleanup) removeInstances(ctx context.Context) error {
 	var ids []string
 	runs := map[string]string{}
-	for _, res := range reservations {
-		for _, inst := range res.Instances {
-			if run, ok := r.stale(inst.Tags, awssdk.ToTime(inst.LaunchTime)); ok {
-				id := awssdk.ToString(inst.InstanceId)
-				ids = append(ids, id)
-				runs[id] = run
-			}
+	for _, inst := range r.instances {
+		if run, ok := r.stale(inst.Tags, awssdk.ToTime(inst.LaunchTime)); ok {
+			id := awssdk.ToString(inst.InstanceId)
+			ids = append(ids, id)
+			runs[id] = run
 		}
 	}
 	if len(ids) == 0 {
 		return nil
 	}
-	if !r.dryRun {
+	if !r.opts.DryRun {
 		if err := terminateInstances(ctx, r.client, ids, r.b.opts.PollInterval, r.b.waitTimeout(instanceWaitTimeout)); err != nil {
 			return err
 		}
@@ -228,16 +327,12 @@ func (r *regionCleanup) instances(ctx context.Context) error {
 	return nil
 }
 
-// images deregisters leftover partial images (of a killed CreateImage or
-// CopyImage) and deletes their snapshots and the leftover snapshots.
-func (r *regionCleanup) images(ctx context.Context) {
-	images, err := findImages(ctx, r.client, []types.Filter{temporary})
-	if err != nil {
-		r.fail(err)
-		return
-	}
+// removeImages deregisters leftover partial images (of a killed
+// CreateImage or CopyImage) and deletes their snapshots and the leftover
+// snapshots.
+func (r *regionCleanup) removeImages(ctx context.Context) {
 	snapRuns := map[string]string{}
-	for _, img := range images {
+	for _, img := range r.images {
 		id := awssdk.ToString(img.ImageId)
 		run, ok := r.stale(img.Tags, creationTime(img))
 		if !ok {
@@ -257,11 +352,7 @@ func (r *regionCleanup) images(ctx context.Context) {
 			snapRuns[sn] = run
 		}
 	}
-	snaps, err := findSnapshots(ctx, r.client, []types.Filter{temporary})
-	if err != nil {
-		r.fail(err)
-	}
-	for _, sn := range snaps {
+	for _, sn := range r.snapshots {
 		if run, ok := r.stale(sn.Tags, awssdk.ToTime(sn.StartTime)); ok {
 			snapRuns[awssdk.ToString(sn.SnapshotId)] = run
 		}
@@ -273,17 +364,10 @@ func (r *regionCleanup) images(ctx context.Context) {
 	}
 }
 
-// volumes deletes leftover volumes no instance holds (a root volume goes
-// with its instance).
-func (r *regionCleanup) volumes(ctx context.Context) {
-	vols, err := describeAll(ctx, ec2.NewDescribeVolumesPaginator(r.client, &ec2.DescribeVolumesInput{
-		Filters: []types.Filter{temporary, filter("status", "available")},
-	}), func(o *ec2.DescribeVolumesOutput) []types.Volume { return o.Volumes })
-	if err != nil {
-		r.fail(fmt.Errorf("looking up volumes: %w", err))
-		return
-	}
-	for _, v := range vols {
+// removeVolumes deletes leftover volumes no instance holds (a root volume
+// goes with its instance).
+func (r *regionCleanup) removeVolumes(ctx context.Context) {
+	for _, v := range r.volumes {
 		id := awssdk.ToString(v.VolumeId)
 		if run, ok := r.stale(v.Tags, awssdk.ToTime(v.CreateTime)); ok {
 			r.remove(KindVolume, id, run, func() error {

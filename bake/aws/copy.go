@@ -21,6 +21,8 @@ type copyState struct {
 	phase func(string)
 	// tags are the copy's tags once it is done: the job's, and the run's id.
 	tags map[string]string
+	// alive holds what stops the heartbeat of the copy in flight.
+	alive []func()
 
 	// step_copy_source
 	source *types.Image
@@ -45,6 +47,9 @@ func (b *Baker) Copy(ctx context.Context, job *bake.CopyJob) (string, error) {
 	}
 	r := &runner[*copyState]{steps: copySteps()}
 	stepErr, cleanupErr := r.run(ctx, s)
+	for _, done := range s.alive {
+		done()
+	}
 	if err := errors.Join(stepErr, cleanupErr); err != nil {
 		return "", copyError(job, err)
 	}
@@ -73,6 +78,14 @@ func (b *Baker) newCopyState(job *bake.CopyJob) (*copyState, error) {
 	}
 	s.tags[bake.TagRun] = job.RunID
 	return s, nil
+}
+
+// beating renews the heartbeat of the copy in flight until stop is
+// called, or the copy is over.
+func (s *copyState) beating(id string) (stop func()) {
+	done := s.b.heart.alive(s.job.To, id)
+	s.alive = append(s.alive, done)
+	return done
 }
 
 // copySteps are the steps of a copy, in order.

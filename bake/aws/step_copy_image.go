@@ -26,9 +26,11 @@ func (*stepCopyImage) Name() string { return "" }
 
 func (*stepCopyImage) Run(ctx context.Context, s *copyState) error {
 	job, attrs := s.job, s.job.Image.AWS
+	now := time.Now().UTC().Format(time.RFC3339)
 	inFlight := maps.Clone(s.tags)
 	inFlight[bake.TagTemporary] = "true"
-	inFlight[bake.TagCreated] = time.Now().UTC().Format(time.RFC3339)
+	inFlight[bake.TagCreated] = now
+	inFlight[TagHeartbeat] = now
 	in := &ec2.CopyImageInput{
 		SourceImageId:     awssdk.String(job.ID),
 		SourceRegion:      awssdk.String(job.From),
@@ -46,32 +48,83 @@ func (*stepCopyImage) Run(ctx context.Context, s *copyState) error {
 		in.KmsKeyId = awssdk.String(key)
 	}
 	s.started, s.call = true, in
-	out, err := s.to.CopyImage(ctx, in)
-	s.lost = unanswered(err)
-	if errorCode(err) == "InvalidAMIName.Duplicate" {
-		// A copy of this very image may be there already, from a run that
-		// died before recording it.
-		if prev := previousCopy(ctx, s.to, awssdk.ToString(s.source.Name), job.Key); prev != nil {
-			if err := tagImage(ctx, s.to, prev, s.tags, bake.TagTemporary, bake.TagCreated); err != nil {
+	for attempt := 0; ; attempt++ {
+		out, err := s.to.CopyImage(ctx, in)
+		s.lost = unanswered(err)
+		if errorCode(err) == "InvalidAMIName.Duplicate" && attempt < maxCopyAttempts {
+			// Another run copies this very image here, or did and died:
+			// its copy is this one, once it is done.
+			id, err := s.otherCopy(ctx)
+			if err != nil {
 				return err
 			}
-			s.imageID, s.done = awssdk.ToString(prev.ImageId), true
+			if id == "" {
+				continue // it went away: copy again
+			}
+			s.imageID, s.done = id, true
 			return nil
 		}
+		if err != nil {
+			return fmt.Errorf("copying image %s: %w", job.ID, err)
+		}
+		s.imageID = awssdk.ToString(out.ImageId)
+		break
 	}
-	if err != nil {
-		return fmt.Errorf("copying image %s: %w", job.ID, err)
-	}
-	s.imageID = awssdk.ToString(out.ImageId)
+	stopBeating := s.beating(s.imageID)
 	img, err := waitForImage(ctx, s.to, s.imageID, job.To, s.b.opts.PollInterval, s.b.waitTimeout(imageWaitTimeout))
 	if err != nil {
 		return err
 	}
-	if err := tagImage(ctx, s.to, img, s.tags, bake.TagTemporary, bake.TagCreated); err != nil {
+	stopBeating() // before the tags go, or a late beat could put one back
+	if err := tagImage(ctx, s.to, img, s.tags, bake.TagTemporary, bake.TagCreated, TagHeartbeat); err != nil {
 		return err
 	}
 	s.done = true
 	return nil
+}
+
+// maxCopyAttempts bounds how often a copy starts again after another
+// run's copy of the same name went away.
+const maxCopyAttempts = 3
+
+// otherCopy waits for the copy another run makes of the same image (it
+// has the same name) and returns its id once it is this copy's to take:
+// finished by its run, or left by a run that died (its heartbeat stale),
+// which this run then finishes. It returns "" when that copy went away,
+// so that this one can be made.
+func (s *copyState) otherCopy(ctx context.Context) (string, error) {
+	name := awssdk.ToString(s.source.Name)
+	var id string
+	what := fmt.Sprintf("waiting for the copy of %s that another run makes in %s", s.job.ID, s.job.To)
+	err := waitFor(ctx, s.b.opts.PollInterval, s.b.waitTimeout(imageWaitTimeout), what, func(ctx context.Context) (bool, error) {
+		images, err := findImages(ctx, s.to, []types.Filter{filter("name", name)})
+		if err != nil || len(images) == 0 {
+			return len(images) == 0 && err == nil, err // gone: copy again
+		}
+		img := &images[0]
+		if key := tagValue(img.Tags, bake.TagKey); key != s.job.Key {
+			return false, fmt.Errorf("image name %s is taken by %s, an image of key %s", name, awssdk.ToString(img.ImageId), bake.ShortKey(key))
+		}
+		temporary := tagValue(img.Tags, bake.TagTemporary) != ""
+		dead := temporary && time.Since(lastBeat(img.Tags)) > HeartbeatStale
+		switch {
+		case img.State == types.ImageStateAvailable && !temporary:
+			id = awssdk.ToString(img.ImageId)
+			return true, nil
+		case img.State == types.ImageStateAvailable && dead:
+			// Its run died before finishing it: finish it.
+			if err := tagImage(ctx, s.to, img, s.tags, bake.TagTemporary, bake.TagCreated, TagHeartbeat); err != nil {
+				return false, err
+			}
+			id = awssdk.ToString(img.ImageId)
+			return true, nil
+		case img.State != types.ImageStatePending && dead:
+			// A dead run's failed copy: remove it, then copy again.
+			return true, discardImage(ctx, s.to, awssdk.ToString(img.ImageId), nil, s.b.opts.PollInterval)
+		}
+		return false, nil // still being made, or its live run's to clean up
+	})
+	return id, err
 }
 
 func (*stepCopyImage) Cleanup(ctx context.Context, s *copyState) error {
@@ -119,19 +172,4 @@ func discardCopy(ctx context.Context, client *ec2.Client, id string, job *bake.C
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// previousCopy is the available image of that name with the same key,
-// or nil.
-func previousCopy(ctx context.Context, client *ec2.Client, name, key string) *types.Image {
-	images, err := findImages(ctx, client, []types.Filter{filter("name", name)})
-	if err != nil {
-		return nil
-	}
-	for i := range images {
-		if images[i].State == types.ImageStateAvailable && tagValue(images[i].Tags, bake.TagKey) == key {
-			return &images[i]
-		}
-	}
-	return nil
 }

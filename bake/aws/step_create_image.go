@@ -49,12 +49,14 @@ func (*stepCreateImage) Run(ctx context.Context, s *bakeState) error {
 		return fmt.Errorf("creating image %s from %s: %w", s.imageName, s.instanceID, err)
 	}
 	s.imageID = id
+	stopBeating := s.beating(id)
 	fmt.Fprintf(s.log, "==> creating image %s (%s)\n", s.imageID, s.imageName)
 	img, err := waitForImage(ctx, s.ec2, s.imageID, s.region, s.b.opts.PollInterval, s.b.waitTimeout(imageWaitTimeout))
 	if err != nil {
 		return err
 	}
-	if err := tagImage(ctx, s.ec2, img, nil, bake.TagTemporary, bake.TagCreated); err != nil {
+	stopBeating() // before the tags go, or a late beat could put one back
+	if err := tagImage(ctx, s.ec2, img, nil, bake.TagTemporary, bake.TagCreated, TagHeartbeat); err != nil {
 		return err
 	}
 	s.imageDone = true

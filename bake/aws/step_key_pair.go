@@ -39,11 +39,14 @@ func (*stepKeyPair) Run(ctx context.Context, s *bakeState) error {
 	// Named before the call, so the cleanup can delete it by name even if
 	// the answer never arrives.
 	s.keyName = resourceName(s, "key")
-	_, err = s.ec2.ImportKeyPair(ctx, &ec2.ImportKeyPairInput{
+	out, err := s.ec2.ImportKeyPair(ctx, &ec2.ImportKeyPairInput{
 		KeyName:           awssdk.String(s.keyName),
 		PublicKeyMaterial: ssh.MarshalAuthorizedKey(sshPub),
 		TagSpecifications: tagSpecs(s.tempTags(), types.ResourceTypeKeyPair),
 	})
+	if err == nil && awssdk.ToString(out.KeyPairId) != "" {
+		s.beating(awssdk.ToString(out.KeyPairId))
+	}
 	// Duplicate: an attempt whose answer was lost made it; the name is
 	// ours alone.
 	if err != nil && errorCode(err) != "InvalidKeyPair.Duplicate" {

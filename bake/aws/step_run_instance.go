@@ -95,6 +95,7 @@ func (*stepRunInstance) Run(ctx context.Context, s *bakeState) error {
 		return fmt.Errorf("launching a %s instance from %s: RunInstances returned no instance", attrs.InstanceType, from)
 	}
 	s.instanceID = awssdk.ToString(out.Instances[0].InstanceId)
+	s.beating(s.instanceID)
 	fmt.Fprintf(s.log, "==> launched instance %s (%s) from %s\n", s.instanceID, attrs.InstanceType, from)
 	what := fmt.Sprintf("waiting for instance %s to run", s.instanceID)
 	return waitFor(ctx, s.b.opts.PollInterval, s.b.waitTimeout(instanceWaitTimeout), what, func(ctx context.Context) (bool, error) {

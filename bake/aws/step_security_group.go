@@ -35,6 +35,7 @@ func (*stepSecurityGroup) Run(ctx context.Context, s *bakeState) error {
 		return fmt.Errorf("creating security group %s in %s: %w", s.groupName, vpc, err)
 	}
 	s.groupID = id
+	s.beating(id)
 	return nil
 }
 

@@ -108,6 +108,18 @@ func regionsOf(t *testing.T, root string) map[string][]string {
 	return out
 }
 
+// runOf is the run of the one instance the simulator holds.
+func runOf(sim *ec2sim.Sim) string {
+	for _, st := range sim.State().Regions {
+		for _, i := range st.Instances {
+			if run := i.Tags["imgraph:run"]; run != "" && i.State != "terminated" {
+				return run
+			}
+		}
+	}
+	return ""
+}
+
 // leftovers lists every temporary resource the simulator still holds.
 func leftovers(sim *ec2sim.Sim) []string {
 	var out []string
@@ -292,14 +304,56 @@ func TestAWSCleanupAfterKill(t *testing.T) {
 	if len(leftovers(sim)) == 0 {
 		t.Fatal("the killed build left nothing: the test did not kill it mid-bake")
 	}
+	// Its resources beat a moment ago: from here, it could be alive on
+	// another machine, and cleanup leaves them, saying so.
+	run := runOf(sim)
 	r := ws.imgraph(t, nil, "cleanup", "--older-than", "0s")
+	if r.code != exitOK || strings.Contains(r.stdout, "removed") || !strings.Contains(r.stdout, "left alone: ") ||
+		!strings.Contains(r.stdout, "of run "+run) || !strings.Contains(r.stdout, "imgraph cleanup --run RUN") {
+		t.Fatalf("cleanup of a run that beat a moment ago: %v", r)
+	}
+	// Named as dead, its resources go.
+	r = ws.imgraph(t, nil, "cleanup", "--older-than", "0s", "--run", run)
 	if r.code != exitOK || !strings.Contains(r.stdout, "removed instance") || !strings.Contains(r.stdout, "removed key-pair") {
-		t.Fatalf("cleanup: %v", r)
+		t.Fatalf("cleanup --run: %v", r)
 	}
 	if left := leftovers(sim); len(left) > 0 {
 		t.Errorf("cleanup left %v", left)
 	}
 	if r := ws.imgraph(t, nil, "cleanup", "--older-than", "0s"); r.code != exitOK || !strings.Contains(r.stdout, "nothing to clean up") {
 		t.Errorf("a second cleanup: %v", r)
+	}
+}
+
+// Cleanup beside a live build that uses another cache (or another
+// machine) leaves the build's resources alone: they beat, and the build
+// finishes.
+func TestAWSCleanupBesideALiveBuildOfAnotherCache(t *testing.T) {
+	startSim(t)
+	g := newGate(t)
+	ws := &testWorkspace{root: filepath.Join(t.TempDir(), "ws"), cache: filepath.Join(t.TempDir(), "cache")}
+	writeFiles(t, ws.root, map[string]string{
+		"IMAGES.star": `workspace(name = "t", platform = "aws")` + "\n",
+		"base/IMAGES.star": `image(name = "base", source = ami_filter(owners = ["amazon"], name = "al2023-ami-2023.*-x86_64"),
+    provision = [shell(inline = ["` + g.pass("held") + `"])])`,
+	})
+	p := ws.start(t, nil, "build", "//base")
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	select {
+	case <-g.arrival("held"):
+	case <-p.done:
+		t.Fatalf("the build ended before its provisioner ran: %v", p.wait(t))
+	case <-ctx.Done():
+		t.Fatal("the provisioner never ran")
+	}
+	other := &testWorkspace{root: ws.root, cache: filepath.Join(t.TempDir(), "other-cache")}
+	r := other.imgraph(t, nil, "cleanup", "--older-than", "0s")
+	if r.code != exitOK || strings.Contains(r.stdout, "removed") || !strings.Contains(r.stdout, "left alone: ") {
+		t.Errorf("cleanup beside a live build: %v", r)
+	}
+	g.open("held")
+	if r := p.wait(t); r.code != exitOK {
+		t.Fatalf("the build after the cleanup: %v", r)
 	}
 }

@@ -17,15 +17,19 @@ import (
 func cleanupCommand(e *env, opts *options) *cobra.Command {
 	var olderThan time.Duration
 	var dryRun bool
+	var dead []string
 	c := &cobra.Command{
 		Use:   "cleanup",
 		Short: "Remove the temporary resources of builds that died",
 		Long: `Cleanup looks in every region the workspace uses for temporary resources
 (instances, key pairs, security groups, partial image copies and their
 snapshots) tagged by imgraph runs that are no longer alive, created more than
---older-than ago, and removes them. A run still alive on this machine is left
-alone whatever its age. It prints what it removed; --dry-run only says what
-it would remove.`,
+--older-than ago, and removes them. A run is alive while this machine holds
+it, or while its resources' heartbeat (renewed every minute by the run,
+wherever it runs) is less than five minutes old: its resources are left
+alone whatever their age, and cleanup says so. --run names a run you know
+is dead (killed, say), whose resources then go at once. It prints what it
+removed; --dry-run only says what it would remove.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			s, err := openSession(e, opts)
@@ -55,7 +59,9 @@ it would remove.`,
 			if err != nil {
 				return err
 			}
-			removed, err := baker.Cleanup(c.Context(), slices.Sorted(maps.Keys(regions)), olderThan, caches.local.RunAlive, dryRun)
+			removed, spared, err := baker.Cleanup(c.Context(), slices.Sorted(maps.Keys(regions)), aws.CleanupOptions{
+				OlderThan: olderThan, Alive: caches.local.RunAlive, Dead: dead, DryRun: dryRun,
+			})
 			verb := "removed"
 			if dryRun {
 				verb = "would remove"
@@ -63,7 +69,15 @@ it would remove.`,
 			for _, r := range removed {
 				fmt.Fprintf(e.stdout, "%s %s %s in %s (run %s)\n", verb, r.Kind, r.ID, r.Region, r.Run)
 			}
-			if len(removed) == 0 && err == nil {
+			for _, sp := range spared {
+				fmt.Fprintf(e.stdout, "left alone: %d %s of run %s in %s, which beat %s ago (alive elsewhere?)\n",
+					sp.Resources, engine.Plural(sp.Resources, "resource", "resources"), sp.Run, sp.Region,
+					time.Since(sp.LastBeat).Round(time.Second))
+			}
+			if len(spared) > 0 {
+				fmt.Fprintf(e.stdout, "  hint: they go once their heartbeat is %s old; if the run is dead, `imgraph cleanup --run RUN` removes them now\n", aws.HeartbeatStale)
+			}
+			if len(removed) == 0 && len(spared) == 0 && err == nil {
 				fmt.Fprintf(e.stdout, "nothing to clean up in %d regions\n", len(regions))
 			}
 			return err
@@ -71,5 +85,6 @@ it would remove.`,
 	}
 	c.Flags().DurationVar(&olderThan, "older-than", time.Hour, "only resources created longer ago than this")
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be removed, and remove nothing")
+	c.Flags().StringArrayVar(&dead, "run", nil, "a run known to be dead: remove its resources however recently they beat (repeatable)")
 	return c
 }

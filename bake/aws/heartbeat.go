@@ -1,0 +1,119 @@
+package aws
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imgraph/imgraph/bake"
+)
+
+// A live run's temporary resources carry imgraph:heartbeat, the time the
+// run last said it was alive: set when each is made, and renewed every
+// HeartbeatInterval while the run lives. `imgraph cleanup`, from any
+// machine and with any cache, leaves a run alone while one of its
+// resources beat less than HeartbeatStale ago.
+const (
+	TagHeartbeat      = "imgraph:heartbeat"
+	HeartbeatInterval = time.Minute
+	HeartbeatStale    = 5 * HeartbeatInterval
+)
+
+// heart renews the heartbeat of the Baker's live temporary resources.
+type heart struct {
+	b        *Baker
+	interval time.Duration
+	ticks    func(d time.Duration) (<-chan time.Time, func()) // the clock's
+
+	mu       sync.Mutex
+	live     map[string][]string // region -> resource ids
+	beating  bool
+	renewing sync.Mutex // held while beats are sent: done waits for them
+}
+
+// alive registers resources made in region until done is called; while
+// any is registered, their heartbeats are renewed.
+func (h *heart) alive(region string, ids ...string) (done func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.live == nil {
+		h.live = map[string][]string{}
+	}
+	h.live[region] = append(h.live[region], ids...)
+	if !h.beating {
+		h.beating = true
+		go h.beat()
+	}
+	return func() {
+		// Once done returns, no beat reaches these resources any more.
+		h.renewing.Lock()
+		defer h.renewing.Unlock()
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.live[region] = slices.DeleteFunc(h.live[region], func(id string) bool { return slices.Contains(ids, id) })
+		if len(h.live[region]) == 0 {
+			delete(h.live, region)
+		}
+	}
+}
+
+// beat renews the heartbeats every interval until nothing is registered.
+func (h *heart) beat() {
+	for {
+		tick, stop := h.ticks(h.interval)
+		now := <-tick
+		stop()
+		h.renewing.Lock()
+		h.mu.Lock()
+		if len(h.live) == 0 {
+			h.beating = false
+			h.mu.Unlock()
+			h.renewing.Unlock()
+			return
+		}
+		live := map[string][]string{}
+		for r, ids := range h.live {
+			live[r] = slices.Clone(ids)
+		}
+		h.mu.Unlock()
+		for region, ids := range live {
+			h.renew(region, ids, now)
+		}
+		h.renewing.Unlock()
+	}
+}
+
+// renew tags the resources with the time; a failure is worth a warning
+// (cleanup may then take the run for dead once HeartbeatStale passes).
+func (h *heart) renew(region string, ids []string, now time.Time) {
+	client, err := h.b.ec2In(region)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), h.interval)
+		defer cancel()
+		_, err = client.CreateTags(ctx, &ec2.CreateTagsInput{Resources: ids, Tags: []types.Tag{heartbeatTag(now)}})
+	}
+	if err != nil && !isNotFound(err) {
+		h.b.warn("aws: renewing the heartbeat of %d temporary resources in %s: %v", len(ids), region, err)
+	}
+}
+
+func heartbeatTag(now time.Time) types.Tag {
+	return types.Tag{Key: awssdk.String(TagHeartbeat), Value: awssdk.String(now.UTC().Format(time.RFC3339))}
+}
+
+// lastBeat is when a resource with tags last said its run was alive:
+// its heartbeat, or when it was made.
+func lastBeat(tags []types.Tag) time.Time {
+	var last time.Time
+	for _, k := range []string{TagHeartbeat, bake.TagCreated} {
+		if t, err := time.Parse(time.RFC3339, tagValue(tags, k)); err == nil && t.After(last) {
+			last = t
+		}
+	}
+	return last
+}
