@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Attrs renders the image's attributes the way Bazel's attr() query sees
@@ -22,6 +23,7 @@ func (im *Image) Attrs() map[string]string {
 		"instance_type":  im.AWS.InstanceType,
 		"ssh_user":       im.AWS.SSHUser,
 		"ssh_port":       strconv.Itoa(im.AWS.SSHPort),
+		"ssh_timeout":    durationAttr(im.AWS.SSHTimeout),
 		"volume_size_gb": strconv.Itoa(im.AWS.VolumeSizeGB),
 		"encrypted":      starlarkBool(im.AWS.Encrypted),
 		"kms_key":        im.AWS.KMSKey,
@@ -54,4 +56,12 @@ func starlarkBool(b bool) string {
 		return "True"
 	}
 	return "False"
+}
+
+// durationAttr renders a duration as image() takes it, "" for none.
+func durationAttr(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
 }

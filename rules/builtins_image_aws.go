@@ -3,6 +3,7 @@ package rules
 import (
 	"slices"
 	"strings"
+	"time"
 )
 
 // AWS defaults, as Packer's amazon-ebs users expect them.
@@ -47,6 +48,7 @@ func (a AWSAttrs) WithDefaults() AWSAttrs {
 // platform's attributes.
 type awsImageArgs struct {
 	instanceType, sshUser, kmsKey, subnet optString
+	sshTimeout                            optString
 	sshPort, volumeSize                   optInt
 	encrypted                             optBool
 	shareWith                             stringList
@@ -56,7 +58,7 @@ type awsImageArgs struct {
 // params are the parameters for unpack, in the order image() lists them.
 func (a *awsImageArgs) params() []any {
 	return []any{
-		"instance_type?", &a.instanceType, "ssh_user?", &a.sshUser, "ssh_port?", &a.sshPort,
+		"instance_type?", &a.instanceType, "ssh_user?", &a.sshUser, "ssh_port?", &a.sshPort, "ssh_timeout?", &a.sshTimeout,
 		"volume_size_gb?", &a.volumeSize, "encrypted?", &a.encrypted, "kms_key?", &a.kmsKey,
 		"subnet?", &a.subnet, "share_with?", &a.shareWith, "publish_ssm?", &a.publishSSM,
 	}
@@ -84,6 +86,7 @@ func (a *awsImageArgs) attrs() AWSAttrs {
 	}
 	attrs.KMSKey = a.kmsKey.s
 	attrs.Subnet = a.subnet.s
+	attrs.SSHTimeout, _ = time.ParseDuration(a.sshTimeout.s) // checked by checkAWSAttrs
 	return attrs
 }
 
@@ -106,6 +109,11 @@ func (p *imageProblems) checkAWSAttrs(im *Image, a *awsImageArgs) {
 	}
 	if im.AWS.SSHPort < 1 || im.AWS.SSHPort > 65535 {
 		p.add("ssh_port: %d is not a port", im.AWS.SSHPort)
+	}
+	if a.sshTimeout.set {
+		if d, err := time.ParseDuration(a.sshTimeout.s); err != nil || d < time.Second || d > 24*time.Hour {
+			p.add("ssh_timeout: %q is not a duration from 1s to 24h, such as \"10m\"", a.sshTimeout.s)
+		}
 	}
 	if im.AWS.VolumeSizeGB < 1 || im.AWS.VolumeSizeGB > 16384 {
 		p.add("volume_size_gb: %d is outside 1 to 16384", im.AWS.VolumeSizeGB)

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/imgraph/imgraph/label"
 )
@@ -75,6 +76,9 @@ type AWSAttrs struct {
 	InstanceType string
 	SSHUser      string
 	SSHPort      int // how the baker reaches the instance; not content
+	// SSHTimeout bounds how long the baker tries to reach the instance
+	// over SSH; 0 is the platform's default. Not content.
+	SSHTimeout   time.Duration
 	VolumeSizeGB int
 	Encrypted    bool
 	KMSKey       string

@@ -27,11 +27,13 @@ func once(f ec2sim.Fault) ec2sim.Fault {
 // the step, and leaves nothing of the run behind.
 func TestSimFaultAtEachStep(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		faults    []ec2sim.Fault
-		opts      Options
-		provision []rules.Provisioner
-		want      string // in the error, after "aws: bake //t:faulty: "
+		name       string
+		faults     []ec2sim.Fault
+		opts       Options
+		provision  []rules.Provisioner
+		sshTimeout time.Duration // the image's ssh_timeout
+		want       string        // in the error, after "aws: bake //t:faulty: "
+		wantToo    string        // elsewhere in the error
 	}{
 		{name: "import key pair", faults: []ec2sim.Fault{errorFault("ImportKeyPair")}, want: "key pair: importing key pair"},
 		{name: "default vpc", faults: []ec2sim.Fault{errorFault("DescribeVpcs")}, want: "security group: looking up the default VPC"},
@@ -46,6 +48,8 @@ func TestSimFaultAtEachStep(t *testing.T) {
 			opts: Options{SSHTimeout: 2 * time.Second}, want: "connect: no SSH connection"},
 		{name: "ssh hangs", faults: []ec2sim.Fault{{Kind: ec2sim.FaultSSHHang, Attempts: 1000}},
 			opts: Options{SSHTimeout: 2 * time.Second}, want: "connect: no SSH connection"},
+		{name: "ssh_timeout", faults: []ec2sim.Fault{{Kind: ec2sim.FaultSSHRefuse, Attempts: 1000}},
+			sshTimeout: 1500 * time.Millisecond, want: "connect: no SSH connection to 127.0.0.", wantToo: "within 1.5s"},
 		{name: "provisioner fails", provision: []rules.Provisioner{inlineShell("true"), inlineShell("echo oops >&2", "exit 3")},
 			want: "provision [1] shell (inline) exited with status 3"},
 		{name: "stop instances", faults: []ec2sim.Fault{errorFault("StopInstances")}, want: "stop: stopping instance"},
@@ -61,12 +65,14 @@ func TestSimFaultAtEachStep(t *testing.T) {
 				}
 			}
 			run := newRunID()
-			job := w.job(w.image("faulty", tc.provision...), run, "")
+			im := w.image("faulty", tc.provision...)
+			im.AWS.SSHTimeout = tc.sshTimeout
+			job := w.job(im, run, "")
 			id, err := w.baker.Bake(context.Background(), job.Job)
 			if err == nil {
 				t.Fatalf("Bake = %s, want an error", id)
 			}
-			if want := "aws: bake //t:faulty: " + tc.want; !strings.HasPrefix(err.Error(), want) {
+			if want := "aws: bake //t:faulty: " + tc.want; !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), tc.wantToo) {
 				t.Errorf("error:\n%v\nwant it to start with\n%s", err, want)
 			}
 			var ce *bake.CleanupError

@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -20,7 +21,7 @@ func (*stepConnect) Run(ctx context.Context, s *bakeState) error {
 	addr := net.JoinHostPort(s.address, strconv.Itoa(attrs.SSHPort))
 	s.comm = newCommunicator(addr, attrs.SSHUser, s.signer)
 	fmt.Fprintf(s.log, "==> connecting to %s as %s\n", addr, attrs.SSHUser)
-	if err := s.comm.connect(ctx, s.b.opts.SSHTimeout); err != nil {
+	if err := s.comm.connect(ctx, cmp.Or(attrs.SSHTimeout, s.b.opts.SSHTimeout)); err != nil {
 		return err
 	}
 	uid, err := s.comm.output(ctx, "id -u")
