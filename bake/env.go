@@ -1,6 +1,7 @@
 package bake
 
 import (
+	"io"
 	"path"
 	"slices"
 	"strings"
@@ -60,4 +61,26 @@ func Environment(im *rules.Image, secret func(name string) (string, bool)) (env 
 	}
 	slices.Sort(missing)
 	return env, secrets, missing
+}
+
+// Streamer is a log that masks each stream of output on its own (the
+// engine's logs are). A platform gives each command's stdout and stderr a
+// stream of their own, through Streams.
+type Streamer interface {
+	Stream() io.WriteCloser
+}
+
+// Streams are the writers for one command's stdout and stderr into log,
+// and what closes them when the command is over: streams of their own
+// where log is a Streamer, and log itself otherwise.
+func Streams(log io.Writer) (stdout, stderr io.Writer, done func()) {
+	s, ok := log.(Streamer)
+	if !ok {
+		return log, log, func() {}
+	}
+	out, errs := s.Stream(), s.Stream()
+	return out, errs, func() {
+		out.Close()
+		errs.Close()
+	}
 }

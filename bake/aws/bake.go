@@ -106,7 +106,7 @@ func (b *Baker) newBakeState(job *bake.Job) (*bakeState, error) {
 	}
 	s := &bakeState{
 		b: b, job: job, label: label, region: job.Region, ec2: client, attrs: job.Image.AWS.WithDefaults(),
-		log: &lockedWriter{w: job.Log}, phase: job.Phase,
+		log: logOf(job), phase: job.Phase,
 		created: time.Now().UTC(), bakeID: randomHex(4),
 	}
 	if job.Log == nil {
@@ -150,6 +150,24 @@ func (s *bakeState) beating(ids ...string) (stop func()) {
 	done := s.b.heart.alive(s.region, ids...)
 	s.alive = append(s.alive, done)
 	return done
+}
+
+// logOf is the writer of a bake's log: the job's own where it masks each
+// stream apart (and is safe for concurrent use), or one that serializes
+// writes to it.
+func logOf(job *bake.Job) io.Writer {
+	if _, ok := job.Log.(bake.Streamer); ok {
+		return job.Log
+	}
+	return &lockedWriter{w: job.Log}
+}
+
+// run runs cmd on the instance with stdin, its stdout and stderr going to
+// the log as streams of their own.
+func (s *bakeState) run(ctx context.Context, cmd string, stdin io.Reader) error {
+	stdout, stderr, done := bake.Streams(s.log)
+	defer done()
+	return s.comm.run(ctx, cmd, stdin, stdout, stderr)
 }
 
 // lockedWriter serializes writes: an SSH session copies stdout and stderr

@@ -45,7 +45,7 @@ func (*stepProvision) Run(ctx context.Context, s *bakeState) error {
 			return provisionError(ctx, desc, err)
 		}
 	}
-	err := s.comm.run(ctx, s.sudo+"/bin/sh -c "+shellQuote("rm -rf "+bake.TempPrefix+"*"), nil, s.log, s.log)
+	err := s.run(ctx, s.sudo+"/bin/sh -c "+shellQuote("rm -rf "+bake.TempPrefix+"*"), nil)
 	if err != nil {
 		return fmt.Errorf("removing %s* from the instance: %w", bake.TempPrefix, err)
 	}
@@ -90,7 +90,7 @@ func (s *bakeState) runShell(ctx context.Context, i int, p *rules.Provisioner) e
 		// -e: stop at the first failing line, as Packer's inline does.
 		program += "exec /bin/sh -e -c " + shellQuote(strings.Join(p.Inline, "\n")) + "\n"
 	}
-	return s.comm.run(ctx, s.sudo+runProgram, strings.NewReader(program), s.log, s.log)
+	return s.run(ctx, s.sudo+runProgram, strings.NewReader(program))
 }
 
 // runCopy sends a file (or a directory's tree) to p.Dest as root: a file
@@ -128,14 +128,14 @@ func (s *bakeState) runCopy(ctx context.Context, p *rules.Provisioner) error {
 		switch {
 		case d.IsDir():
 			script := fmt.Sprintf("umask 022 && mkdir -p %s && chmod %04o %s", shellQuote(dest), uint32(info.Mode().Perm()), shellQuote(dest))
-			return s.comm.run(ctx, s.sudo+"/bin/sh -c "+shellQuote(script), nil, s.log, s.log)
+			return s.run(ctx, s.sudo+"/bin/sh -c "+shellQuote(script), nil)
 		case d.Type()&fs.ModeSymlink != 0:
 			target, err := os.Readlink(local)
 			if err != nil {
 				return err
 			}
 			script := "ln -sfn " + shellQuote(target) + " " + shellQuote(dest)
-			return s.comm.run(ctx, s.sudo+"/bin/sh -c "+shellQuote(script), nil, s.log, s.log)
+			return s.run(ctx, s.sudo+"/bin/sh -c "+shellQuote(script), nil)
 		case d.Type().IsRegular():
 			return s.copyFile(ctx, local, dest, info, mode, false)
 		}
@@ -161,5 +161,5 @@ func (s *bakeState) copyFile(ctx context.Context, src, dest string, info fs.File
 	}
 	// Written beside and renamed, so a file in use is replaced whole.
 	fmt.Fprintf(&script, `mkdir -p "$(dirname "$d")" && t="$d.imgraph-$$" && cat > "$t" && chmod %04o "$t" && mv -f "$t" "$d"`, mode)
-	return s.comm.run(ctx, s.sudo+"/bin/sh -c "+shellQuote(script.String()), f, s.log, s.log)
+	return s.run(ctx, s.sudo+"/bin/sh -c "+shellQuote(script.String()), f)
 }

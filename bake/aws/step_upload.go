@@ -66,7 +66,7 @@ func (s *bakeState) upload(ctx context.Context, sudo, src, dest string, mode, di
 	tmp := dest + ".imgraph-" + randomHex(4)
 	script := fmt.Sprintf("umask 077 && mkdir -p -m %04o %s && cat > %s && chmod %04o %s && mv -f %s %s",
 		dirMode, shellQuote(dir), shellQuote(tmp), mode, shellQuote(tmp), shellQuote(tmp), shellQuote(dest))
-	if err := s.comm.run(ctx, sudo+"/bin/sh -c "+shellQuote(script), f, s.log, s.log); err != nil {
+	if err := s.run(ctx, sudo+"/bin/sh -c "+shellQuote(script), f); err != nil {
 		return fmt.Errorf("uploading to %s: %w", dest, err)
 	}
 	return nil

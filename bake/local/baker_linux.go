@@ -63,7 +63,9 @@ func New(store *cache.Local, opts Options) (*Baker, error) {
 // When ctx is done every process of the sandbox is killed, and run returns
 // ctx.Err() once they are gone.
 func (b *Baker) run(ctx context.Context, step *sandbox.Step, out io.Writer) error {
-	return b.sandbox.Run(ctx, step, nil, out, out)
+	stdout, stderr, done := bake.Streams(out)
+	defer done()
+	return b.sandbox.Run(ctx, step, nil, stdout, stderr)
 }
 
 // Bake bakes job's image into images/<key> and returns the key, its id.

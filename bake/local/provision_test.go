@@ -3,6 +3,7 @@
 package local_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/internal/testrootfs"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
@@ -240,5 +242,30 @@ func TestFailingScript(t *testing.T) {
 	}
 	if left := leftovers(t, store); len(left) > 0 {
 		t.Errorf("temporary trees left: %v", left)
+	}
+}
+
+// A provisioner that writes a secret in two pieces, with stderr output
+// in between, has it masked in the log: each stream is masked on its own.
+func TestSecretWrittenInPiecesIsMasked(t *testing.T) {
+	t.Parallel()
+	b, _ := newBaker(t)
+	const secret = "s3cr3t-0123456789"
+	job := rootJob(image("pieces", inline(
+		`printf 's3cr3t-'`,
+		`echo between >&2`,
+		`printf '0123456789\n'`,
+	)), testrootfs.New(t))
+	var log bytes.Buffer
+	redactor := engine.NewRedactor(&log, []string{secret})
+	job.Log = redactor
+	if _, err := b.Bake(context.Background(), job); err != nil {
+		t.Fatalf("Bake: %v\n%s", err, log.String())
+	}
+	redactor.Flush()
+	out := log.String()
+	if strings.Contains(out, "s3cr3t-") || strings.Contains(out, "0123456789") || !strings.Contains(out, engine.Mask) ||
+		!strings.Contains(out, "between") {
+		t.Errorf("log:\n%s\nwant the secret masked and the stderr line whole", out)
 	}
 }
