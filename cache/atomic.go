@@ -6,12 +6,12 @@ import (
 	"path/filepath"
 )
 
-// writeFileAtomic replaces path with data so that a reader sees either the
+// WriteFileAtomic replaces path with data so that a reader sees either the
 // old file or the whole new one, never a part: the data goes to a temporary
 // file in the same directory (so rename stays within one file system), is
 // synced, and is renamed over path. Two writers of one path each rename their
 // own complete file; the last rename wins.
-func writeFileAtomic(path string, data []byte) (err error) {
+func WriteFileAtomic(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err

@@ -85,3 +85,19 @@ func CheckKey(key string) error {
 	}
 	return nil
 }
+
+// DirError is a cache directory imgraph cannot use: bad input (exit 2),
+// since the user named it (or the environment did).
+type DirError struct {
+	Dir string
+	Err error
+}
+
+func (e *DirError) Error() string {
+	return fmt.Sprintf("cache %s cannot be used: %v\n  hint: name a directory imgraph can write with --cache DIR (or IMGRAPH_CACHE_DIR)", e.Dir, e.Err)
+}
+
+func (e *DirError) Unwrap() error { return e.Err }
+
+// BadInput marks the error as the user's to fix (exit code 2).
+func (e *DirError) BadInput() bool { return true }

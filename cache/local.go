@@ -61,8 +61,12 @@ func OpenLocal(dir string, warn func(format string, args ...any)) (*Local, error
 	}
 	for _, sub := range []string{"records", "labels", "locks"} {
 		if err := os.MkdirAll(filepath.Join(abs, sub), 0o755); err != nil {
-			return nil, fmt.Errorf("cache: creating the cache directory: %w", err)
+			return nil, &DirError{Dir: abs, Err: err}
 		}
+	}
+	// A directory that cannot be written is found now, not after a bake.
+	if err := WriteFileAtomic(filepath.Join(abs, "locks", ".writable"), nil); err != nil {
+		return nil, &DirError{Dir: abs, Err: err}
 	}
 	if warn == nil {
 		warn = func(string, ...any) {}
@@ -222,14 +226,14 @@ func (l *Local) Put(ctx context.Context, rec *Record) error {
 	if err != nil {
 		return fmt.Errorf("cache: encoding record %s: %w", rec.Key, err)
 	}
-	if err := writeFileAtomic(l.recordPath(rec.Key), append(data, '\n')); err != nil {
+	if err := WriteFileAtomic(l.recordPath(rec.Key), append(data, '\n')); err != nil {
 		return fmt.Errorf("cache: writing record %s: %w", rec.Key, err)
 	}
 	ptr, err := json.Marshal(labelPointer{Label: stored.Label, Key: stored.Key, Created: stored.Created})
 	if err != nil {
 		return fmt.Errorf("cache: encoding label pointer for %s: %w", rec.Label, err)
 	}
-	if err := writeFileAtomic(l.labelPath(rec.Label), append(ptr, '\n')); err != nil {
+	if err := WriteFileAtomic(l.labelPath(rec.Label), append(ptr, '\n')); err != nil {
 		return fmt.Errorf("cache: writing label pointer for %s: %w", rec.Label, err)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/label"
@@ -85,7 +86,14 @@ func ReadLock(root string) (*Lock, error) {
 		return &Lock{Version: LockVersion}, nil
 	}
 	if err != nil {
-		return nil, err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		if errors.Is(err, syscall.EISDIR) {
+			err = errors.New("is a directory, not a file")
+		}
+		return nil, &LockError{rules.LockFile, fmt.Errorf("cannot read it: %w", err)}
 	}
 	var l Lock
 	dec := json.NewDecoder(bytes.NewReader(data))

@@ -112,6 +112,10 @@ func ParseRelative(s, pkg string) (Label, error) {
 // CheckName reports what is wrong with a target name, or "" if nothing is.
 func CheckName(name string) string { return checkName(name) }
 
+// CheckPackage reports what is wrong with a package's path, or "" if
+// nothing is.
+func CheckPackage(pkg string) string { return checkPackage(pkg) }
+
 func checkPackage(pkg string) string {
 	if pkg == "" {
 		return ""

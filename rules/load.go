@@ -116,6 +116,10 @@ func NewLoader(ws *Workspace, cfg Config) (*Loader, error) {
 		return nil, &Error{Msg: fmt.Sprintf("unknown platform %q", platform), Hint: "the platforms are " + quoteAnd(platforms)}
 	}
 	sc, err := ws.scan()
+	var list ErrorList
+	if errors.As(err, &list) {
+		return nil, list
+	}
 	if err != nil {
 		return nil, fmt.Errorf("searching %s for packages: %w", ws.Root, err)
 	}
@@ -140,6 +144,10 @@ func NewLoader(ws *Workspace, cfg Config) (*Loader, error) {
 	l.predeclared = l.builtins()
 	return l, nil
 }
+
+// Warnings are what finding the packages noticed and did not stop at:
+// directories that cannot be packages.
+func (l *Loader) Warnings() []string { return l.walk.warnings }
 
 // Platform is the platform every select() is resolved for.
 func (l *Loader) Platform() string { return l.platform }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,8 +14,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 
 	"go.starlark.net/syntax"
+
+	"github.com/imgraph/imgraph/label"
 )
 
 // BuildFile is the name of the file that makes a directory a package.
@@ -39,9 +43,17 @@ func FindWorkspace(dir string) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	for d := abs; ; {
-		src, err := os.ReadFile(filepath.Join(d, BuildFile))
+	if info, err := os.Stat(abs); err != nil || !info.IsDir() {
 		if err == nil {
+			err = errors.New("not a directory")
+		}
+		return nil, &Error{Msg: fmt.Sprintf("%s: %v", abs, err), Hint: "the workspace is a directory: pass --workspace DIR"}
+	}
+	for d := abs; ; {
+		file := filepath.Join(d, BuildFile)
+		src, err := os.ReadFile(file)
+		switch {
+		case err == nil:
 			ws, err := parseWorkspace(d, src)
 			if err != nil {
 				return nil, err
@@ -49,6 +61,10 @@ func FindWorkspace(dir string) (*Workspace, error) {
 			if ws != nil {
 				return ws, nil
 			}
+		case !errors.Is(err, fs.ErrNotExist):
+			// Not a file imgraph can read: whether it declares a
+			// workspace cannot be known.
+			return nil, &Error{Msg: fmt.Sprintf("%s: %v", file, readError(err)), Hint: "an IMAGES.star is a file imgraph can read"}
 		}
 		parent := filepath.Dir(d)
 		if parent == d {
@@ -189,7 +205,7 @@ func (ws *Workspace) Packages() ([]string, error) {
 // loading need not read them again. Directories are read in parallel: in
 // a large monorepo the walk is most of the cost of finding what to load.
 func (ws *Workspace) scan() (*scanner, error) {
-	sc := &scanner{srcs: map[string][]byte{}, dirs: map[string]map[string]fs.FileMode{},
+	sc := &scanner{root: ws.Root, srcs: map[string][]byte{}, dirs: map[string]map[string]fs.FileMode{},
 		slots: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}
 	entries, err := os.ReadDir(ws.Root)
 	if err != nil {
@@ -198,24 +214,26 @@ func (ws *Workspace) scan() (*scanner, error) {
 	sc.wg.Add(1)
 	sc.dir(ws.Root, "", entries)
 	sc.wg.Wait()
-	if sc.err != nil {
-		return nil, sc.err
+	if len(sc.errs) > 0 {
+		return nil, sc.errs.sorted()
 	}
 	sort.Strings(sc.pkgs)
+	sort.Strings(sc.warnings)
 	return sc, nil
 }
 
 // scanner is one walk of a workspace.
 type scanner struct {
+	root  string
 	slots chan struct{} // bounds the directories read at once
 	wg    sync.WaitGroup
 
-	mu     sync.Mutex
-	pkgs   []string                          // the packages found
-	srcs   map[string][]byte                 // workspace-relative IMAGES.star -> its text
-	dirs   map[string]map[string]fs.FileMode // directory read -> its entries' types
-	err    error                             // the error that ends the walk
-	errDir string                            // the directory it happened in
+	mu       sync.Mutex
+	pkgs     []string                          // the packages found
+	srcs     map[string][]byte                 // workspace-relative IMAGES.star -> its text
+	dirs     map[string]map[string]fs.FileMode // directory read -> its entries' types
+	errs     ErrorList                         // what the walk could not read
+	warnings []string                          // directories that cannot be packages
 }
 
 // lookup says whether the file at the absolute path p was seen by the
@@ -247,10 +265,15 @@ func (sc *scanner) dir(dir, rel string, entries []fs.DirEntry) {
 		if e.Name() != BuildFile {
 			continue
 		}
+		file := path.Join(rel, BuildFile)
 		src, err := os.ReadFile(filepath.Join(dir, BuildFile))
 		if err != nil {
-			sc.fail(dir, err)
+			sc.fail(&Error{Pos: Pos{File: file}, Msg: readError(err).Error(), Hint: "a package's IMAGES.star is a file imgraph can read"})
 			return
+		}
+		if msg := label.CheckPackage(rel); msg != "" {
+			sc.warn(fmt.Sprintf("%s is not a package: its path %q cannot be in a label (%s); rename the directory", file, rel, msg))
+			break
 		}
 		if rel != "" && mayCallWorkspace(src) {
 			if f, err := (&syntax.FileOptions{}).Parse(BuildFile, src, 0); err == nil && workspaceCall(f) != nil {
@@ -272,8 +295,15 @@ func (sc *scanner) dir(dir, rel string, entries []fs.DirEntry) {
 			sc.slots <- struct{}{}
 			entries, err := os.ReadDir(sub)
 			<-sc.slots
-			if err != nil || hasEntry(entries, IgnoreMarker) {
-				// An unreadable directory holds no package we can load.
+			if err != nil {
+				// It may hold packages: say so, rather than skip them.
+				rel := path.Join(rel, e.Name())
+				sc.fail(&Error{Pos: Pos{File: rel}, Msg: "cannot read this directory: " + readError(err).Error(),
+					Hint: "make it readable, or move it out of the workspace"})
+				sc.wg.Done()
+				return
+			}
+			if hasEntry(entries, IgnoreMarker) {
 				sc.wg.Done()
 				return
 			}
@@ -282,14 +312,30 @@ func (sc *scanner) dir(dir, rel string, entries []fs.DirEntry) {
 	}
 }
 
-// fail records an error that ends the walk. Of several, the one of the
-// first directory in path order is kept, as a sequential walk would.
-func (sc *scanner) fail(dir string, err error) {
+// fail records what the walk could not read; every one is reported.
+func (sc *scanner) fail(err *Error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	if sc.err == nil || dir < sc.errDir {
-		sc.err, sc.errDir = err, dir
+	sc.errs = append(sc.errs, err)
+}
+
+// warn records a directory that cannot be a package.
+func (sc *scanner) warn(msg string) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.warnings = append(sc.warnings, msg)
+}
+
+// readError says why a path could not be read without repeating the path.
+func readError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		if errors.Is(pe.Err, syscall.EISDIR) {
+			return errors.New("is a directory, not a file")
+		}
+		return pe.Err
 	}
+	return err
 }
 
 func hasEntry(entries []fs.DirEntry, name string) bool {

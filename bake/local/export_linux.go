@@ -41,8 +41,11 @@ func (b *Baker) exportDir(ctx context.Context, id, out string) error {
 	entries, err := os.ReadDir(out)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if _, perr := os.Stat(filepath.Dir(out)); perr != nil {
+			return &BadInputError{Msg: fmt.Sprintf("export: cannot make %s: %v", out, pathErr(perr))}
+		}
 	case err != nil:
-		return fmt.Errorf("local: export: %w", err)
+		return &BadInputError{Msg: fmt.Sprintf("export: %s: %v", out, pathErr(err))}
 	case len(entries) > 0:
 		return &BadInputError{Msg: fmt.Sprintf("export: %s is not empty", out)}
 	default:
@@ -56,23 +59,37 @@ func (b *Baker) exportDir(ctx context.Context, id, out string) error {
 	return nil
 }
 
+// exportTar writes the tar file beside out and renames it into place, so
+// out is the whole archive or, on failure, what it was before.
 func (b *Baker) exportTar(ctx context.Context, id, out string) (err error) {
-	var w io.Writer = os.Stdout
-	if out != "-" {
-		f, err := os.Create(out)
-		if err != nil {
-			return fmt.Errorf("local: export: %w", err)
-		}
-		defer func() {
-			if cerr := f.Close(); err == nil && cerr != nil {
-				err = fmt.Errorf("local: export: %w", cerr)
-			}
-			if err != nil {
-				os.Remove(out)
-			}
-		}()
-		w = f
+	if out == "-" {
+		return b.writeTarTo(ctx, id, os.Stdout)
 	}
+	if info, err := os.Stat(out); err == nil && info.IsDir() {
+		return &BadInputError{Msg: fmt.Sprintf("export: %s is a directory", out), Hint: "name a file to write the tar to, or use --format dir"}
+	}
+	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")
+	if err != nil {
+		return &BadInputError{Msg: fmt.Sprintf("export: cannot write %s: %v", out, pathErr(err))}
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("local: export: %w", cerr)
+		}
+		if err == nil {
+			err = os.Chmod(f.Name(), 0o644)
+		}
+		if err == nil {
+			err = os.Rename(f.Name(), out)
+		}
+		if err != nil {
+			os.Remove(f.Name())
+		}
+	}()
+	return b.writeTarTo(ctx, id, f)
+}
+
+func (b *Baker) writeTarTo(ctx context.Context, id string, w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	if err := writeTar(ctx, b.ImageDir(id), bw); err != nil {
 		return fmt.Errorf("local: export: %w", err)
@@ -81,6 +98,15 @@ func (b *Baker) exportTar(ctx context.Context, id, out string) (err error) {
 		return fmt.Errorf("local: export: %w", err)
 	}
 	return nil
+}
+
+// pathErr is why a path could not be used, without the path.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // writeTar archives the tree under root in name order, with the ids and

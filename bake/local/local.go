@@ -15,9 +15,13 @@ package local
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/cache"
@@ -79,8 +83,9 @@ func checkID(id string) error {
 	return nil
 }
 
-// exists reports whether id is a baked image: a directory with something
-// in it (every root filesystem has; an emptied tree is damaged).
+// exists reports whether id is a baked image, whole: a directory holding
+// as many entries at its top as when it was captured (see entriesPath),
+// so a tree emptied or cut down since is damaged, not an image.
 func (b *Baker) exists(id string) bool {
 	if checkID(id) != nil {
 		return false
@@ -90,8 +95,22 @@ func (b *Baker) exists(id string) bool {
 		return false
 	}
 	defer d.Close()
-	names, err := d.Readdirnames(1)
-	return err == nil && len(names) > 0
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return false
+	}
+	data, err := os.ReadFile(b.entriesPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return len(names) > 0 // captured before images counted their entries
+	}
+	want, perr := strconv.Atoi(strings.TrimSpace(string(data)))
+	return err == nil && perr == nil && len(names) == want
+}
+
+// entriesPath is where the number of entries at the top of an image's
+// tree is kept when it is captured: images/<key>.entries.
+func (b *Baker) entriesPath(id string) string {
+	return b.store.Path("images", id+".entries")
 }
 
 // Exist reports which images are baked. Regions are only names on this

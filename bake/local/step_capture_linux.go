@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/cache"
 	"github.com/imgraph/imgraph/internal/sandbox"
 )
 
@@ -28,8 +30,14 @@ func (r *bakeRun) capture(ctx context.Context) error {
 	if err := syncFS(r.tmp); err != nil {
 		return fmt.Errorf("local: syncing the image: %w", err)
 	}
+	// What a whole image holds at its top: a tree found later with fewer
+	// (or more) is damaged.
+	entries, err := os.ReadDir(r.tmp)
+	if err != nil {
+		return fmt.Errorf("local: counting the image's entries: %w", err)
+	}
 	final := r.b.ImageDir(r.job.Key)
-	err := unix.Renameat2(unix.AT_FDCWD, r.tmp, unix.AT_FDCWD, final, unix.RENAME_NOREPLACE)
+	err = unix.Renameat2(unix.AT_FDCWD, r.tmp, unix.AT_FDCWD, final, unix.RENAME_NOREPLACE)
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
 		// A file system without RENAME_NOREPLACE: renaming a directory
 		// over a non-empty one fails all the same.
@@ -37,9 +45,15 @@ func (r *bakeRun) capture(ctx context.Context) error {
 	}
 	if err != nil {
 		if r.b.exists(r.job.Key) {
-			return nil
+			return nil // another bake of the key got there first
 		}
 		return fmt.Errorf("local: capturing the image: %w", err)
+	}
+	// The tree is this bake's now. Until its count is written, the tree
+	// counts as whole if it holds anything (as an image captured before
+	// images counted their entries does).
+	if err := cache.WriteFileAtomic(r.b.entriesPath(r.job.Key), []byte(strconv.Itoa(len(entries))+"\n")); err != nil {
+		return fmt.Errorf("local: counting the image's entries: %w", err)
 	}
 	return syncFS(r.b.store.Path("images"))
 }

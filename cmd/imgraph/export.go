@@ -24,6 +24,9 @@ The image must be baked: run imgraph build first.`,
 			if format != "tar" && format != "dir" {
 				return usagef("--format %q: want tar or dir", format)
 			}
+			if args[1] == "" {
+				return usagef("export needs a file (or, with --format dir, a directory) to write to, not \"\"")
+			}
 			s, err := openSession(e, opts)
 			if err != nil {
 				return err

@@ -58,6 +58,9 @@ func openSession(e *env, opts *options) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range loader.Warnings() {
+		e.warn("%s", w)
+	}
 	p, err := platformNamed(loader.Platform())
 	if err != nil {
 		return nil, err
