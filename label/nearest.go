@@ -1,5 +1,7 @@
 package label
 
+import "strings"
+
 // Nearest returns the candidate closest to want, for a "did you mean …?"
 // hint. It counts edits as insertions, deletions, substitutions and swaps of
 // two adjacent bytes (a transposition is the commonest typo), and accepts a
@@ -7,6 +9,11 @@ package label
 // than they help. Ties go to the lexicographically smallest candidate, so
 // the hint never depends on the order of candidates.
 func Nearest(want string, candidates []string) (string, bool) {
+	for _, c := range candidates {
+		if strings.EqualFold(c, want) {
+			return c, true // //BASE meant //base
+		}
+	}
 	limit := max(1, len(want)/3)
 	best, bestDist := "", limit+1
 	for _, c := range candidates {

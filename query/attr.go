@@ -1,5 +1,13 @@
 package query
 
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/imgraph/imgraph/label"
+)
+
 func attrFunction() *function {
 	return &function{
 		name:     "attr",
@@ -16,6 +24,14 @@ func evalAttr(ev *evaluator, args []Expr) (nodeSet, error) {
 	name, ok := args[0].(*Word)
 	if !ok {
 		return nil, errorf(args[0].Pos(), "the name argument of attr must be a word")
+	}
+	if !ev.u.attrs[name.Text] && len(ev.u.attrs) > 0 {
+		// A misspelt attribute would match nothing, in silence.
+		e := errorf(name.Offset, "no target has an attribute %q", name.Text)
+		if near, ok := label.Nearest(name.Text, slices.Sorted(maps.Keys(ev.u.attrs))); ok {
+			e.Msg += fmt.Sprintf("; did you mean %s?", near)
+		}
+		return nil, e
 	}
 	re, err := regexArg(args, 1)
 	if err != nil {

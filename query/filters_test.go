@@ -21,7 +21,6 @@ func TestAttr(t *testing.T) {
 		{expr: `attr(salt, "", //...:*)`, want: []string{"//base:al2023"}}, // files have no attributes
 		{expr: `attr(description, "API server", //...)`, want: []string{"//apps/api:api"}},
 		{expr: "attr(description, server, //apps/web + //base:al2023)", want: []string{}},
-		{expr: "attr(nope, ., //...)", want: []string{}},
 	})
 }
 

@@ -193,6 +193,14 @@ func (p *parser) arg(f *function, par param) (Expr, error) {
 		return p.expr()
 	}
 	t := p.next()
+	if par.kind == depthParam && t.kind == tokMinus {
+		// -1 reads as the minus operator, then a word.
+		depth := "-"
+		if n := p.peek(); n.kind == tokWord {
+			depth += n.text
+		}
+		return nil, errorf(t.pos, "bad depth %q in %s: want a non-negative integer (leave it off for no bound)", depth, f.name)
+	}
 	if t.kind != tokWord {
 		return nil, errorf(t.pos, "the %s argument of %s must be a word, got %s%s", par.name, f.name, t, quoteHint(t))
 	}

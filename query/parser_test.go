@@ -98,7 +98,7 @@ func TestParseErrors(t *testing.T) {
 		{expr: "deps(//a, x)", offset: 10, msg: `bad depth "x" in deps: want a non-negative integer`},
 		{expr: "deps(//a, 1.5)", offset: 10, msg: `bad depth "1.5" in deps: want a non-negative integer`},
 		{expr: "deps(//a, 99999999999999999999)", offset: 10, msg: `bad depth "99999999999999999999" in deps: want a non-negative integer`},
-		{expr: "deps(//a, -1)", offset: 10, msg: `the depth argument of deps must be a word, got '-' (quote a word holding spaces or symbols: "image rule")`},
+		{expr: "deps(//a, -1)", offset: 10, msg: `bad depth "-1" in deps: want a non-negative integer (leave it off for no bound)`},
 		{expr: "rdeps(//a, //b, (1))", offset: 16, msg: "the depth argument of rdeps must be a word, got '('"},
 		{expr: "kind('(', //...)", offset: 5, msg: "bad regular expression \"(\" in kind: missing closing ): `(`"},
 		{expr: "filter('a**', //...)", offset: 7, msg: "bad regular expression \"a**\" in filter: invalid nested repetition operator: `**`"},
@@ -139,6 +139,9 @@ func TestEvalErrors(t *testing.T) {
 		{expr: "(let v = //apps/api in $v) + $v", offset: 29, msg: "undefined variable $v; bind it first: let v = EXPR in ..."},
 		{expr: "deps(//apps/api + //nope/...)", offset: 18, msg: "no targets found beneath 'nope'"},
 		{expr: "rdeps(//..., //base:al2024)", offset: 13, msg: "no such target '//base:al2024': target 'al2024' not declared in package 'base'; did you mean //base:al2023?"},
+		// A misspelt attribute would match nothing, in silence.
+		{expr: "attr(descripton, x, //...)", offset: 5, msg: `no target has an attribute "descripton"; did you mean description?`},
+		{expr: "attr(nope, ., //...)", offset: 5, msg: `no target has an attribute "nope"`},
 	})
 }
 

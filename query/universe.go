@@ -40,6 +40,7 @@ type Universe struct {
 	rdeps    [][]int32           // deps reversed, computed once
 	pkgs     []string            // every package with a node, sorted
 	pkgNodes map[string][2]int32 // a package's nodes are the index range [lo, hi)
+	attrs    map[string]bool     // the names of every node's attributes
 }
 
 // NewUniverse indexes nodes. A dependency on a label that is not among the
@@ -56,10 +57,14 @@ func NewUniverse(nodes []Node) *Universe {
 		deps:     make([][]int32, len(sorted)),
 		rdeps:    make([][]int32, len(sorted)),
 		pkgNodes: map[string][2]int32{},
+		attrs:    map[string]bool{},
 	}
 	for i := range sorted {
 		n := &sorted[i]
 		u.index[n.Label] = int32(i)
+		for name := range n.Attrs {
+			u.attrs[name] = true
+		}
 		r, ok := u.pkgNodes[n.Label.Pkg]
 		if !ok {
 			u.pkgs = append(u.pkgs, n.Label.Pkg)

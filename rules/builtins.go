@@ -256,7 +256,7 @@ func (d *stringListDict) Unpack(v starlark.Value) error {
 
 var (
 	envNameRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	octalRE    = regexp.MustCompile(`^0?[0-7]{3}$`)
+	octalRE    = regexp.MustCompile(`^[0-7]?[0-7]{3}$`)
 	sha256RE   = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	amiRE      = regexp.MustCompile(`^ami-[0-9a-f]{8,17}$`)
 	artifactRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -226,8 +227,11 @@ func (p *imageProblems) checkDistribution(a *imageArgs) {
 			p.add("regions: %q is not a region name such as \"eu-west-1\"", r)
 		}
 	}
-	for k := range a.tags {
-		if k == "" || strings.HasPrefix(k, "imgraph:") {
+	for _, k := range slices.Sorted(maps.Keys(a.tags)) {
+		switch {
+		case k == "":
+			p.add("tags: a tag needs a key: \"\" is none")
+		case strings.HasPrefix(k, "imgraph:"):
 			p.add("tags: %q is reserved: imgraph writes the imgraph: tags itself", k)
 		}
 	}

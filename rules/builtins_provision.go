@@ -129,7 +129,7 @@ func copyBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args starla
 		return nil, fmt.Errorf("copy: dest %q must be an absolute path in the image", dest)
 	}
 	if mode.set && !octalRE.MatchString(mode.s) {
-		return nil, fmt.Errorf("copy: mode %q is not an octal mode such as \"0644\"", mode.s)
+		return nil, fmt.Errorf("copy: mode %q is not an octal mode such as \"0644\", or \"4755\" with the setuid, setgid or sticky bits", mode.s)
 	}
 	f, err := l.resolveFile(t, src)
 	if err != nil {

@@ -268,6 +268,12 @@ func (l *Loader) checkParents(res *Result) ErrorList {
 
 // noPackage says that pkg is not a package, naming the nearest one.
 func (l *Loader) noPackage(pkg string) string {
+	for _, root := range l.walk.nested {
+		if pkg == root || strings.HasPrefix(pkg, root+"/") {
+			return fmt.Sprintf("//%s is in another workspace: %s calls workspace(), and a workspace cannot name the images of another",
+				pkg, path.Join(root, BuildFile))
+		}
+	}
 	msg := fmt.Sprintf("package //%s does not exist (no %s in %s)", pkg, BuildFile, path.Join(".", pkg))
 	if near, ok := label.Nearest(pkg, l.pkgList); ok {
 		msg += fmt.Sprintf("; did you mean //%s?", near)
@@ -306,10 +312,30 @@ func (l *Loader) execPackage(ctx context.Context, pkg string) (*Package, ErrorLi
 		errs = append(errs, fromStarlark(err, l)...)
 		return nil, errs
 	}
+	errs = append(errs, l.labelClashes(st)...)
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	return &Package{Path: pkg, Images: st.images}, nil
+}
+
+// labelClashes reports the files of a package that its images send and
+// that have an image's name: //pkg:name would mean both.
+func (l *Loader) labelClashes(st *pkgState) ErrorList {
+	var errs ErrorList
+	for _, im := range st.images {
+		for _, f := range im.Files() {
+			if f.Label.Pkg != st.pkg {
+				continue
+			}
+			if pos, ok := st.names[f.Label.Name]; ok {
+				e := l.at(pos, "//%s:%s names both the image %q and a file image %q sends", st.pkg, f.Label.Name, f.Label.Name, im.Label.Name)
+				e.Hint = "rename the image or the file: a label names one target"
+				errs = append(errs, e)
+			}
+		}
+	}
+	return errs
 }
 
 // fileOptions are the Starlark dialect of IMAGES.star and .star files.

@@ -234,6 +234,7 @@ type scanner struct {
 	dirs     map[string]map[string]fs.FileMode // directory read -> its entries' types
 	errs     ErrorList                         // what the walk could not read
 	warnings []string                          // directories that cannot be packages
+	nested   []string                          // the roots of workspaces within this one
 }
 
 // lookup says whether the file at the absolute path p was seen by the
@@ -277,6 +278,9 @@ func (sc *scanner) dir(dir, rel string, entries []fs.DirEntry) {
 		}
 		if rel != "" && mayCallWorkspace(src) {
 			if f, err := (&syntax.FileOptions{}).Parse(BuildFile, src, 0); err == nil && workspaceCall(f) != nil {
+				sc.mu.Lock()
+				sc.nested = append(sc.nested, rel)
+				sc.mu.Unlock()
 				return // a workspace of its own
 			}
 		}

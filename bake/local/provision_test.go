@@ -269,3 +269,19 @@ func TestSecretWrittenInPiecesIsMasked(t *testing.T) {
 		t.Errorf("log:\n%s\nwant the secret masked and the stderr line whole", out)
 	}
 }
+
+// A copy's mode may carry the setuid, setgid and sticky bits, and the
+// image keeps them.
+func TestCopyModeWithSpecialBits(t *testing.T) {
+	t.Parallel()
+	b, _ := newBaker(t)
+	ws := newWorkspace(t)
+	tool := ws.file("bin/tool", "#!/bin/sh\n", 0o644)
+	id, _ := bakeOK(t, b, rootJob(image("setuid", copyTo(tool, "/usr/bin/tool", "4755"), copyTo(tool, "/srv/drop", "1777")), testrootfs.New(t)))
+	for name, want := range map[string]os.FileMode{"usr/bin/tool": 0o755 | os.ModeSetuid, "srv/drop": 0o777 | os.ModeSticky} {
+		info, err := os.Lstat(filepath.Join(b.ImageDir(id), name))
+		if err != nil || info.Mode() != want {
+			t.Errorf("/%s: %v, %v; want %v", name, info.Mode(), err, want)
+		}
+	}
+}
