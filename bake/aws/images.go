@@ -9,6 +9,8 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imgraph/imgraph/bake"
 )
 
 // describeImage returns the image, or nil when EC2 does not know it (yet,
@@ -173,4 +175,59 @@ func appendNew(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
+}
+
+// claimImage waits for the image of that name, which another run makes of
+// the same key (an image's name is its label's and key's: see
+// imageName), and returns its id once this run may take it as its own:
+// finished by its run, or left by a run that died (its heartbeat stale),
+// which this run then finishes, tagging it with tags. It returns "" when
+// the image went away, so that it can be made again.
+func claimImage(ctx context.Context, client *ec2.Client, name, key, what string, tags map[string]string, poll, timeout time.Duration) (string, error) {
+	var id string
+	err := waitFor(ctx, poll, timeout, what, func(ctx context.Context) (bool, error) {
+		images, err := findImages(ctx, client, []types.Filter{filter("name", name)})
+		if err != nil || len(images) == 0 {
+			return len(images) == 0 && err == nil, err // gone: make it again
+		}
+		img := &images[0]
+		if k := tagValue(img.Tags, bake.TagKey); k != key {
+			return false, fmt.Errorf("image name %s is taken by %s, an image of key %s", name, awssdk.ToString(img.ImageId), bake.ShortKey(k))
+		}
+		temporary := tagValue(img.Tags, bake.TagTemporary) != ""
+		dead := temporary && time.Since(lastBeat(img.Tags)) > HeartbeatStale
+		switch {
+		case img.State == types.ImageStateAvailable && !temporary:
+			id = awssdk.ToString(img.ImageId)
+			return true, nil
+		case img.State == types.ImageStateAvailable && dead:
+			// Its run died before finishing it: finish it.
+			if err := tagImage(ctx, client, img, tags, bake.TagTemporary, bake.TagCreated, TagHeartbeat); err != nil {
+				return false, err
+			}
+			id = awssdk.ToString(img.ImageId)
+			return true, nil
+		case img.State != types.ImageStatePending && dead:
+			// A dead run's failed image: remove it, then make it again.
+			return true, discardImage(ctx, client, awssdk.ToString(img.ImageId), nil, poll)
+		}
+		return false, nil // still being made, or its live run's to clean up
+	})
+	return id, err
+}
+
+// imageOfName is the image EC2 says has a name, looked up until EC2 shows
+// it (it may not at once).
+func imageOfName(ctx context.Context, client *ec2.Client, name string, poll, timeout time.Duration) (*types.Image, error) {
+	var img *types.Image
+	what := fmt.Sprintf("looking up image %s, which EC2 says exists", name)
+	err := waitFor(ctx, poll, timeout, what, func(ctx context.Context) (bool, error) {
+		images, err := findImages(ctx, client, []types.Filter{filter("name", name)})
+		if err != nil || len(images) == 0 {
+			return false, err
+		}
+		img = &images[0]
+		return true, nil
+	})
+	return img, err
 }

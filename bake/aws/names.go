@@ -4,21 +4,22 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"strings"
-	"time"
 
-	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/label"
 )
 
 // AMI names are 3 to 128 characters of letters, digits and ()[] ./-'@_.
 const maxImageName = 128
 
-// imageName is a readable name for the image of label with key, made at
-// t by one bake: imgraph-<pkg>-<name>-<key[:12]>-<time>-<bake>. It is the
-// bake's alone (two runs may bake one key in one second), so an image of
-// that name is the bake's image.
-func imageName(l label.Label, key string, t time.Time, bakeID string) string {
-	suffix := "-" + bake.ShortKey(key) + "-" + t.UTC().Format("20060102T150405Z") + "-" + bakeID
+// imageName is the name of the image of label with key:
+// imgraph-<pkg>-<name>-<key[:32]>. EC2 lets one image of an account and
+// region have a name, so one image of a label and key exists however many
+// runs bake it at once: the others find it by its name and take it.
+func imageName(l label.Label, key string) string {
+	if len(key) > 32 {
+		key = key[:32]
+	}
+	suffix := "-" + key
 	head := "imgraph-"
 	if l.Pkg != "" {
 		head += strings.ReplaceAll(l.Pkg, "/", "-") + "-"

@@ -51,7 +51,7 @@ func TestSimBakeChain(t *testing.T) {
 			img.Tags["Team"] != "images" || img.Tags[bake.TagTemporary] != "" {
 			t.Errorf("image %s tags: %v", tc.id, img.Tags)
 		}
-		if !strings.HasPrefix(img.Name, "imgraph-t-"+tc.job.Image.Label.Name+"-"+tc.job.Key[:12]+"-") {
+		if img.Name != "imgraph-t-"+tc.job.Image.Label.Name+"-"+tc.job.Key[:32] {
 			t.Errorf("image name %q", img.Name)
 		}
 		if len(img.Snapshots) == 0 {

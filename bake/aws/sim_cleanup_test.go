@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/imgraph/imgraph/bake"
@@ -71,4 +72,47 @@ func TestSimCtrlCDuringCleanupStopsTheWaits(t *testing.T) {
 	if n := w.sim.Calls()[home]["DeleteKeyPair"]; n != 1 {
 		t.Errorf("DeleteKeyPair called %d times: the cleanups after the hurried one must still run", n)
 	}
+}
+
+// Two runs that bake one key at once (each on its own cache, say) make
+// one image: the image's name is its key's, so the run whose CreateImage
+// comes second waits for the first's image and takes it. Neither leaves
+// anything behind, and a copy of it is made once too.
+func TestSimTwoRunsBakeOneKeyOnce(t *testing.T) {
+	w := newSimWorld(t, Options{})
+	im := w.image("shared", inlineShell("echo shared > /etc/shared"))
+	first, second := newRunID(), newRunID()
+	a, b := w.job(im, first, ""), w.job(im, second, "")
+	b.Key, b.Tags = a.Key, a.Tags
+	ids := make([]string, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, job := range []*testJob{a, b} {
+		wg.Go(func() { ids[i], errs[i] = w.baker.Bake(context.Background(), job.Job) })
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil || ids[0] != ids[1] {
+		t.Fatalf("bakes: %v (%v), %v (%v); want one image for both", ids[0], errs[0], ids[1], errs[1])
+	}
+	copies := make([]string, 2)
+	for i, job := range []*testJob{a, b} {
+		wg.Go(func() { copies[i], errs[i] = w.baker.Copy(context.Background(), copyJob(job, ids[0])) })
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil || copies[0] != copies[1] {
+		t.Fatalf("copies: %v (%v), %v (%v); want one copy for both", copies[0], errs[0], copies[1], errs[1])
+	}
+	for region, want := range map[string]int{home: 1, away: 1} {
+		n := 0
+		for _, img := range w.sim.State().Regions[region].Images {
+			if img.Tags[bake.TagKey] == a.Key {
+				n++
+			}
+		}
+		if n != want {
+			t.Errorf("%d images of the key in %s, want %d", n, region, want)
+		}
+	}
+	w.noLeftovers(t, first)
+	w.noLeftovers(t, second)
 }

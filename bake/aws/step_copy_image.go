@@ -54,7 +54,8 @@ func (*stepCopyImage) Run(ctx context.Context, s *copyState) error {
 		if errorCode(err) == "InvalidAMIName.Duplicate" && attempt < maxCopyAttempts {
 			// Another run copies this very image here, or did and died:
 			// its copy is this one, once it is done.
-			id, err := s.otherCopy(ctx)
+			what := fmt.Sprintf("waiting for the copy of %s that another run makes in %s", job.ID, job.To)
+			id, err := claimImage(ctx, s.to, awssdk.ToString(s.source.Name), job.Key, what, s.tags, s.b.opts.PollInterval, s.b.waitTimeout(imageWaitTimeout))
 			if err != nil {
 				return err
 			}
@@ -86,46 +87,6 @@ func (*stepCopyImage) Run(ctx context.Context, s *copyState) error {
 // maxCopyAttempts bounds how often a copy starts again after another
 // run's copy of the same name went away.
 const maxCopyAttempts = 3
-
-// otherCopy waits for the copy another run makes of the same image (it
-// has the same name) and returns its id once it is this copy's to take:
-// finished by its run, or left by a run that died (its heartbeat stale),
-// which this run then finishes. It returns "" when that copy went away,
-// so that this one can be made.
-func (s *copyState) otherCopy(ctx context.Context) (string, error) {
-	name := awssdk.ToString(s.source.Name)
-	var id string
-	what := fmt.Sprintf("waiting for the copy of %s that another run makes in %s", s.job.ID, s.job.To)
-	err := waitFor(ctx, s.b.opts.PollInterval, s.b.waitTimeout(imageWaitTimeout), what, func(ctx context.Context) (bool, error) {
-		images, err := findImages(ctx, s.to, []types.Filter{filter("name", name)})
-		if err != nil || len(images) == 0 {
-			return len(images) == 0 && err == nil, err // gone: copy again
-		}
-		img := &images[0]
-		if key := tagValue(img.Tags, bake.TagKey); key != s.job.Key {
-			return false, fmt.Errorf("image name %s is taken by %s, an image of key %s", name, awssdk.ToString(img.ImageId), bake.ShortKey(key))
-		}
-		temporary := tagValue(img.Tags, bake.TagTemporary) != ""
-		dead := temporary && time.Since(lastBeat(img.Tags)) > HeartbeatStale
-		switch {
-		case img.State == types.ImageStateAvailable && !temporary:
-			id = awssdk.ToString(img.ImageId)
-			return true, nil
-		case img.State == types.ImageStateAvailable && dead:
-			// Its run died before finishing it: finish it.
-			if err := tagImage(ctx, s.to, img, s.tags, bake.TagTemporary, bake.TagCreated, TagHeartbeat); err != nil {
-				return false, err
-			}
-			id = awssdk.ToString(img.ImageId)
-			return true, nil
-		case img.State != types.ImageStatePending && dead:
-			// A dead run's failed copy: remove it, then copy again.
-			return true, discardImage(ctx, s.to, awssdk.ToString(img.ImageId), nil, s.b.opts.PollInterval)
-		}
-		return false, nil // still being made, or its live run's to clean up
-	})
-	return id, err
-}
 
 func (*stepCopyImage) Cleanup(ctx context.Context, s *copyState) error {
 	if !s.started || s.done {

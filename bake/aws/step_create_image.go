@@ -25,7 +25,7 @@ func (*stepCreateImage) Name() string { return "create image" }
 func (*stepCreateImage) Run(ctx context.Context, s *bakeState) error {
 	s.phase("create image")
 	im := s.job.Image
-	s.imageName = imageName(im.Label, s.job.Key, s.created, s.bakeID)
+	s.imageName = imageName(im.Label, s.job.Key)
 	desc := im.Description
 	if desc == "" {
 		desc = "imgraph " + s.label
@@ -43,13 +43,33 @@ func (*stepCreateImage) Run(ctx context.Context, s *bakeState) error {
 		Description:       awssdk.String(desc),
 		TagSpecifications: tagSpecs(toTags(tags), types.ResourceTypeImage, types.ResourceTypeSnapshot),
 	}
-	id, err := s.createImage(ctx)
-	if err != nil {
-		s.imageLost = unanswered(err)
-		return fmt.Errorf("creating image %s from %s: %w", s.imageName, s.instanceID, err)
+	for attempt := 0; ; attempt++ {
+		id, ours, err := s.createImage(ctx)
+		if err != nil {
+			s.imageLost = unanswered(err)
+			return fmt.Errorf("creating image %s from %s: %w", s.imageName, s.instanceID, err)
+		}
+		if ours {
+			s.imageID = id
+			break
+		}
+		// Another run makes this very image (its name is the key's): it
+		// is this bake's once it is done.
+		what := fmt.Sprintf("waiting for image %s, which another run makes", s.imageName)
+		id, err = claimImage(ctx, s.ec2, s.imageName, s.job.Key, what, s.imageTags(), s.b.opts.PollInterval, s.b.waitTimeout(imageWaitTimeout))
+		if err != nil {
+			return err
+		}
+		if id != "" {
+			fmt.Fprintf(s.log, "==> image %s (%s) was made by another run; taking it\n", id, s.imageName)
+			s.imageID, s.imageDone = id, true
+			return nil
+		}
+		if attempt == maxCopyAttempts {
+			return fmt.Errorf("creating image %s: another run's image of that name came and went %d times", s.imageName, attempt+1)
+		}
 	}
-	s.imageID = id
-	stopBeating := s.beating(id)
+	stopBeating := s.beating(s.imageID)
 	fmt.Fprintf(s.log, "==> creating image %s (%s)\n", s.imageID, s.imageName)
 	img, err := waitForImage(ctx, s.ec2, s.imageID, s.region, s.b.opts.PollInterval, s.b.waitTimeout(imageWaitTimeout))
 	if err != nil {
@@ -74,34 +94,22 @@ func (s *bakeState) imageTags() map[string]string {
 	return tags
 }
 
-// createImage calls CreateImage and returns the image's id. An earlier
-// attempt whose answer was lost may have made it: the name is this
-// bake's alone, so an image of that name is this bake's image.
-func (s *bakeState) createImage(ctx context.Context) (string, error) {
+// createImage calls CreateImage and returns the image's id, and whether
+// this run made it. When the name is taken, the image of that name is
+// this run's (an earlier attempt's answer was lost) or another run's.
+func (s *bakeState) createImage(ctx context.Context) (id string, ours bool, err error) {
 	out, err := s.ec2.CreateImage(ctx, s.imageCreate)
 	if errorCode(err) == "InvalidAMIName.Duplicate" {
-		return s.imageNamed(ctx)
+		img, err := imageOfName(ctx, s.ec2, s.imageName, s.b.opts.PollInterval, s.b.waitTimeout(instanceWaitTimeout))
+		if err != nil {
+			return "", false, err
+		}
+		return awssdk.ToString(img.ImageId), tagValue(img.Tags, bake.TagRun) == s.job.RunID, nil
 	}
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	return awssdk.ToString(out.ImageId), nil
-}
-
-// imageNamed is the id of the image EC2 says has the bake's image name,
-// looked up until EC2 shows it (it may not at once).
-func (s *bakeState) imageNamed(ctx context.Context) (string, error) {
-	var id string
-	what := fmt.Sprintf("looking up image %s, which EC2 says exists", s.imageName)
-	err := waitFor(ctx, s.b.opts.PollInterval, s.b.waitTimeout(instanceWaitTimeout), what, func(ctx context.Context) (bool, error) {
-		images, err := findImages(ctx, s.ec2, []types.Filter{filter("name", s.imageName)})
-		if err != nil || len(images) == 0 {
-			return false, err
-		}
-		id = awssdk.ToString(images[0].ImageId)
-		return true, nil
-	})
-	return id, err
+	return awssdk.ToString(out.ImageId), true, nil
 }
 
 func (*stepCreateImage) Cleanup(ctx context.Context, s *bakeState) error {
@@ -110,13 +118,16 @@ func (*stepCreateImage) Cleanup(ctx context.Context, s *bakeState) error {
 	}
 	if s.imageID == "" && s.imageLost {
 		// CreateImage may have made it without our hearing back, and EC2
-		// may not show it yet: the same call answers with its id, or
-		// that the name is taken (then it exists), or makes it now.
-		id, err := s.createImage(ctx)
+		// may not show it yet: the same call answers with its id, or that
+		// the name is taken (then it exists: this run's, or another's to
+		// keep), or makes it now.
+		id, ours, err := s.createImage(ctx)
 		if err != nil && errorCode(err) == "" {
 			return fmt.Errorf("image %s may be left: %w", s.imageName, err)
 		}
-		s.imageID = id
+		if ours {
+			s.imageID = id
+		}
 	}
 	return discardImage(ctx, s.ec2, s.imageID, map[string]string{
 		bake.TagRun: s.job.RunID, bake.TagKey: s.job.Key, bake.TagTemporary: "true",
