@@ -66,6 +66,7 @@ type bakeState struct {
 	imageStarted bool // CreateImage was called, whether or not it answered
 	imageCreate  *ec2.CreateImageInput
 	imageLost    bool // its answer never came: it may have made the image
+	imageSweep   bool // to look for that image once the instance is gone
 	imageID      string
 	imageDone    bool // the image is available and is the bake's result
 }
@@ -121,6 +122,7 @@ func (b *Baker) newBakeState(job *bake.Job) (*bakeState, error) {
 // bakeSteps are the steps of a bake, in order.
 func bakeSteps() []step[*bakeState] {
 	return []step[*bakeState]{
+		&stepSweepImage{}, // first, so that its cleanup runs last
 		&stepKeyPair{},
 		&stepSecurityGroup{},
 		&stepRunInstance{},

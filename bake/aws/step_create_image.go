@@ -117,18 +117,18 @@ func (*stepCreateImage) Cleanup(ctx context.Context, s *bakeState) error {
 		return nil
 	}
 	if s.imageID == "" && s.imageLost {
-		// CreateImage may have made it without our hearing back, and EC2
-		// may not show it yet: the same call answers with its id, or that
-		// the name is taken (then it exists: this run's, or another's to
-		// keep), or makes it now.
-		id, ours, err := s.createImage(ctx)
-		if err != nil && errorCode(err) == "" {
-			return fmt.Errorf("image %s may be left: %w", s.imageName, err)
-		}
-		if ours {
-			s.imageID = id
-		}
+		// CreateImage may have made it without our hearing back, or may
+		// still be making it: it is looked for once the instance it
+		// images is gone, when no call can make it any more.
+		s.imageSweep = true
+		return nil
 	}
+	return s.discardImage(ctx)
+}
+
+// discardImage deregisters the bake's image, if it knows one, and deletes
+// its snapshots and those tagged as the bake's.
+func (s *bakeState) discardImage(ctx context.Context) error {
 	return discardImage(ctx, s.ec2, s.imageID, map[string]string{
 		bake.TagRun: s.job.RunID, bake.TagKey: s.job.Key, bake.TagTemporary: "true",
 	}, s.b.opts.PollInterval)

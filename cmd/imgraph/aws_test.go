@@ -21,12 +21,26 @@ import (
 const al2023 = "al2023-ami-2023.6.20261101.0-kernel-6.1-x86_64"
 
 // startSim starts a simulator with Amazon's base image in the home region
-// (a BusyBox root filesystem) and points the AWS configuration at it.
+// (a BusyBox root filesystem) and points this process's AWS configuration
+// at it.
 func startSim(t *testing.T) *ec2sim.Sim {
+	t.Helper()
+	sim, env := newSim(t, 22)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	return sim
+}
+
+// newSim starts a simulator with Amazon's base image in the home region,
+// its instances' SSH servers on sshPort, and returns the environment that
+// points an imgraph process at it.
+func newSim(t *testing.T, sshPort int) (*ec2sim.Sim, []string) {
 	t.Helper()
 	rootfs := filepath.Join(t.TempDir(), "al2023")
 	testrootfs.At(t, rootfs)
-	sim, err := ec2sim.New(ec2sim.Options{SSHPort: 22})
+	sim, err := ec2sim.New(ec2sim.Options{SSHPort: sshPort})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,14 +52,11 @@ func startSim(t *testing.T) *ec2sim.Sim {
 	if _, err := sim.RegisterImage("us-east-1", ec2sim.BaseImage{Name: al2023, Owner: "amazon", Architecture: "x86_64", RootFS: rootfs}); err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
-		"AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true", "AWS_POLL_DELAY_SECONDS": "0.01",
-		"AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"),
-	} {
-		t.Setenv(k, v)
+	return sim, []string{
+		"AWS_ENDPOINT_URL=" + endpoint, "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret",
+		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_POLL_DELAY_SECONDS=0.01",
+		"AWS_CONFIG_FILE=" + filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(t.TempDir(), "none"),
 	}
-	return sim
 }
 
 // examplesWorkspace copies the repository's example monorepo into a new

@@ -248,6 +248,12 @@ func createImage(c *call) (any, *apiError) {
 	if err := c.copyTree(in.dir, rootDir); err != nil {
 		return nil, internalError(fmt.Errorf("snapshotting %s: %w", in.id, err))
 	}
+	// The call takes effect when it answers: an instance terminated while
+	// its tree was copied was terminated first.
+	if in.state == "shutting-down" || in.state == "terminated" {
+		s.removeTree(rootDir)
+		return nil, newError("IncorrectInstanceState", "The instance '%s' is not in a state from which it can be imaged (it is %s).", in.id, in.state)
+	}
 	if other := r.imageNamed(Account, name); other != nil {
 		s.removeTree(rootDir)
 		return nil, newError("InvalidAMIName.Duplicate", "AMI name %s is already in use by AMI %s", name, other.id)
