@@ -28,6 +28,9 @@ type Fetcher struct {
 	// from connecting to the last byte (0: DefaultStall): a server that
 	// accepts and never answers fails the fetch rather than hanging it.
 	Stall time.Duration
+	// Timeout bounds a whole download (0: DefaultTimeout): a server that
+	// sends for ever fails it too.
+	Timeout time.Duration
 	// S3 fetches s3:// URLs (the CLI gives one on every platform); nil
 	// fetches none.
 	S3 func(ctx context.Context, bucket, key string) (io.ReadCloser, error)
@@ -124,20 +127,28 @@ func (f *Fetcher) open(ctx context.Context, url string) (io.ReadCloser, error) {
 // DefaultStall is how long a download may receive nothing before it fails.
 const DefaultStall = time.Minute
 
+// DefaultTimeout is how long a whole download may take.
+const DefaultTimeout = time.Hour
+
 // connectTimeout bounds connecting to a server and the TLS handshake.
 const connectTimeout = 30 * time.Second
 
 // get downloads url, failing when Stall passes with no byte received.
 func (f *Fetcher) get(ctx context.Context, url string) (io.ReadCloser, error) {
-	stall := cmp.Or(f.Stall, DefaultStall)
+	stall, total := cmp.Or(f.Stall, DefaultStall), cmp.Or(f.Timeout, DefaultTimeout)
 	ctx, cancel := context.WithCancelCause(ctx)
 	timer := time.AfterFunc(stall, func() { cancel(fmt.Errorf("nothing received for %s", stall)) })
+	deadline := time.AfterFunc(total, func() { cancel(fmt.Errorf("not done after %s", total)) })
+	cancelAll := func(err error) {
+		deadline.Stop()
+		cancel(err)
+	}
 	fail := func(err error) (io.ReadCloser, error) {
 		timer.Stop()
 		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil && !errors.Is(cause, context.Canceled) {
 			err = cause
 		}
-		cancel(nil)
+		cancelAll(nil)
 		return nil, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -156,7 +167,7 @@ func (f *Fetcher) get(ctx context.Context, url string) (io.ReadCloser, error) {
 		resp.Body.Close()
 		return fail(fmt.Errorf("%s", resp.Status))
 	}
-	return &stallReader{ctx: ctx, body: resp.Body, timer: timer, stall: stall, cancel: cancel}, nil
+	return &stallReader{ctx: ctx, body: resp.Body, timer: timer, stall: stall, cancel: cancelAll}, nil
 }
 
 // defaultClient gives up on a server it cannot connect to, as on one
@@ -175,7 +186,7 @@ type stallReader struct {
 	body   io.ReadCloser
 	timer  *time.Timer
 	stall  time.Duration
-	cancel context.CancelCauseFunc
+	cancel func(error)
 }
 
 func (r *stallReader) Read(p []byte) (int, error) {

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -176,5 +177,29 @@ func TestFetchRefusesAPipe(t *testing.T) {
 	f := &engine.Fetcher{Dir: t.TempDir(), Root: root}
 	if _, err := f.Fetch(context.Background(), "file://fifo.tar", sha("x")); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Fatalf("Fetch = %v, want a pipe refused", err)
+	}
+}
+
+// A server that sends for ever fails the fetch once the download's bound
+// passes, and leaves nothing behind.
+func TestFetchFromAServerThatNeverStops(t *testing.T) {
+	url := hostileServer(t, func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n")
+		chunk := bytes.Repeat([]byte("x"), 64<<10)
+		for {
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	f := &engine.Fetcher{Dir: t.TempDir(), Timeout: 300 * time.Millisecond}
+	if _, err := f.Fetch(context.Background(), url, sha("x")); err == nil || !strings.Contains(err.Error(), "not done after 300ms") {
+		t.Fatalf("Fetch = %v, want it to give up after 300ms", err)
+	}
+	if entries, _ := os.ReadDir(f.Dir); len(entries) != 0 {
+		t.Errorf("a failed download left %d files behind", len(entries))
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/label"
@@ -81,7 +80,7 @@ func (e *LockError) BadInput() bool { return true }
 // empty lock.
 func ReadLock(root string) (*Lock, error) {
 	path := filepath.Join(root, rules.LockFile)
-	data, err := os.ReadFile(path)
+	data, err := rules.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Lock{Version: LockVersion}, nil
 	}
@@ -89,9 +88,6 @@ func ReadLock(root string) (*Lock, error) {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
-		}
-		if errors.Is(err, syscall.EISDIR) {
-			err = errors.New("is a directory, not a file")
 		}
 		return nil, &LockError{rules.LockFile, fmt.Errorf("cannot read it: %w", err)}
 	}

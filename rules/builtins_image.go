@@ -2,7 +2,6 @@ package rules
 
 import (
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
 	"slices"
@@ -196,27 +195,12 @@ func (p *imageProblems) checkFile(pos Pos, what string, f *File, dirOK bool) {
 		e = p.l.at(pos, "image %q: %s %s is a directory, not a file", p.name, what, f.Label)
 		e.Hint = "a script is one file; to send a directory, copy(src = ..., dest = ...) it and run a script from it"
 	case !typ.IsDir() && !typ.IsRegular():
-		e = p.l.at(pos, "image %q: %s %s is a %s, not a file", p.name, what, f.Label, specialKind(typ))
+		e = p.l.at(pos, "image %q: %s %s is a %s, not a file", p.name, what, f.Label, kindOf(typ))
 		e.Hint = "imgraph sends regular files and directories only"
 	default:
 		return
 	}
 	p.st.errs = append(p.st.errs, e)
-}
-
-// specialKind names a file that is neither regular nor a directory.
-func specialKind(typ fs.FileMode) string {
-	switch {
-	case typ&fs.ModeNamedPipe != 0:
-		return "named pipe"
-	case typ&fs.ModeSocket != 0:
-		return "socket"
-	case typ&fs.ModeCharDevice != 0:
-		return "character device"
-	case typ&fs.ModeDevice != 0:
-		return "device"
-	}
-	return "special file"
 }
 
 // checkDistribution checks the attributes every platform distributes the

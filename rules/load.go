@@ -521,7 +521,7 @@ func (l *Loader) readSource(file string) ([]byte, error) {
 	if ok {
 		return src, nil
 	}
-	src, err := os.ReadFile(l.abs(file))
+	src, err := ReadFile(l.abs(file))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%s does not exist", file)

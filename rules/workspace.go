@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 
 	"go.starlark.net/syntax"
 
@@ -51,7 +50,7 @@ func FindWorkspace(dir string) (*Workspace, error) {
 	}
 	for d := abs; ; {
 		file := filepath.Join(d, BuildFile)
-		src, err := os.ReadFile(file)
+		src, err := ReadFile(file)
 		switch {
 		case err == nil:
 			ws, err := parseWorkspace(d, src)
@@ -267,7 +266,7 @@ func (sc *scanner) dir(dir, rel string, entries []fs.DirEntry) {
 			continue
 		}
 		file := path.Join(rel, BuildFile)
-		src, err := os.ReadFile(filepath.Join(dir, BuildFile))
+		src, err := ReadFile(filepath.Join(dir, BuildFile))
 		if err != nil {
 			sc.fail(&Error{Pos: Pos{File: file}, Msg: readError(err).Error(), Hint: "a package's IMAGES.star is a file imgraph can read"})
 			return
@@ -334,9 +333,6 @@ func (sc *scanner) warn(msg string) {
 func readError(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		if errors.Is(pe.Err, syscall.EISDIR) {
-			return errors.New("is a directory, not a file")
-		}
 		return pe.Err
 	}
 	return err

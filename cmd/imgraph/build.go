@@ -20,9 +20,11 @@ import (
 )
 
 type buildFlags struct {
-	jobs      int
-	keepGoing bool
-	events    string
+	jobs            int
+	keepGoing       bool
+	events          string
+	downloadStall   time.Duration
+	downloadTimeout time.Duration
 }
 
 func buildCommand(e *env, opts *options) *cobra.Command {
@@ -43,12 +45,17 @@ undone at once is, and what is left is listed); a third exits at once.`,
 			if f.jobs < 1 {
 				return usagef("--jobs %d: at least one bake must run at a time", f.jobs)
 			}
+			if f.downloadStall <= 0 || f.downloadTimeout <= 0 {
+				return usagef("--download-stall and --download-timeout must be positive durations, such as 30s")
+			}
 			return runBuild(c.Context(), e, opts, &f, args)
 		},
 	}
 	c.Flags().IntVarP(&f.jobs, "jobs", "j", runtime.NumCPU(), "bakes at once")
 	c.Flags().BoolVarP(&f.keepGoing, "keep-going", "k", false, "after a failure, finish what does not depend on it")
 	c.Flags().StringVar(&f.events, "events", "", "write every event of the build to FILE as JSON lines")
+	c.Flags().DurationVar(&f.downloadStall, "download-stall", engine.DefaultStall, "give up a download of an artifact or root filesystem that receives nothing for this long")
+	c.Flags().DurationVar(&f.downloadTimeout, "download-timeout", engine.DefaultTimeout, "give up a download that takes longer than this")
 	c.Flags().BoolVar(&opts.locked, "locked", false, "fail if IMAGES.lock would have to change")
 	c.Flags().StringVar(&opts.sshCIDR, "ssh-cidr", "", "aws: the only source admitted on the SSH port (default: this machine's address, as a /32)")
 	return c
@@ -102,10 +109,11 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 	report, err := engine.Build(ctx, a, p, engine.BuildOptions{
 		Jobs: f.jobs, KeepGoing: f.keepGoing, RunID: s.runID,
 		Baker: s.baker, Store: s.caches.store, Locker: s.caches.store, Observer: observers,
-		OutDir:  outDir,
-		Fetcher: &engine.Fetcher{Dir: s.caches.local.Path("artifacts"), Root: s.ws.Root, S3: aws.S3Opener(opts.profile, e.warn)},
-		Secret:  e.lookupEnv,
-		Warn:    e.warn,
+		OutDir: outDir,
+		Fetcher: &engine.Fetcher{Dir: s.caches.local.Path("artifacts"), Root: s.ws.Root, S3: aws.S3Opener(opts.profile, e.warn),
+			Stall: f.downloadStall, Timeout: f.downloadTimeout},
+		Secret: e.lookupEnv,
+		Warn:   e.warn,
 	})
 	view.close()
 	if events != nil && events.Err() != nil && err == nil {
