@@ -1,26 +1,23 @@
 package engine_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/imgraph/imgraph/engine"
+	"github.com/imgraph/imgraph/internal/hostile"
 )
 
 func sha(body string) string {
@@ -108,54 +105,16 @@ func TestFetchFileRelativeToTheWorkspace(t *testing.T) {
 	}
 }
 
-// hostileServer accepts connections on the loopback and, for each, does
-// what answer does, then holds the connection open until the test ends.
-func hostileServer(t *testing.T, answer func(c net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		close(done)
-		ln.Close()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				answer(c)
-				<-done
-			})
-		}
-	})
-	return "http://" + ln.Addr().String() + "/app.tar.gz"
-}
-
 // A server that stops sending fails the fetch once nothing has come for
 // the stall bound, whether it never answers or stops halfway, and leaves
 // nothing behind.
 func TestFetchFromAServerThatStopsSending(t *testing.T) {
-	for name, answer := range map[string]func(net.Conn){
-		"never answers": func(net.Conn) {},
-		"stops halfway": func(c net.Conn) {
-			// After the request, or the client takes the answer for
-			// one it never asked for.
-			if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-				return
-			}
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nthe first bytes")
-		},
+	for name, serve := range map[string]func(net.Conn){
+		"never answers": hostile.Silent,
+		"stops halfway": hostile.Answer("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nthe first bytes"),
 	} {
 		t.Run(name, func(t *testing.T) {
-			url := hostileServer(t, answer)
+			url := "http://" + hostile.Serve(t, serve) + "/app.tar.gz"
 			f := &engine.Fetcher{Dir: t.TempDir(), Stall: 200 * time.Millisecond}
 			_, err := f.Fetch(context.Background(), url, sha("x"))
 			if err == nil || !strings.Contains(err.Error(), "nothing received for 200ms") {
@@ -183,18 +142,7 @@ func TestFetchRefusesAPipe(t *testing.T) {
 // A server that sends for ever fails the fetch once the download's bound
 // passes, and leaves nothing behind.
 func TestFetchFromAServerThatNeverStops(t *testing.T) {
-	url := hostileServer(t, func(c net.Conn) {
-		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-			return
-		}
-		io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n")
-		chunk := bytes.Repeat([]byte("x"), 64<<10)
-		for {
-			if _, err := c.Write(chunk); err != nil {
-				return
-			}
-		}
-	})
+	url := "http://" + hostile.Serve(t, hostile.Endless) + "/app.tar.gz"
 	f := &engine.Fetcher{Dir: t.TempDir(), Timeout: 300 * time.Millisecond}
 	if _, err := f.Fetch(context.Background(), url, sha("x")); err == nil || !strings.Contains(err.Error(), "not done after 300ms") {
 		t.Fatalf("Fetch = %v, want it to give up after 300ms", err)

@@ -292,22 +292,7 @@ func TestAWSDistributionChangesNeverRebake(t *testing.T) {
 func TestAWSCleanupAfterKill(t *testing.T) {
 	sim := startSim(t)
 	g := newGate(t)
-	ws := &testWorkspace{root: filepath.Join(t.TempDir(), "ws"), cache: filepath.Join(t.TempDir(), "cache")}
-	writeFiles(t, ws.root, map[string]string{
-		"IMAGES.star": `workspace(name = "t", platform = "aws")` + "\n",
-		"base/IMAGES.star": `image(name = "base", source = ami_filter(owners = ["amazon"], name = "al2023-ami-2023.*-x86_64"),
-    provision = [shell(inline = ["` + g.pass("held") + `", "echo never"])])`,
-	})
-	p := ws.start(t, nil, "build", "//base")
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	select {
-	case <-g.arrival("held"):
-	case <-p.done:
-		t.Fatalf("the build ended before its provisioner ran: %v", p.wait(t))
-	case <-ctx.Done():
-		t.Fatal("the provisioner never ran")
-	}
+	ws, p := heldBuild(t, g, "echo never")
 	if err := p.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -342,11 +327,28 @@ func TestAWSCleanupAfterKill(t *testing.T) {
 func TestAWSCleanupBesideALiveBuildOfAnotherCache(t *testing.T) {
 	startSim(t)
 	g := newGate(t)
+	ws, p := heldBuild(t, g)
+	other := &testWorkspace{root: ws.root, cache: filepath.Join(t.TempDir(), "other-cache")}
+	r := other.imgraph(t, nil, "cleanup", "--older-than", "0s")
+	if r.code != exitOK || strings.Contains(r.stdout, "removed") || !strings.Contains(r.stdout, "left alone: ") {
+		t.Errorf("cleanup beside a live build: %v", r)
+	}
+	g.open("held")
+	if r := p.wait(t); r.code != exitOK {
+		t.Fatalf("the build after the cleanup: %v", r)
+	}
+}
+
+// heldBuild starts a build of one image on aws whose provisioner waits at
+// the gate "held" (then runs more), and returns once it is there.
+func heldBuild(t *testing.T, g *gate, more ...string) (*testWorkspace, *process) {
+	t.Helper()
 	ws := &testWorkspace{root: filepath.Join(t.TempDir(), "ws"), cache: filepath.Join(t.TempDir(), "cache")}
+	lines := append([]string{g.pass("held")}, more...)
 	writeFiles(t, ws.root, map[string]string{
 		"IMAGES.star": `workspace(name = "t", platform = "aws")` + "\n",
 		"base/IMAGES.star": `image(name = "base", source = ami_filter(owners = ["amazon"], name = "al2023-ami-2023.*-x86_64"),
-    provision = [shell(inline = ["` + g.pass("held") + `"])])`,
+    provision = [shell(inline = ["` + strings.Join(lines, `", "`) + `"])])`,
 	})
 	p := ws.start(t, nil, "build", "//base")
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -358,13 +360,5 @@ func TestAWSCleanupBesideALiveBuildOfAnotherCache(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the provisioner never ran")
 	}
-	other := &testWorkspace{root: ws.root, cache: filepath.Join(t.TempDir(), "other-cache")}
-	r := other.imgraph(t, nil, "cleanup", "--older-than", "0s")
-	if r.code != exitOK || strings.Contains(r.stdout, "removed") || !strings.Contains(r.stdout, "left alone: ") {
-		t.Errorf("cleanup beside a live build: %v", r)
-	}
-	g.open("held")
-	if r := p.wait(t); r.code != exitOK {
-		t.Fatalf("the build after the cleanup: %v", r)
-	}
+	return ws, p
 }

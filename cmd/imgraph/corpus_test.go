@@ -1,22 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
+	"github.com/imgraph/imgraph/internal/hostile"
 	"github.com/imgraph/imgraph/internal/testrootfs"
 )
 
@@ -67,13 +63,13 @@ func TestBadInputCorpus(t *testing.T) {
 			args: []string{"plan"}, code: exitBadInput, msg: `load cycle`},
 
 		// Hostile artifact servers on the loopback: the bake fails, bounded.
-		{name: "a server that never answers", setup: artifactFrom(func(c net.Conn) {}),
+		{name: "a server that never answers", setup: artifactFrom(hostile.Silent),
 			args: []string{"build", "--download-stall", "300ms"}, code: exitBakeFailed, msg: `nothing received for 300ms`},
-		{name: "a server that sends for ever", setup: artifactFrom(endless),
+		{name: "a server that sends for ever", setup: artifactFrom(hostile.Endless),
 			args: []string{"build", "--download-timeout", "300ms"}, code: exitBakeFailed, msg: `not done after 300ms`},
-		{name: "a server that fails", setup: artifactFrom(answer("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")),
+		{name: "a server that fails", setup: artifactFrom(hostile.Answer("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")),
 			args: []string{"build"}, code: exitBakeFailed, msg: `500 Internal Server Error`},
-		{name: "a server that sends other content", setup: artifactFrom(answer("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nevil!")),
+		{name: "a server that sends other content", setup: artifactFrom(hostile.Answer("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nevil!")),
 			args: []string{"build"}, code: exitBakeFailed, msg: `sha256 is`},
 
 		// Damaged lock files and caches.
@@ -191,178 +187,12 @@ func symlink(target, name string) func(t *testing.T, ws *testWorkspace) []string
 // real root filesystem, so that the bake gets as far as the download.
 func artifactFrom(serve func(c net.Conn)) func(t *testing.T, ws *testWorkspace) []string {
 	return func(t *testing.T, ws *testWorkspace) []string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		var wg sync.WaitGroup
-		t.Cleanup(func() {
-			close(done)
-			ln.Close()
-			wg.Wait()
-		})
-		wg.Go(func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				wg.Go(func() {
-					defer c.Close()
-					serve(c)
-					<-done
-				})
-			}
-		})
+		addr := hostile.Serve(t, serve)
 		os.RemoveAll(filepath.Join(ws.root, "base", "rootfs"))
 		testrootfs.At(t, filepath.Join(ws.root, "base", "rootfs"))
 		writeFiles(t, ws.root, map[string]string{"base/IMAGES.star": `image(name = "base", source = rootfs(path = "rootfs"),
-    artifacts = {"app": artifact(url = "http://` + ln.Addr().String() + `/app.jar", sha256 = "` + strings.Repeat("a", 64) + `")})
+    artifacts = {"app": artifact(url = "http://` + addr + `/app.jar", sha256 = "` + strings.Repeat("a", 64) + `")})
 `})
 		return nil
 	}
-}
-
-// answer is a server that reads the request and writes reply.
-func answer(reply string) func(c net.Conn) {
-	return func(c net.Conn) {
-		if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
-			io.WriteString(c, reply)
-		}
-	}
-}
-
-// endless is a server that answers and sends for ever.
-func endless(c net.Conn) {
-	if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-		return
-	}
-	io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n")
-	chunk := make([]byte, 64<<10)
-	for {
-		if _, err := c.Write(chunk); err != nil {
-			return
-		}
-	}
-}
-
-// What only a user without root meets: what cannot be read or written.
-// imgraph runs as nobody, on a workspace nobody may read but for the
-// parts each case takes away.
-func TestBadInputOfPermissions(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("runs imgraph as another user, which takes root")
-	}
-	const nobody = 65534
-	exe := copyOfThisBinary(t)
-	for _, tc := range []struct {
-		name  string
-		setup func(t *testing.T, root, cache string)
-		args  []string
-		msg   string
-	}{
-		{"a package directory that cannot be read", func(t *testing.T, root, cache string) {
-			mkdirMode(t, filepath.Join(root, "secret", "pkg"), 0o755)
-			writeFiles(t, filepath.Join(root, "secret", "pkg"), map[string]string{"IMAGES.star": ""})
-			chmodPath(t, filepath.Join(root, "secret"), 0o700)
-		}, []string{"plan"}, `secret: cannot read this directory: permission denied`},
-		{"an IMAGES.star that cannot be read", func(t *testing.T, root, cache string) {
-			writeFiles(t, root, map[string]string{"apps/IMAGES.star": ""})
-			chmodPath(t, filepath.Join(root, "apps", "IMAGES.star"), 0o600)
-		}, []string{"plan"}, `apps/IMAGES.star: permission denied`},
-		{"a script that cannot be read", func(t *testing.T, root, cache string) {
-			writeFiles(t, root, map[string]string{
-				"base/IMAGES.star": `image(name = "base", source = rootfs(path = "rootfs"), provision = [shell(script = "x.sh")])`,
-				"base/x.sh":        "true\n"})
-			chmodPath(t, filepath.Join(root, "base", "x.sh"), 0o600)
-		}, []string{"plan"}, `cannot read //base:x.sh: open`},
-		{"a cache directory that cannot be written", func(t *testing.T, root, cache string) {
-			chmodPath(t, cache, 0o755)
-		}, []string{"plan"}, `cannot be used: `},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			root, cache := worldReadableDir(t), worldReadableDir(t)
-			chmodPath(t, cache, 0o777)
-			writeFiles(t, root, map[string]string{
-				"IMAGES.star":      `workspace(name = "t", platform = "local")` + "\n",
-				"base/IMAGES.star": `image(name = "base", source = rootfs(path = "rootfs"))` + "\n",
-			})
-			mkdirMode(t, filepath.Join(root, "base", "rootfs"), 0o755)
-			chmodTree(t, root)
-			tc.setup(t, root, cache)
-			cmd := exec.Command(exe, append([]string{"--cache", filepath.Join(cache, "c")}, tc.args...)...)
-			cmd.Dir = root
-			cmd.Env = []string{asCLIEnv + "=1", "HOME=/nonexistent", "PATH=/usr/bin:/bin", "GORACE=atexit_sleep_ms=0"}
-			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			err := cmd.Run()
-			code := cmd.ProcessState.ExitCode()
-			if code != exitBadInput || !strings.Contains(stderr.String(), tc.msg) || strings.Count(stderr.String(), "error: ") != 1 {
-				t.Errorf("exit %d (%v), want 2 saying %q:\n%s", code, err, tc.msg, stderr.String())
-			}
-		})
-	}
-}
-
-// copyOfThisBinary is this test binary where any user may run it.
-func copyOfThisBinary(t *testing.T) string {
-	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(worldReadableDir(t), "imgraph")
-	if err := os.WriteFile(exe, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return exe
-}
-
-// worldReadableDir is a new directory every user may enter, removed when
-// the test ends.
-func worldReadableDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "imgraph-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	chmodPath(t, dir, 0o755)
-	return dir
-}
-
-func mkdirMode(t *testing.T, dir string, mode os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(dir, mode); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func chmodPath(t *testing.T, p string, mode os.FileMode) {
-	t.Helper()
-	if err := os.Chmod(p, mode); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// chmodTree lets every user read what is under root.
-func chmodTree(t *testing.T, root string) {
-	t.Helper()
-	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err == nil {
-			mode := os.FileMode(0o644)
-			if d.IsDir() {
-				mode = 0o755
-			}
-			os.Chmod(p, mode)
-		}
-		return nil
-	})
 }
