@@ -48,15 +48,21 @@ type Baker interface {
 	// Publish applies an image's distribution in one region: its tags,
 	// its launch permissions and its SSM parameter.
 	Publish(ctx context.Context, job *PublishJob) error
-	// Exist reports which of the given images (by region) exist and are
-	// usable.
-	Exist(ctx context.Context, images map[string][]string) (map[string]map[string]bool, error)
+	// Exist reports which of images exist, are usable, and are images of
+	// the key each is given with (a cache record may name another key's,
+	// if it was damaged).
+	Exist(ctx context.Context, images []ImageRef) (map[ImageRef]bool, error)
 	// Find returns, for each of keys that some image was tagged with in
 	// one of regions, its id there: key -> region -> image id. It is how
 	// losing the cache never forces a rebake.
 	Find(ctx context.Context, regions []string, keys []string) (map[string]map[string]string, error)
 	// Resolve resolves a floating source (ami_filter, ssm_parameter) in a region.
 	Resolve(ctx context.Context, region string, src *rules.Source) (Resolved, error)
+}
+
+// ImageRef is an image a cache record gives for a key in a region.
+type ImageRef struct {
+	Key, Region, ID string
 }
 
 // Resolved is what a floating source resolves to.

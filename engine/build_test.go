@@ -109,15 +109,17 @@ func (b *tickBaker) Copy(ctx context.Context, job *bake.CopyJob) (string, error)
 	return job.ID + "-" + job.To, nil
 }
 func (b *tickBaker) Publish(context.Context, *bake.PublishJob) error { return nil }
-func (b *tickBaker) Exist(_ context.Context, images map[string][]string) (map[string]map[string]bool, error) {
-	out := map[string]map[string]bool{}
-	for r, ids := range images {
-		out[r] = map[string]bool{}
-		for _, id := range ids {
-			out[r][id] = true
-		}
+func (b *tickBaker) Exist(_ context.Context, images []bake.ImageRef) (map[bake.ImageRef]bool, error) {
+	return allExist(images), nil
+}
+
+// allExist says every image exists.
+func allExist(images []bake.ImageRef) map[bake.ImageRef]bool {
+	out := map[bake.ImageRef]bool{}
+	for _, ref := range images {
+		out[ref] = true
 	}
-	return out, nil
+	return out
 }
 func (b *tickBaker) Find(context.Context, []string, []string) (map[string]map[string]string, error) {
 	return nil, nil

@@ -62,7 +62,7 @@ type Records interface {
 // bake.Baker is one). Where the platform cannot be reached it is nil, and
 // cache hits are trusted as they are.
 type Images interface {
-	Exist(ctx context.Context, images map[string][]string) (map[string]map[string]bool, error)
+	Exist(ctx context.Context, images []bake.ImageRef) (map[bake.ImageRef]bool, error)
 	Find(ctx context.Context, regions []string, keys []string) (map[string]map[string]string, error)
 }
 
@@ -129,10 +129,10 @@ func missingImages(ctx context.Context, records map[string]*cache.Record, images
 	if images == nil || len(records) == 0 {
 		return gone, nil
 	}
-	ask := map[string][]string{}
-	for _, rec := range records {
+	var ask []bake.ImageRef
+	for key, rec := range records {
 		for region, id := range rec.Images {
-			ask[region] = append(ask[region], id)
+			ask = append(ask, bake.ImageRef{Key: key, Region: region, ID: id})
 		}
 	}
 	found, err := images.Exist(ctx, ask)
@@ -141,8 +141,8 @@ func missingImages(ctx context.Context, records map[string]*cache.Record, images
 	}
 	for key, rec := range records {
 		for _, region := range slices.Sorted(maps.Keys(rec.Images)) {
-			if id := rec.Images[region]; !found[region][id] {
-				gone[key] = fmt.Sprintf("%s in %s is gone", id, region)
+			if id := rec.Images[region]; !found[bake.ImageRef{Key: key, Region: region, ID: id}] {
+				gone[key] = fmt.Sprintf("%s in %s is gone, or is not an image of this key", id, region)
 				break
 			}
 		}

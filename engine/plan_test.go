@@ -258,17 +258,15 @@ func testDistribution(t *testing.T, platform string, tests []distributionCase) {
 // fakeChecker finds every image except those listed gone.
 type fakeChecker struct {
 	gone  map[string]bool
-	asked map[string][]string
+	asked map[string][]string // region -> ids
 }
 
-func (c *fakeChecker) Exist(_ context.Context, images map[string][]string) (map[string]map[string]bool, error) {
-	c.asked = images
-	found := map[string]map[string]bool{}
-	for region, ids := range images {
-		found[region] = map[string]bool{}
-		for _, id := range ids {
-			found[region][id] = !c.gone[id]
-		}
+func (c *fakeChecker) Exist(_ context.Context, images []bake.ImageRef) (map[bake.ImageRef]bool, error) {
+	c.asked = map[string][]string{}
+	found := map[bake.ImageRef]bool{}
+	for _, ref := range images {
+		c.asked[ref.Region] = append(c.asked[ref.Region], ref.ID)
+		found[ref] = !c.gone[ref.ID]
 	}
 	return found, nil
 }

@@ -57,15 +57,8 @@ func (p *fakePlatform) Publish(_ context.Context, job *bake.PublishJob) error {
 	return nil
 }
 
-func (*fakePlatform) Exist(_ context.Context, images map[string][]string) (map[string]map[string]bool, error) {
-	out := map[string]map[string]bool{}
-	for r, ids := range images {
-		out[r] = map[string]bool{}
-		for _, id := range ids {
-			out[r][id] = true
-		}
-	}
-	return out, nil
+func (*fakePlatform) Exist(_ context.Context, images []bake.ImageRef) (map[bake.ImageRef]bool, error) {
+	return allExist(images), nil
 }
 
 func (*fakePlatform) Find(context.Context, []string, []string) (map[string]map[string]string, error) {

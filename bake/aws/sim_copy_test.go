@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -219,22 +220,22 @@ func TestSimExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.sim.ResetCalls()
-	got, err := w.baker.Exist(ctx, map[string][]string{
-		home: {id, w.base, "ami-00000000000000000"},
-		away: {copyID, id},
-	})
+	ref := func(region, id, key string) bake.ImageRef { return bake.ImageRef{Key: key, Region: region, ID: id} }
+	want := map[bake.ImageRef]bool{
+		ref(home, id, job.Key):                      true,
+		ref(home, w.base, job.Key):                  true, // it carries no key: taken at its word
+		ref(home, "ami-00000000000000000", job.Key): false,
+		ref(away, copyID, job.Key):                  true,
+		ref(away, id, job.Key):                      false,
+		ref(home, id, randomKey()):                  false, // an image of another key
+	}
+	got, err := w.baker.Exist(ctx, slices.Collect(maps.Keys(want)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]map[string]bool{
-		home: {id: true, w.base: true, "ami-00000000000000000": false},
-		away: {copyID: true, id: false},
-	}
-	for region, ids := range want {
-		for img, ok := range ids {
-			if got[region][img] != ok {
-				t.Errorf("Exist[%s][%s] = %v, want %v", region, img, got[region][img], ok)
-			}
+	for r, ok := range want {
+		if got[r] != ok {
+			t.Errorf("Exist[%+v] = %v, want %v", r, got[r], ok)
 		}
 	}
 	calls := w.sim.Calls()
@@ -248,19 +249,19 @@ func TestSimExist(t *testing.T) {
 	}
 
 	// More than 200 images: one call per 200.
-	many := []string{id}
+	many := []bake.ImageRef{ref(home, id, job.Key)}
 	for i := range 250 {
-		many = append(many, fmt.Sprintf("ami-%017x", i+1))
+		many = append(many, ref(home, fmt.Sprintf("ami-%017x", i+1), job.Key))
 	}
 	w.sim.ResetCalls()
-	got, err = w.baker.Exist(ctx, map[string][]string{home: many})
+	got, err = w.baker.Exist(ctx, many)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := w.sim.Calls()[home]["DescribeImages"]; n != 2 {
 		t.Errorf("%d DescribeImages calls for 251 images, want 2", n)
 	}
-	if len(got[home]) != 251 || !got[home][id] || got[home][many[250]] {
-		t.Errorf("Exist of 251 images: %d answers, %s: %v", len(got[home]), id, got[home][id])
+	if len(got) != 251 || !got[many[0]] || got[many[250]] {
+		t.Errorf("Exist of 251 images: %d answers, %s: %v", len(got), id, got[many[0]])
 	}
 }

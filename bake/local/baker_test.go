@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -101,12 +102,20 @@ func TestExistCopyPublish(t *testing.T) {
 	id, _ := bakeOK(t, b, rootJob(image("base"), testrootfs.New(t)))
 	ctx := context.Background()
 	missing := newKey()
-	exist, err := b.Exist(ctx, map[string][]string{"us-east-1": {id, missing, "../../etc"}, "eu-west-1": {id}})
+	ref := func(region, id, key string) bake.ImageRef { return bake.ImageRef{Key: key, Region: region, ID: id} }
+	want := map[bake.ImageRef]bool{
+		ref("us-east-1", id, id): true, ref("eu-west-1", id, id): true,
+		ref("us-east-1", missing, missing): false, ref("us-east-1", "../../etc", "../../etc"): false,
+		ref("us-east-1", id, missing): false, // another key's image
+	}
+	exist, err := b.Exist(ctx, slices.Collect(maps.Keys(want)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !exist["us-east-1"][id] || exist["us-east-1"][missing] || exist["us-east-1"]["../../etc"] || !exist["eu-west-1"][id] {
-		t.Errorf("Exist = %v", exist)
+	for r, ok := range want {
+		if exist[r] != ok {
+			t.Errorf("Exist[%+v] = %v, want %v", r, exist[r], ok)
+		}
 	}
 
 	copied, err := b.Copy(ctx, &bake.CopyJob{ID: id, From: "us-east-1", To: "eu-west-1"})

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/internal/testrootfs"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
@@ -199,7 +200,8 @@ func TestCancel(t *testing.T) {
 	if m := mountsUnder(t, store.Dir()); len(m) > 0 {
 		t.Errorf("mounts left under the cache: %v", m)
 	}
-	if exist, _ := b.Exist(context.Background(), map[string][]string{"local": {job.Key}}); exist["local"][job.Key] {
+	ref := bake.ImageRef{Key: job.Key, Region: "local", ID: job.Key}
+	if exist, _ := b.Exist(context.Background(), []bake.ImageRef{ref}); exist[ref] {
 		t.Errorf("a cancelled bake left an image")
 	}
 }

@@ -113,19 +113,16 @@ func (b *Baker) entriesPath(id string) string {
 	return b.store.Path("images", id+".entries")
 }
 
-// Exist reports which images are baked. Regions are only names on this
-// machine: an image exists in every region or in none.
-func (b *Baker) Exist(ctx context.Context, images map[string][]string) (map[string]map[string]bool, error) {
-	out := make(map[string]map[string]bool, len(images))
-	for region, ids := range images {
+// Exist reports which images are baked, whole, and are their key's: a
+// local image's id is its key. Regions are only names on this machine:
+// an image exists in every region or in none.
+func (b *Baker) Exist(ctx context.Context, images []bake.ImageRef) (map[bake.ImageRef]bool, error) {
+	out := make(map[bake.ImageRef]bool, len(images))
+	for _, ref := range images {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		found := make(map[string]bool, len(ids))
-		for _, id := range ids {
-			found[id] = b.exists(id)
-		}
-		out[region] = found
+		out[ref] = ref.ID == ref.Key && b.exists(ref.ID)
 	}
 	return out, nil
 }

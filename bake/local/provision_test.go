@@ -236,8 +236,9 @@ func TestFailingScript(t *testing.T) {
 	if got, want := fmt.Sprint(phases), "[prepare provision [0] shell provision [1] shell cleanup]"; got != want {
 		t.Errorf("phases = %s, want %s", got, want)
 	}
-	exist, err := b.Exist(context.Background(), map[string][]string{"local": {job.Key}})
-	if err != nil || exist["local"][job.Key] {
+	ref := bake.ImageRef{Key: job.Key, Region: "local", ID: job.Key}
+	exist, err := b.Exist(context.Background(), []bake.ImageRef{ref})
+	if err != nil || exist[ref] {
 		t.Errorf("Exist after a failed bake = %v, %v; want false", exist, err)
 	}
 	if left := leftovers(t, store); len(left) > 0 {

@@ -35,6 +35,20 @@ func TestADamagedCachedImageIsBakedAgain(t *testing.T) {
 		"record names no image": func(t *testing.T, ws *testWorkspace, key string) {
 			editRecord(t, ws, key, func(rec map[string]any) { rec["images"] = map[string]string{} })
 		},
+		"record names another key's image": func(t *testing.T, ws *testWorkspace, key string) {
+			// Another image, baked: its tree is whole, and not this key's.
+			writeFiles(t, ws.root, map[string]string{"other/IMAGES.star": `image(name = "other", parent = "//base", provision = [shell(inline = ["true"])])` + "\n"})
+			if r := ws.imgraph(t, nil, "build", "//other"); r.code != exitOK {
+				t.Fatalf("build //other: %v", r)
+			}
+			var other string
+			for k := range recordKeys(t, ws.cache) {
+				if k != key {
+					other = k
+				}
+			}
+			editRecord(t, ws, key, func(rec map[string]any) { rec["images"] = map[string]string{"us-east-1": other} })
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -54,11 +68,11 @@ func TestADamagedCachedImageIsBakedAgain(t *testing.T) {
 			}
 			damage(t, ws, key)
 
-			r := ws.imgraph(t, nil, "plan")
+			r := ws.imgraph(t, nil, "plan", "//base")
 			if r.code != exitOK || !strings.Contains(r.stdout, "bake    //base:base") || !strings.Contains(r.stderr, "warning: the cache's record of //base:base") {
 				t.Fatalf("plan after the damage: %v\nwant a bake and a warning", r)
 			}
-			r = ws.imgraph(t, nil, "build")
+			r = ws.imgraph(t, nil, "build", "//base")
 			if r.code != exitOK || !strings.Contains(r.stderr, "warning: the cache's record of //base:base") {
 				t.Fatalf("build after the damage: %v\nwant a rebake and a warning", r)
 			}
@@ -68,7 +82,7 @@ func TestADamagedCachedImageIsBakedAgain(t *testing.T) {
 			if data, err := os.ReadFile(filepath.Join(ws.cache, "images", key, "etc", "hi")); err != nil || string(data) != "hi\n" {
 				t.Errorf("the image was not baked again: /etc/hi = %q, %v", data, err)
 			}
-			r = ws.imgraph(t, nil, "build")
+			r = ws.imgraph(t, nil, "build", "//base")
 			if rows, _ := summary(t, r.stdout); r.code != exitOK || rows["//base:base"].action != "cached" {
 				t.Errorf("the build after: %v\nwant the image cached", r)
 			}
