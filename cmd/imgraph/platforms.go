@@ -23,10 +23,18 @@ type platform struct {
 func platforms() []platform {
 	return []platform{
 		{Platform: aws.Platform{}, reach: func(ctx context.Context, e *env, opts *options, _ *cache.Local) (bake.Baker, error) {
-			return aws.New(ctx, aws.Options{Profile: opts.profile, SSHCIDR: opts.sshCIDR, Warn: e.warn})
+			b, err := aws.New(ctx, aws.Options{Profile: opts.profile, SSHCIDR: opts.sshCIDR, Warn: e.warn})
+			if err != nil {
+				return nil, err // not a nil *aws.Baker in a non-nil interface
+			}
+			return b, nil
 		}},
 		{Platform: local.Platform{}, reach: func(_ context.Context, e *env, _ *options, store *cache.Local) (bake.Baker, error) {
-			return local.New(store, local.Options{Warn: e.warn})
+			b, err := local.New(store, local.Options{Warn: e.warn})
+			if err != nil {
+				return nil, err
+			}
+			return b, nil
 		}},
 	}
 }

@@ -216,19 +216,19 @@ func (s *session) plan(ctx context.Context, args []string, needBaker bool) (*eng
 	if err != nil {
 		return nil, nil, err
 	}
-	baker, err := s.reach(ctx)
-	if err != nil && needBaker {
-		return nil, nil, err
+	baker, reachErr := s.reach(ctx)
+	if reachErr != nil && needBaker {
+		return nil, nil, reachErr
 	}
 	a, err := s.analyze(ctx, args)
 	if err != nil {
 		return nil, nil, err
 	}
 	var images engine.Images
-	if baker != nil {
+	if reachErr == nil {
 		images = baker
 	} else {
-		first, _, _ := strings.Cut(s.bakerErr.Error(), "\n")
+		first, _, _ := strings.Cut(reachErr.Error(), "\n")
 		fmt.Fprintf(s.e.stderr, "note: the %s platform cannot be reached (%s): cached images are not checked\n", s.platform.Name(), first)
 	}
 	p, err := engine.MakePlan(ctx, a, c.store, images)
