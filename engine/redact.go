@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"io"
+	"slices"
 	"sync"
 )
 
@@ -64,25 +65,33 @@ func (r *Redactor) Flush() error {
 
 // stream is one stream of output of a Redactor.
 type stream struct {
-	r       *Redactor
-	pending []byte // masked already, and held back: a secret may start in it
+	r *Redactor
+	// pending is what the stream holds back, as written: a secret may
+	// start in it. It is masked only as it is passed on, so secrets that
+	// overlap are found whole, whichever is masked first.
+	pending []byte
 }
 
-// Write masks what the stream has so far and passes on all of it but the
-// longest end that could start a secret.
+// Write passes on what the stream has so far, masked, holding back from
+// where a secret may start that later writes could finish.
 func (s *stream) Write(p []byte) (int, error) {
 	r := s.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s.pending = r.mask(append(s.pending, p...))
-	keep := r.secretStart(s.pending)
-	out := s.pending[:len(s.pending)-keep]
-	if len(out) > 0 {
-		if _, err := r.w.Write(out); err != nil {
+	s.pending = append(s.pending, p...)
+	secrets := r.find(s.pending)
+	cut := len(s.pending) - r.secretStart(s.pending)
+	for _, m := range secrets {
+		if m.start < cut && cut < m.end {
+			cut = m.start // a secret that overlaps the held end may grow
+		}
+	}
+	if cut > 0 {
+		if _, err := r.w.Write(masked(s.pending[:cut], secrets)); err != nil {
 			return 0, err
 		}
 	}
-	s.pending = append(s.pending[:0], s.pending[len(s.pending)-keep:]...)
+	s.pending = append(s.pending[:0], s.pending[cut:]...)
 	return len(p), nil
 }
 
@@ -97,17 +106,55 @@ func (s *stream) flushLocked() error {
 	if len(s.pending) == 0 {
 		return nil
 	}
-	out := s.pending
+	out := masked(s.pending, s.r.find(s.pending))
 	s.pending = nil
 	_, err := s.r.w.Write(out)
 	return err
 }
 
-func (r *Redactor) mask(b []byte) []byte {
+// span is where in a stream's bytes one or more overlapping secrets are.
+type span struct{ start, end int }
+
+// find is where the secrets are in b, each occurrence of each secret
+// found in b as written, and those that overlap merged into one span, in
+// order. (Output that runs secrets together, each overlapping the next,
+// is held back until the run ends.)
+func (r *Redactor) find(b []byte) []span {
+	var found []span
 	for _, s := range r.secrets {
-		b = bytes.ReplaceAll(b, s, []byte(Mask))
+		for from := 0; ; {
+			i := bytes.Index(b[from:], s)
+			if i < 0 {
+				break
+			}
+			found = append(found, span{from + i, from + i + len(s)})
+			from += i + 1
+		}
 	}
-	return b
+	slices.SortFunc(found, func(a, b span) int { return a.start - b.start })
+	var merged []span
+	for _, f := range found {
+		if n := len(merged); n > 0 && f.start < merged[n-1].end {
+			merged[n-1].end = max(merged[n-1].end, f.end)
+			continue
+		}
+		merged = append(merged, f)
+	}
+	return merged
+}
+
+// masked is b with each of the spans in it replaced by Mask.
+func masked(b []byte, spans []span) []byte {
+	out := make([]byte, 0, len(b))
+	at := 0
+	for _, sp := range spans {
+		if sp.end > len(b) {
+			break
+		}
+		out = append(append(out, b[at:sp.start]...), Mask...)
+		at = sp.end
+	}
+	return append(out, b[at:]...)
 }
 
 // secretStart is the length of the longest end of b that is the start,

@@ -87,6 +87,57 @@ func TestRedactorUnderInterleaving(t *testing.T) {
 	}
 }
 
+// Secrets that overlap, or one inside another, are masked whole in
+// whatever order they are given and however the output is cut.
+func TestRedactorOverlappingSecrets(t *testing.T) {
+	for _, c := range []struct {
+		secrets   []string
+		text      string
+		want      string
+		notInLogs []string
+	}{
+		{
+			secrets:   []string{"hunter2", "postgres://u:hunter2@db/x"},
+			text:      "url=postgres://u:hunter2@db/x\n",
+			want:      "url=" + engine.Mask + "\n",
+			notInLogs: []string{"postgres", "@db/x"},
+		},
+		{
+			secrets:   []string{"xy", "yzzzzzzzz"},
+			text:      "[xyzzzzzzzz]",
+			want:      "[" + engine.Mask + "]",
+			notInLogs: []string{"zz"},
+		},
+		{
+			secrets: []string{"ab", "cd"},
+			text:    "abcd ab",
+			want:    engine.Mask + engine.Mask + " " + engine.Mask,
+		},
+	} {
+		for _, order := range [][]string{c.secrets, {c.secrets[1], c.secrets[0]}} {
+			for _, piece := range []int{1, 2, 3, len(c.text)} {
+				var log bytes.Buffer
+				r := engine.NewRedactor(&log, order)
+				s := r.Stream()
+				for text := c.text; text != ""; {
+					n := min(piece, len(text))
+					io.WriteString(s, text[:n])
+					text = text[n:]
+				}
+				s.Close()
+				if got := log.String(); got != c.want {
+					t.Errorf("secrets %q, written %d bytes at a time: log = %q, want %q", order, piece, got, c.want)
+				}
+				for _, bad := range c.notInLogs {
+					if strings.Contains(log.String(), bad) {
+						t.Errorf("secrets %q: %q reached the log", order, bad)
+					}
+				}
+			}
+		}
+	}
+}
+
 // bake.Streams gives a stream per output where the log masks streams,
 // and the log itself otherwise.
 func TestStreams(t *testing.T) {
