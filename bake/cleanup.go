@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -49,35 +48,13 @@ var ErrHurried = errors.New("stopped waiting: interrupted again")
 
 // CleanupContext is the context cleanups run in once an operation ends:
 // not cancelled with ctx (ending may be why it ends), bounded by timeout,
-// and hurried by ctx's hurry, or, when ctx is still live as cleanups
-// start (the operation failed), by ctx's own cancellation too: Ctrl-C
-// during a cleanup shortens its waits. cancel releases it.
+// and hurried by ctx's hurry only. ctx's own end is no hurry: it comes of
+// the first Ctrl-C, which asks for cleanups, or of the build stopping
+// because another image failed, neither of which should cut a cleanup
+// short. cancel releases it.
 func CleanupContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-	hurry := Hurry(ctx)
-	if ctx.Err() != nil {
-		// Cleanups that Ctrl-C started are hurried by the next one only.
-		return WithHurry(cctx, hurry), cancel
-	}
-	merged := make(chan struct{})
-	var once sync.Once
-	hurryNow := func() { once.Do(func() { close(merged) }) }
-	stop := context.AfterFunc(ctx, hurryNow)
-	done := make(chan struct{})
-	if hurry != nil {
-		go func() {
-			select {
-			case <-hurry:
-				hurryNow()
-			case <-done:
-			}
-		}()
-	}
-	return WithHurry(cctx, merged), func() {
-		stop()
-		close(done)
-		cancel()
-	}
+	return WithHurry(cctx, Hurry(ctx)), cancel
 }
 
 // Wait waits for d, and returns ctx's error when ctx ends first or

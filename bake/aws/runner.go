@@ -57,8 +57,7 @@ type runner[S any] struct {
 // run returns the first step's error, and a *bake.CleanupError when
 // cleanups failed; the caller reports both, never hiding the first behind
 // the second. Each cleanup runs in its own bake.CleanupContext: not
-// cancelled with ctx, bounded, and hurried by a Ctrl-C that lands while
-// it runs.
+// cancelled with ctx, bounded, and hurried by the second Ctrl-C.
 func (r *runner[S]) run(ctx context.Context, s S) (err error, cleanupErr error) {
 	var ran []step[S]
 	defer func() {

@@ -44,8 +44,9 @@ func TestSimDeniedTerminationIsNotWaitedFor(t *testing.T) {
 	}
 }
 
-// Ctrl-C while a failed bake's cleanup waits stops the waiting: what can
-// be undone at once is, and the error names what is left.
+// The first Ctrl-C while a failed bake's cleanup waits leaves the wait
+// alone (the cleanup is what it asks for); the second stops the waiting:
+// what can be undone at once is, and the error names what is left.
 func TestSimCtrlCDuringCleanupStopsTheWaits(t *testing.T) {
 	w := newSimWorld(t, Options{})
 	// The group is held for ever, as if its instance never went.
@@ -55,11 +56,18 @@ func TestSimCtrlCDuringCleanupStopsTheWaits(t *testing.T) {
 	}
 	run := newRunID()
 	job := w.job(w.image("interrupted", inlineShell("exit 3")), run, "")
-	ctx, cancel := context.WithCancel(context.Background())
+	hurry := make(chan struct{})
+	ctx, cancel := context.WithCancel(bake.WithHurry(context.Background(), hurry))
 	defer cancel()
+	deletes := 0
 	w.hook(func(action string) answer {
 		if action == "DeleteSecurityGroup" {
-			cancel() // Ctrl-C, while the cleanup waits for the group
+			switch deletes++; deletes {
+			case 1:
+				cancel() // Ctrl-C, while the cleanup waits for the group
+			case 2:
+				close(hurry) // and again
+			}
 		}
 		return deliver
 	})
@@ -68,6 +76,9 @@ func TestSimCtrlCDuringCleanupStopsTheWaits(t *testing.T) {
 	var ce *bake.CleanupError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "is left") || !strings.Contains(err.Error(), bake.ErrHurried.Error()) {
 		t.Fatalf("Bake = %v, want the group named as left once the waits stopped", err)
+	}
+	if deletes < 2 {
+		t.Errorf("DeleteSecurityGroup called %d times: the first Ctrl-C stopped the wait", deletes)
 	}
 	if n := w.sim.Calls()[home]["DeleteKeyPair"]; n != 1 {
 		t.Errorf("DeleteKeyPair called %d times: the cleanups after the hurried one must still run", n)
