@@ -36,6 +36,10 @@ func (*stepCreateImage) Run(ctx context.Context, s *bakeState) error {
 	tags := s.imageTags()
 	tags[bake.TagTemporary] = "true"
 	tags[bake.TagCreated] = s.created.Format(time.RFC3339)
+	// The bake may have run for longer than HeartbeatStale: the image
+	// beats from its making, or another run would take it for a dead
+	// run's until the next beat.
+	tags[TagHeartbeat] = time.Now().UTC().Format(time.RFC3339)
 	s.imageStarted = true
 	s.imageCreate = &ec2.CreateImageInput{
 		InstanceId:        awssdk.String(s.instanceID),
