@@ -173,13 +173,30 @@ func (r *regionCleanup) found(kind, id, run string) {
 // gone.
 func (r *regionCleanup) remove(kind, id, run string, del func() error) bool {
 	if !r.opts.DryRun {
-		if err := del(); err != nil {
+		if err := del(); errors.Is(err, errNoLongerLeft) {
+			return false
+		} else if err != nil {
 			r.fail(err)
 			return false
 		}
 	}
 	r.found(kind, id, run)
 	return true
+}
+
+// errNoLongerLeft is what a removal returns when it finds, just before it
+// deletes, that the leftover is one no more: gone, or another run's now.
+var errNoLongerLeft = errors.New("no longer a leftover")
+
+// stillLeft reports whether a leftover of run, surveyed a while ago and
+// described again just now with tags, is still that dead run's: an image
+// another run adopts (see claimImage) loses its temporary tag and changes
+// run, and one whose run turns out to be alive beats again.
+func (r *regionCleanup) stillLeft(tags []types.Tag, run string) bool {
+	if tagValue(tags, bake.TagTemporary) != "true" || tagValue(tags, bake.TagRun) != run {
+		return false
+	}
+	return slices.Contains(r.opts.Dead, run) || time.Since(lastBeat(tags)) >= HeartbeatStale
 }
 
 var temporary = filter("tag:"+bake.TagTemporary, "true")
@@ -339,7 +356,16 @@ func (r *regionCleanup) removeImages(ctx context.Context) {
 			continue
 		}
 		deregistered := r.remove(KindImage, id, run, func() error {
-			_, err := r.client.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: img.ImageId})
+			// The survey may be minutes old (instances were waited for):
+			// another run may have adopted the image since.
+			now, err := describeImage(ctx, r.client, id)
+			if err != nil {
+				return err
+			}
+			if now == nil || !r.stillLeft(now.Tags, run) {
+				return errNoLongerLeft
+			}
+			_, err = r.client.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: img.ImageId})
 			if err != nil && !isNotFound(err) {
 				return fmt.Errorf("deregistering image %s: %w", id, err)
 			}
@@ -352,6 +378,7 @@ func (r *regionCleanup) removeImages(ctx context.Context) {
 			snapRuns[sn] = run
 		}
 	}
+	deregisteredWith := maps.Clone(snapRuns)
 	for _, sn := range r.snapshots {
 		if run, ok := r.stale(sn.Tags, awssdk.ToTime(sn.StartTime)); ok {
 			snapRuns[awssdk.ToString(sn.SnapshotId)] = run
@@ -359,6 +386,19 @@ func (r *regionCleanup) removeImages(ctx context.Context) {
 	}
 	for _, id := range slices.Sorted(maps.Keys(snapRuns)) {
 		r.remove(KindSnapshot, id, snapRuns[id], func() error {
+			if _, ours := deregisteredWith[id]; !ours {
+				// A leftover of its own: look again, as for images.
+				out, err := r.client.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: []string{id}})
+				if isNotFound(err) {
+					return errNoLongerLeft
+				}
+				if err != nil {
+					return fmt.Errorf("describing snapshot %s: %w", id, err)
+				}
+				if len(out.Snapshots) == 0 || !r.stillLeft(out.Snapshots[0].Tags, snapRuns[id]) {
+					return errNoLongerLeft
+				}
+			}
 			return deleteSnapshot(ctx, r.client, id, r.b.opts.PollInterval)
 		})
 	}

@@ -108,6 +108,8 @@ func discardImage(ctx context.Context, client *ec2.Client, id string, snapshotTa
 // deleteSnapshot deletes a snapshot, waiting while a just-deregistered
 // image still holds it or it is still being made.
 func deleteSnapshot(ctx context.Context, client *ec2.Client, id string, poll time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, snapshotDeleteTimeout)
+	defer cancel()
 	for {
 		_, err := client.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: awssdk.String(id)})
 		switch {
@@ -117,10 +119,14 @@ func deleteSnapshot(ctx context.Context, client *ec2.Client, id string, poll tim
 			return fmt.Errorf("deleting snapshot %s: %w", id, err)
 		}
 		if werr := sleep(ctx, poll); werr != nil {
-			return fmt.Errorf("deleting snapshot %s: %w", id, errors.Join(err, werr))
+			return fmt.Errorf("snapshot %s is left: %w", id, errors.Join(err, werr))
 		}
 	}
 }
+
+// snapshotDeleteTimeout bounds the wait for a snapshot to be let go of by
+// the image deregistered before it.
+const snapshotDeleteTimeout = 5 * time.Minute
 
 // findSnapshots lists this account's snapshots that match filters.
 func findSnapshots(ctx context.Context, client *ec2.Client, filters []types.Filter) ([]types.Snapshot, error) {

@@ -3,9 +3,15 @@ package aws
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/internal/ec2sim"
@@ -126,4 +132,77 @@ func TestSimTwoRunsBakeOneKeyOnce(t *testing.T) {
 	}
 	w.noLeftovers(t, first)
 	w.noLeftovers(t, second)
+}
+
+// imgraph cleanup looks at a dead run's image again just before it
+// deregisters it: another run may have adopted it (see claimImage) while
+// the cleanup waited for instances to go, and recorded it as its own.
+func TestSimCleanupSparesAnImageAdoptedMeanwhile(t *testing.T) {
+	w := newSimWorld(t, Options{})
+	ctx := context.Background()
+	client, err := w.baker.ec2In(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, adopter := newRunID(), newRunID()
+	long := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	leftover := toTags(map[string]string{bake.TagRun: dead, bake.TagTemporary: "true", bake.TagCreated: long, TagHeartbeat: long})
+	inst, err := client.RunInstances(ctx, &ec2.RunInstancesInput{
+		ImageId: awssdk.String(w.base), InstanceType: types.InstanceTypeT3Micro, MinCount: awssdk.Int32(1), MaxCount: awssdk.Int32(1),
+		TagSpecifications: tagSpecs(leftover, types.ResourceTypeInstance),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := func(ctx context.Context) (bool, error) {
+		out, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{awssdk.ToString(inst.Instances[0].InstanceId)}})
+		if err != nil || len(out.Reservations) == 0 {
+			return false, err
+		}
+		return out.Reservations[0].Instances[0].State.Name == types.InstanceStateNameRunning, nil
+	}
+	if err := waitFor(ctx, w.baker.opts.PollInterval, time.Minute, "the instance to run", running); err != nil {
+		t.Fatal(err)
+	}
+	img, err := client.CreateImage(ctx, &ec2.CreateImageInput{
+		InstanceId: inst.Instances[0].InstanceId, Name: awssdk.String("imgraph-t-left-0123"),
+		TagSpecifications: tagSpecs(leftover, types.ResourceTypeImage, types.ResourceTypeSnapshot),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := awssdk.ToString(img.ImageId)
+	if _, err := waitForImage(ctx, client, id, home, w.baker.opts.PollInterval, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var adopted error
+	w.hook(func(action string) answer {
+		if action == "TerminateInstances" {
+			// While the cleanup waits for the dead run's instance, the
+			// adopter finishes the image and takes it.
+			w.hook(nil)
+			now, err := describeImage(ctx, client, id)
+			if err == nil {
+				err = tagImage(ctx, client, now, map[string]string{bake.TagRun: adopter}, bake.TagTemporary, bake.TagCreated, TagHeartbeat)
+			}
+			adopted = err
+		}
+		return deliver
+	})
+	defer w.hook(nil)
+	removed, _, err := w.baker.Cleanup(ctx, []string{home}, CleanupOptions{})
+	if err != nil || adopted != nil {
+		t.Fatalf("Cleanup: %v; adopting: %v", err, adopted)
+	}
+	for _, r := range removed {
+		if r.Kind == KindImage || r.Kind == KindSnapshot {
+			t.Errorf("cleanup removed %s %s, which another run adopted", r.Kind, r.ID)
+		}
+	}
+	if now, err := describeImage(ctx, client, id); err != nil || now == nil || now.State != types.ImageStateAvailable {
+		t.Errorf("the adopted image is %v (%v), want it available", now, err)
+	}
+	if !slices.ContainsFunc(removed, func(r Removed) bool { return r.Kind == KindInstance }) {
+		t.Errorf("removed %v, want the dead run's instance", removed)
+	}
 }
