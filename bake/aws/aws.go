@@ -206,7 +206,7 @@ func (b *Baker) clientsFor(region string) (*clients, error) {
 	c := &clients{
 		ec2: ec2.NewFromConfig(b.cfg, func(o *ec2.Options) {
 			o.Region = region
-			o.APIOptions = append(o.APIOptions, rate)
+			o.APIOptions = append(o.APIOptions, rate, watchAttempts)
 		}),
 		ssm: ssm.NewFromConfig(b.cfg, func(o *ssm.Options) {
 			o.Region = region

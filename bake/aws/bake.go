@@ -39,13 +39,13 @@ type bakeState struct {
 	// step_security_group
 	groupName   string
 	groupCreate *ec2.CreateSecurityGroupInput
-	groupLost   bool // its answer never came: it may have made the group
+	groupLost   bool // its answer is in doubt: it may have made the group
 	groupID     string
 
 	// step_run_instance
 	launched     bool // RunInstances was called, whether or not it answered
 	launch       *ec2.RunInstancesInput
-	launchLost   bool // its answer never came: it may have launched
+	launchLost   bool // its answer is in doubt: it may have launched
 	instanceID   string
 	instanceLeft bool   // it could not be terminated: its group cannot go
 	address      string // where SSH reaches the instance
@@ -65,7 +65,7 @@ type bakeState struct {
 	imageName    string
 	imageStarted bool // CreateImage was called, whether or not it answered
 	imageCreate  *ec2.CreateImageInput
-	imageLost    bool // its answer never came: it may have made the image
+	imageLost    bool // its answer is in doubt: it may have made the image
 	imageSweep   bool // to look for that image once the instance is gone
 	imageID      string
 	imageDone    bool // the image is available and is the bake's result

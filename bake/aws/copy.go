@@ -30,7 +30,7 @@ type copyState struct {
 	// step_copy_image
 	started bool // CopyImage was called, whether or not it answered
 	call    *ec2.CopyImageInput
-	lost    bool   // its answer never came: it may have started the copy
+	lost    bool   // its answer is in doubt: it may have started the copy
 	imageID string // the copy, once CopyImage answered or an earlier copy is adopted
 	done    bool   // the copy is available and is the copy's result
 }

@@ -17,10 +17,6 @@ func errorCode(err error) string {
 	return ""
 }
 
-// unanswered reports whether a call ended without EC2's answer
-// (cancelled, or the connection lost): what it asked for may exist.
-func unanswered(err error) bool { return err != nil && errorCode(err) == "" }
-
 // isNotFound reports whether err says the resource does not exist (any
 // more), which for a cleanup is success.
 func isNotFound(err error) bool {

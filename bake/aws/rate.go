@@ -138,11 +138,14 @@ func (l *limiter) bucket(region, service, action string) *bucket {
 	return b
 }
 
+// rateLimitID names the rate limit among a client's middleware.
+const rateLimitID = "imgraph:RateLimit"
+
 // middleware paces every attempt of every call a client of region makes,
 // retries included: it sits after the SDK's retry loop.
 func (l *limiter) middleware(region string) func(*middleware.Stack) error {
 	return func(stack *middleware.Stack) error {
-		mw := middleware.FinalizeMiddlewareFunc("imgraph:RateLimit", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		mw := middleware.FinalizeMiddlewareFunc(rateLimitID, func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 			b := l.bucket(region, awsmiddleware.GetServiceID(ctx), awsmiddleware.GetOperationName(ctx))
 			if err := b.Wait(ctx); err != nil {
 				return middleware.FinalizeOutput{}, middleware.Metadata{}, err

@@ -182,3 +182,39 @@ func TestSimRetriedCallsMakeOneOfEach(t *testing.T) {
 	}
 	w.noLeftovers(t, run)
 }
+
+// A create call whose first attempt's answer is lost, and whose retries
+// are all refused, ends with EC2's refusal; but the first attempt made
+// the resource, and the bake's cleanup undoes it all the same.
+func TestSimDoubtfulCallsAreUndone(t *testing.T) {
+	for _, action := range []string{"CreateSecurityGroup", "RunInstances", "CreateImage"} {
+		t.Run(action, func(t *testing.T) {
+			w := newSimWorld(t, Options{})
+			// The first attempt goes through; the other nine are throttled.
+			if _, err := w.sim.AddFault(ec2sim.Fault{Kind: ec2sim.FaultError, Action: action, Code: "RequestLimitExceeded",
+				Message: "Request limit exceeded.", Skip: 1, Times: minAttempts - 1}); err != nil {
+				t.Fatal(err)
+			}
+			var once sync.Once
+			w.hook(func(a string) answer {
+				answer := deliver
+				if a == action {
+					once.Do(func() { answer = drop })
+				}
+				return answer
+			})
+			defer w.hook(nil)
+			run := newRunID()
+			job := w.job(w.image("doubtful", inlineShell("true")), run, "")
+			_, err := w.baker.Bake(context.Background(), job.Job)
+			if err == nil || !strings.Contains(err.Error(), "RequestLimitExceeded") {
+				t.Fatalf("Bake = %v, want the refusal", err)
+			}
+			var ce *bake.CleanupError
+			if errors.As(err, &ce) {
+				t.Errorf("cleanup failed: %v", ce)
+			}
+			w.noLeftovers(t, run)
+		})
+	}
+}

@@ -49,8 +49,9 @@ func (*stepCopyImage) Run(ctx context.Context, s *copyState) error {
 	}
 	s.started, s.call = true, in
 	for attempt := 0; ; attempt++ {
-		out, err := s.to.CopyImage(ctx, in)
-		s.lost = unanswered(err)
+		cctx, unknown := watchAnswers(ctx)
+		out, err := s.to.CopyImage(cctx, in)
+		s.lost = unknown(err)
 		if errorCode(err) == "InvalidAMIName.Duplicate" && attempt < maxCopyAttempts {
 			// Another run copies this very image here, or did and died:
 			// its copy is this one, once it is done.

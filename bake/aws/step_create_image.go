@@ -48,9 +48,10 @@ func (*stepCreateImage) Run(ctx context.Context, s *bakeState) error {
 		TagSpecifications: tagSpecs(toTags(tags), types.ResourceTypeImage, types.ResourceTypeSnapshot),
 	}
 	for attempt := 0; ; attempt++ {
-		id, ours, err := s.createImage(ctx)
+		cctx, unknown := watchAnswers(ctx)
+		id, ours, err := s.createImage(cctx)
 		if err != nil {
-			s.imageLost = unanswered(err)
+			s.imageLost = unknown(err)
 			return fmt.Errorf("creating image %s from %s: %w", s.imageName, s.instanceID, err)
 		}
 		if ours {

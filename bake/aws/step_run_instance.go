@@ -86,9 +86,10 @@ func (*stepRunInstance) Run(ctx context.Context, s *bakeState) error {
 		in.SubnetId = awssdk.String(attrs.Subnet)
 	}
 	s.launched, s.launch = true, in
-	out, err := s.ec2.RunInstances(ctx, in)
+	cctx, unknown := watchAnswers(ctx)
+	out, err := s.ec2.RunInstances(cctx, in)
 	if err != nil {
-		s.launchLost = unanswered(err)
+		s.launchLost = unknown(err)
 		return fmt.Errorf("launching a %s instance from %s: %w", attrs.InstanceType, from, err)
 	}
 	if len(out.Instances) == 0 {

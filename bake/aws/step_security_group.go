@@ -29,9 +29,10 @@ func (*stepSecurityGroup) Run(ctx context.Context, s *bakeState) error {
 		VpcId:             awssdk.String(vpc),
 		TagSpecifications: tagSpecs(s.tempTags(), types.ResourceTypeSecurityGroup),
 	}
-	id, err := s.createGroup(ctx)
+	cctx, unknown := watchAnswers(ctx)
+	id, err := s.createGroup(cctx)
 	if err != nil {
-		s.groupLost = unanswered(err)
+		s.groupLost = unknown(err)
 		return fmt.Errorf("creating security group %s in %s: %w", s.groupName, vpc, err)
 	}
 	s.groupID = id
