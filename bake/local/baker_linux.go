@@ -78,11 +78,15 @@ func (b *Baker) Bake(ctx context.Context, job *bake.Job) (id string, err error) 
 	if job.Image == nil {
 		return "", errors.New("local: bake of a job with no image")
 	}
-	if b.exists(job.Key) {
+	switch st, err := b.state(job.Key); {
+	case err != nil:
+		return "", err // it may be whole: leave it be
+	case st == whole:
 		return job.Key, nil
-	}
-	if err := b.removeDamaged(job.Key); err != nil {
-		return "", err
+	case st == damaged:
+		if err := b.removeDamaged(job.Key); err != nil {
+			return "", err
+		}
 	}
 	r := &bakeRun{b: b, job: job, log: job.Log, phase: job.Phase}
 	if r.log == nil {
@@ -130,20 +134,19 @@ func randomHex() string {
 }
 
 // removeDamaged moves aside and removes what stands at an image's place
-// without being an image (an emptied tree, a file), so a bake can put the
-// image there.
+// without being an image (an emptied tree, a file), and its count of
+// entries, so a bake can put the image there.
 func (b *Baker) removeDamaged(id string) error {
-	final := b.ImageDir(id)
-	if _, err := os.Lstat(final); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	b.warn("local: image %s is damaged (empty, or not a directory); baking it again", bake.ShortKey(id))
+	b.warn("local: image %s is damaged (empty, cut down, or not a directory); baking it again", bake.ShortKey(id))
 	aside := b.store.Path("images", ".tmp-damaged-"+id+"-"+randomHex())
-	if err := os.Rename(final, aside); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // another bake moved it first
-		}
+	if err := os.Rename(b.ImageDir(id), aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// (Not there: another bake moved it first.)
 		return fmt.Errorf("local: moving the damaged image %s aside: %w", id, err)
+	}
+	// Its count goes after it, never before: a tree without a count that
+	// holds anything counts as whole.
+	if err := os.Remove(b.entriesPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("local: removing the damaged image %s: %w", id, err)
 	}
 	return sandbox.RemoveTree(aside)
 }

@@ -96,6 +96,46 @@ func TestCaptureLosesToAnotherProcess(t *testing.T) {
 	}
 }
 
+// An image cut down since it was captured is damaged: the bake moves it
+// aside with its count and bakes it again. One that cannot be read (its
+// count here unreadable) may be whole: it is an error, and left be.
+func TestDamagedAndUnreadableImages(t *testing.T) {
+	t.Parallel()
+	b, store := newBaker(t)
+	job := rootJob(image("kept", inline("echo hi > /hi")), testrootfs.New(t))
+	bakeOK(t, b, job)
+	ref := bake.ImageRef{Region: "local", ID: job.Key, Key: job.Key}
+
+	if err := os.Remove(filepath.Join(b.ImageDir(job.Key), "hi")); err != nil {
+		t.Fatal(err)
+	}
+	if exist, err := b.Exist(context.Background(), []bake.ImageRef{ref}); err != nil || exist[ref] {
+		t.Fatalf("Exist of a cut-down image = %v, %v; want false", exist, err)
+	}
+	bakeOK(t, b, job)
+	if hi := imageFile(t, b, job.Key, "hi"); hi != "hi\n" {
+		t.Errorf("/hi = %q after baking again", hi)
+	}
+	if left := leftovers(t, store); len(left) > 0 {
+		t.Errorf("temporary trees left: %v", left)
+	}
+
+	count := store.Path("images", job.Key+".entries")
+	if err := os.Remove(count); err != nil {
+		t.Fatal(err)
+	}
+	mustMkdir(t, count, 0o755)
+	if _, err := b.Exist(context.Background(), []bake.ImageRef{ref}); err == nil {
+		t.Error("Exist of an image that cannot be read succeeded")
+	}
+	if _, err := b.Bake(context.Background(), job); err == nil || !strings.Contains(err.Error(), "reading image") {
+		t.Errorf("Bake over an image that cannot be read = %v, want an error reading it", err)
+	}
+	if hi := imageFile(t, b, job.Key, "hi"); hi != "hi\n" {
+		t.Errorf("/hi = %q: the image that could not be read was touched", hi)
+	}
+}
+
 func TestExistCopyPublish(t *testing.T) {
 	t.Parallel()
 	b, store := newBaker(t)

@@ -25,7 +25,9 @@ func (b *Baker) Export(ctx context.Context, id string, format string, out string
 	if err := checkID(id); err != nil {
 		return err
 	}
-	if !b.exists(id) {
+	if ok, err := b.exists(id); err != nil {
+		return err
+	} else if !ok {
 		return &BadInputError{Msg: fmt.Sprintf("image %s is not baked on this machine", id)}
 	}
 	switch format {

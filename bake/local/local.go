@@ -13,6 +13,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +23,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/cache"
@@ -83,28 +85,64 @@ func checkID(id string) error {
 	return nil
 }
 
-// exists reports whether id is a baked image, whole: a directory holding
-// as many entries at its top as when it was captured (see entriesPath),
-// so a tree emptied or cut down since is damaged, not an image.
-func (b *Baker) exists(id string) bool {
+// imageState is what stands at an image's place.
+type imageState int
+
+const (
+	absent  imageState = iota // nothing
+	whole                     // a baked image, whole
+	damaged                   // a tree emptied or cut down since, or a file
+)
+
+// state says what stands at id's place: a whole image is a directory
+// holding as many entries at its top as when it was captured (see
+// entriesPath). An error is an error reading it (permission denied, an
+// I/O error): the image may be whole, so nothing may be done to it.
+func (b *Baker) state(id string) (imageState, error) {
 	if checkID(id) != nil {
-		return false
+		return absent, nil
 	}
-	d, err := os.Open(b.ImageDir(id))
-	if err != nil {
-		return false
+	dir := b.ImageDir(id)
+	d, err := os.Open(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return absent, nil
+	case errors.Is(err, syscall.ENOTDIR):
+		return damaged, nil
+	case err != nil:
+		return absent, fmt.Errorf("local: reading image %s: %w", bake.ShortKey(id), err)
 	}
 	defer d.Close()
 	names, err := d.Readdirnames(-1)
+	if errors.Is(err, syscall.ENOTDIR) {
+		return damaged, nil
+	}
 	if err != nil {
-		return false
+		return absent, fmt.Errorf("local: reading image %s: %w", bake.ShortKey(id), err)
 	}
 	data, err := os.ReadFile(b.entriesPath(id))
 	if errors.Is(err, fs.ErrNotExist) {
-		return len(names) > 0 // captured before images counted their entries
+		// Captured before images counted their entries, or just renamed
+		// into place and not yet counted.
+		if len(names) > 0 {
+			return whole, nil
+		}
+		return damaged, nil
 	}
-	want, perr := strconv.Atoi(strings.TrimSpace(string(data)))
-	return err == nil && perr == nil && len(names) == want
+	if err != nil {
+		return absent, fmt.Errorf("local: reading image %s: %w", bake.ShortKey(id), err)
+	}
+	if want, err := strconv.Atoi(strings.TrimSpace(string(data))); err != nil || len(names) != want {
+		return damaged, nil
+	}
+	return whole, nil
+}
+
+// exists reports whether id is a baked image, whole; an error is one
+// reading it.
+func (b *Baker) exists(id string) (bool, error) {
+	st, err := b.state(id)
+	return st == whole, err
 }
 
 // entriesPath is where the number of entries at the top of an image's
@@ -122,7 +160,11 @@ func (b *Baker) Exist(ctx context.Context, images []bake.ImageRef) (map[bake.Ima
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		out[ref] = ref.ID == ref.Key && b.exists(ref.ID)
+		ok, err := b.exists(ref.ID)
+		if err != nil {
+			return nil, err
+		}
+		out[ref] = ref.ID == ref.Key && ok
 	}
 	return out, nil
 }
@@ -135,7 +177,11 @@ func (b *Baker) Find(ctx context.Context, regions []string, keys []string) (map[
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if !b.exists(key) {
+		ok, err := b.exists(key)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			continue
 		}
 		out[key] = make(map[string]string, len(regions))
@@ -151,8 +197,8 @@ func (b *Baker) Copy(ctx context.Context, job *bake.CopyJob) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	if !b.exists(job.ID) {
-		return "", fmt.Errorf("local: copy to %s: image %s is not baked on this machine", job.To, job.ID)
+	if ok, err := b.exists(job.ID); err != nil || !ok {
+		return "", cmp.Or(err, fmt.Errorf("local: copy to %s: image %s is not baked on this machine", job.To, job.ID))
 	}
 	return job.ID, nil
 }
@@ -171,8 +217,8 @@ func (b *Baker) Publish(ctx context.Context, job *bake.PublishJob) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !b.exists(job.ID) {
-		return fmt.Errorf("local: publish: image %s is not baked on this machine", job.ID)
+	if ok, err := b.exists(job.ID); err != nil || !ok {
+		return cmp.Or(err, fmt.Errorf("local: publish: image %s is not baked on this machine", job.ID))
 	}
 	rec := published{ID: job.ID, Tags: job.Tags}
 	if rec.Tags == nil {

@@ -44,7 +44,7 @@ func (r *bakeRun) capture(ctx context.Context) error {
 		err = os.Rename(r.tmp, final)
 	}
 	if err != nil {
-		if r.b.exists(r.job.Key) {
+		if ok, _ := r.b.exists(r.job.Key); ok {
 			return nil // another bake of the key got there first
 		}
 		return fmt.Errorf("local: capturing the image: %w", err)

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -22,8 +23,8 @@ func (r *bakeRun) prepare(ctx context.Context) error {
 		if err := checkID(job.Parent); err != nil {
 			return err
 		}
-		if !r.b.exists(job.Parent) {
-			return fmt.Errorf("local: parent image %s of %s is not baked on this machine", job.Parent, job.Image.Label)
+		if ok, err := r.b.exists(job.Parent); err != nil || !ok {
+			return cmp.Or(err, fmt.Errorf("local: parent image %s of %s is not baked on this machine", job.Parent, job.Image.Label))
 		}
 		if err := r.copyTree(ctx, r.b.ImageDir(job.Parent)); err != nil {
 			return fmt.Errorf("local: copying parent image %s: %w", job.Parent, err)
