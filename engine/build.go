@@ -336,7 +336,7 @@ func (b *builder) finished(n *node) {
 
 // record applies change to a copy of the image's record, writes it to the
 // cache and the manifest at once (a killed build loses no finished work),
-// and makes it the image's record.
+// and, once written, makes it the image's record.
 func (b *builder) record(ctx context.Context, n *node, change func(rec *cache.Record)) error {
 	n.recording.Lock()
 	defer n.recording.Unlock()
@@ -346,12 +346,16 @@ func (b *builder) record(ctx context.Context, n *node, change func(rec *cache.Re
 		*rec = *n.record
 	}
 	change(rec)
-	n.record = rec
 	images := maps.Clone(rec.Images)
 	n.mu.Unlock()
-	if err := b.opt.Store.Put(context.WithoutCancel(ctx), rec); err != nil {
+	pctx, cancel := storeContext(ctx)
+	defer cancel()
+	if err := b.opt.Store.Put(pctx, rec); err != nil {
 		return fmt.Errorf("recording in the cache: %w", err)
 	}
+	n.mu.Lock()
+	n.record = rec
+	n.mu.Unlock()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.manifest.Images[n.out.Target.Image.Label.String()] = ManifestEntry{Key: rec.Key, Images: images}
@@ -491,11 +495,34 @@ func (b *builder) keepLog(ctx context.Context, n *node) {
 	f, err := os.Open(n.out.Log)
 	if err == nil {
 		defer f.Close()
-		err = ls.PutLog(context.WithoutCancel(ctx), n.out.Target.Key.Hex, f)
+		pctx, cancel := storeContext(ctx)
+		defer cancel()
+		err = ls.PutLog(pctx, n.out.Target.Key.Hex, f)
 	}
 	if err != nil {
 		b.opt.Warn("%s: keeping the log in the cache: %v", n.out.Target.Image.Label, err)
 	}
+}
+
+// storeTimeout bounds writing a record or a log to the cache.
+const storeTimeout = 2 * time.Minute
+
+// storeContext is the context to write what a bake made to the cache in:
+// not cancelled with ctx, since an image baked before Ctrl-C should still
+// be recorded, but bounded, and ended by the second Ctrl-C (ctx's hurry),
+// as a cleanup's waits are.
+func storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	if hurry := bake.Hurry(ctx); hurry != nil {
+		go func() {
+			select {
+			case <-hurry:
+				cancel()
+			case <-sctx.Done():
+			}
+		}()
+	}
+	return sctx, cancel
 }
 
 // MissingSecretsError lists the secret_env variables a build needs that

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/cache"
 	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/rules"
 )
@@ -195,5 +196,52 @@ func TestBakeWithAMissingSecretNeverReachesThePlatform(t *testing.T) {
 	}
 	if len(p.bakes) != 0 {
 		t.Errorf("the platform baked %d images", len(p.bakes))
+	}
+}
+
+// stallingStore is a cache whose writes hang until their context ends.
+type stallingStore struct {
+	engine.Store
+	putting chan context.Context // each Put's context, as it starts
+}
+
+func (s *stallingStore) Put(ctx context.Context, _ *cache.Record) error {
+	s.putting <- ctx
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A cache that hangs while a baked image is recorded holds the build
+// through the first Ctrl-C (which must not lose the record) but not the
+// second; an image that could not be recorded is not in the manifest.
+func TestAStalledRecordEndsAtTheSecondCtrlC(t *testing.T) {
+	root := writeWorkspace(t, fakeWorkspace(""))
+	store := &stallingStore{Store: openCache(t), putting: make(chan context.Context, 1)}
+	p := &fakePlatform{machine: "m1"}
+	a, plan := fakeRun(t, root, p, store)
+	hurry := make(chan struct{})
+	ctx, cancel := context.WithCancel(bake.WithHurry(context.Background(), hurry))
+	defer cancel()
+	built := make(chan error, 1)
+	go func() {
+		_, err := engine.Build(ctx, a, plan, engine.BuildOptions{
+			Jobs: 1, RunID: "run-1", Baker: p, Store: store, OutDir: filepath.Join(root, "imgraph-out"),
+			Fetcher: &engine.Fetcher{Dir: filepath.Join(root, "fetch"), Root: root},
+			Secret:  func(string) (string, bool) { return "t0ken", true },
+		})
+		built <- err
+	}()
+	put := <-store.putting
+	cancel() // Ctrl-C
+	if err := put.Err(); err != nil {
+		t.Fatalf("the first Ctrl-C ended the record's write: %v", err)
+	}
+	close(hurry) // Ctrl-C again
+	if err := <-built; err == nil {
+		t.Fatal("Build succeeded without recording the image")
+	}
+	m, err := engine.ReadManifest(filepath.Join(root, "imgraph-out"))
+	if err == nil && len(m.Images) > 0 {
+		t.Errorf("the manifest lists %v, which were never recorded", m.Images)
 	}
 }
