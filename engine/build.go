@@ -237,9 +237,6 @@ func (b *builder) run(ctx context.Context, n *node) {
 			return
 		}
 	}
-	if n.out.Action == ActionCached {
-		b.emit(Event{Type: EventCached, Label: t.Image.Label.String(), Key: t.Key.Hex, Image: n.homeID})
-	}
 	if t.Action != ActionCached {
 		// What another build baked meanwhile may lack what this one wants.
 		b.distribute(ctx, n)
@@ -275,26 +272,40 @@ func (b *builder) waitForParent(ctx context.Context, n *node) bool {
 // reuse takes up an image baked before, as rec records it; an image found
 // by its tag is recorded again, so the next build finds it in the cache.
 func (b *builder) reuse(ctx context.Context, n *node, rec *cache.Record) bool {
+	t := n.out.Target
 	n.record = rec
 	n.out.Images = maps.Clone(rec.Images)
-	n.ready(true, n.out.Images[b.home])
-	if !n.out.Target.Found {
-		return true
+	home := n.out.Images[b.home]
+	// The image exists whether or not it can be recorded: children may
+	// start from it either way.
+	defer n.ready(true, home)
+	if t.Found {
+		err := b.record(ctx, n, func(r *cache.Record) {
+			r.Platform, r.RunID, r.Created = b.a.Platform.Name(), b.opt.RunID, b.opt.Now().UTC()
+		})
+		if err != nil {
+			b.fail(n, "bake", b.home, fmt.Errorf("recording the image found by its tag: %w", err))
+			return false
+		}
 	}
-	err := b.record(ctx, n, func(r *cache.Record) {
-		r.Platform, r.RunID, r.Created = b.a.Platform.Name(), b.opt.RunID, b.opt.Now().UTC()
-	})
-	if err != nil {
-		b.fail(n, "bake", b.home, fmt.Errorf("recording the image found by its tag: %w", err))
-		return false
+	if n.out.Action == ActionCached {
+		// Before any child starts, so the events read in order.
+		b.emit(Event{Type: EventCached, Label: t.Image.Label.String(), Key: t.Key.Hex, Image: home})
 	}
 	return true
 }
 
+// skip marks the image's work as not done, once however many of its
+// regions stop.
 func (b *builder) skip(n *node, why string) {
+	n.mu.Lock()
+	already := n.out.Action == ActionSkipped
 	n.out.Action = ActionSkipped
 	n.out.Reason = why
-	b.emit(Event{Type: EventSkip, Label: n.out.Target.Image.Label.String(), Key: n.out.Target.Key.Hex, Error: why})
+	n.mu.Unlock()
+	if !already {
+		b.emit(Event{Type: EventSkip, Label: n.out.Target.Image.Label.String(), Key: n.out.Target.Key.Hex, Error: why})
+	}
 }
 
 // fail records a failure and, without --keep-going, stops the build.
@@ -311,8 +322,9 @@ func (b *builder) fail(n *node, action string, region string, err error) {
 }
 
 // interrupted sorts work that did not finish into a failure, or, when the
-// build was stopping anyway, a skip.
-func (b *builder) interrupted(ctx context.Context, n *node, action string, err error) {
+// build was stopping anyway, a skip: a bake, copy or publish that Ctrl-C
+// (or another image's failure) ended did not fail.
+func (b *builder) interrupted(ctx context.Context, n *node, action, region string, err error) {
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		b.skip(n, "the build stopped")
 		// Stopped, but not quiet about what its undoing left.
@@ -322,7 +334,7 @@ func (b *builder) interrupted(ctx context.Context, n *node, action string, err e
 		}
 		return
 	}
-	b.fail(n, action, b.home, err)
+	b.fail(n, action, region, err)
 }
 
 func (b *builder) finished(n *node) {
@@ -370,7 +382,7 @@ func (b *builder) bake(ctx context.Context, n *node) bool {
 	if b.opt.Locker != nil {
 		unlock, err := b.opt.Locker.Lock(ctx, t.Key.Hex)
 		if err != nil {
-			b.interrupted(ctx, n, "bake", err)
+			b.interrupted(ctx, n, "bake", b.home, err)
 			return false
 		}
 		defer unlock()
@@ -387,7 +399,7 @@ func (b *builder) bake(ctx context.Context, n *node) bool {
 	select {
 	case b.slots <- struct{}{}:
 	case <-ctx.Done():
-		b.interrupted(ctx, n, "bake", ctx.Err())
+		b.interrupted(ctx, n, "bake", b.home, ctx.Err())
 		return false
 	}
 	// The slot is held until the bake is recorded and reported, so the
@@ -396,7 +408,7 @@ func (b *builder) bake(ctx context.Context, n *node) bool {
 	n.started = b.opt.Now()
 	id, err := b.bakeInSlot(ctx, n)
 	if err != nil {
-		b.interrupted(ctx, n, "bake", err)
+		b.interrupted(ctx, n, "bake", b.home, err)
 		return false
 	}
 	inputs, err := json.Marshal(t.Key.Parts)
@@ -585,7 +597,7 @@ func (b *builder) distribute(ctx context.Context, n *node) {
 			}
 			err := b.opt.Baker.Publish(ctx, &bake.PublishJob{Image: im, ID: id, Region: region, Tags: tags, Distribution: want})
 			if err != nil {
-				b.fail(n, "publish", region, fmt.Errorf("publishing in %s: %w", region, err))
+				b.interrupted(ctx, n, "publish", region, fmt.Errorf("publishing in %s: %w", region, err))
 			}
 		})
 	}
@@ -616,7 +628,7 @@ func (b *builder) copy(ctx context.Context, n *node, region string, tags map[str
 			b.emit(Event{Type: EventPhase, Label: lbl, Key: t.Key.Hex, Action: "copy", Region: region, Phase: phase})
 		}})
 	if err != nil {
-		b.fail(n, "copy", region, fmt.Errorf("copying to %s: %w", region, err))
+		b.interrupted(ctx, n, "copy", region, fmt.Errorf("copying to %s: %w", region, err))
 		return "", false
 	}
 	n.mu.Lock()

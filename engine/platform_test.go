@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -243,5 +244,100 @@ func TestAStalledRecordEndsAtTheSecondCtrlC(t *testing.T) {
 	m, err := engine.ReadManifest(filepath.Join(root, "imgraph-out"))
 	if err == nil && len(m.Images) > 0 {
 		t.Errorf("the manifest lists %v, which were never recorded", m.Images)
+	}
+}
+
+// copyingPlatform is a fakePlatform whose copies run until their context
+// ends.
+type copyingPlatform struct {
+	*fakePlatform
+	copying chan struct{}
+}
+
+func (p *copyingPlatform) Copy(ctx context.Context, _ *bake.CopyJob) (string, error) {
+	close(p.copying)
+	<-ctx.Done()
+	return "", fmt.Errorf("fake: copy: %w", ctx.Err())
+}
+
+// A copy that Ctrl-C stops did not fail: the image is skipped, with no
+// failure event, and the build ends as interrupted.
+func TestAStoppedCopyIsNoFailure(t *testing.T) {
+	root := writeWorkspace(t, fakeWorkspace(""))
+	store := openCache(t)
+	p := &copyingPlatform{fakePlatform: &fakePlatform{machine: "m1"}, copying: make(chan struct{})}
+	a, plan := fakeRun(t, root, p.fakePlatform, store)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-p.copying
+		cancel() // Ctrl-C
+	}()
+	var (
+		mu       sync.Mutex
+		failures []engine.Event
+	)
+	report, err := engine.Build(ctx, a, plan, engine.BuildOptions{
+		Jobs: 1, RunID: "run-1", Baker: p, Store: store, OutDir: filepath.Join(root, "imgraph-out"),
+		Fetcher: &engine.Fetcher{Dir: filepath.Join(root, "fetch"), Root: root},
+		Secret:  func(string) (string, bool) { return "t0ken", true },
+		Observer: engine.ObserverFunc(func(e engine.Event) {
+			if e.Type == engine.EventFail {
+				mu.Lock()
+				failures = append(failures, e)
+				mu.Unlock()
+			}
+		}),
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Build = %v, want it interrupted", err)
+	}
+	if len(failures) > 0 || report.Failed > 0 {
+		t.Errorf("failures %+v (%d failed), want none: the copy was stopped", failures, report.Failed)
+	}
+	for _, o := range report.Outcomes {
+		if o.Target.Image.Label.Name == "base" && (o.Action != engine.ActionSkipped || o.Images[a.Result.Workspace.HomeRegion] == "") {
+			t.Errorf("base: %s with images %v, want skipped with its baked image", o.Action, o.Images)
+		}
+	}
+}
+
+// A cached parent's event comes before its child's first: a reader of the
+// events never sees a child start from a parent it has not heard of.
+func TestACachedParentIsReportedBeforeItsChildStarts(t *testing.T) {
+	root := writeWorkspace(t, fakeWorkspace(""))
+	store := openCache(t)
+	p := &fakePlatform{machine: "m1"}
+	secret := func(string) (string, bool) { return "t0ken", true }
+	a, plan := fakeRun(t, root, p, store)
+	if _, err := fakeBuild(t, root, a, plan, p, store, secret); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		// The child changes each time; the parent stays cached.
+		writeFile(t, root, "base/IMAGES.star", strings.Replace(fakeWorkspace("")["base/IMAGES.star"],
+			`image(name = "app", parent = ":base")`, fmt.Sprintf(`image(name = "app", parent = ":base", salt = "%d")`, i), 1))
+		a, plan := fakeRun(t, root, p, store)
+		var (
+			mu     sync.Mutex
+			events []string
+		)
+		_, err := engine.Build(context.Background(), a, plan, engine.BuildOptions{
+			Jobs: 2, RunID: "run-1", Baker: p, Store: store, OutDir: filepath.Join(root, "imgraph-out"),
+			Fetcher: &engine.Fetcher{Dir: filepath.Join(root, "fetch"), Root: root}, Secret: secret,
+			Observer: engine.ObserverFunc(func(e engine.Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				if e.Type == engine.EventCached || e.Type == engine.EventStart {
+					events = append(events, string(e.Type)+" "+e.Label)
+				}
+			}),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"cached //base:base", "start //base:app"}; !slices.Equal(events, want) {
+			t.Fatalf("build %d: events %q, want %q", i, events, want)
+		}
 	}
 }

@@ -110,6 +110,11 @@ func (v *view) Event(e engine.Event) {
 		}
 	case engine.EventSkip:
 		v.done[e.Label] = true
+		for id, r := range v.running {
+			if r.label == e.Label {
+				delete(v.running, id) // a bake or copy the build stopped
+			}
+		}
 		line = fmt.Sprintf("skipped %s: %s", e.Label, e.Error)
 	case engine.EventBuildFinish:
 		return
