@@ -100,7 +100,7 @@ func MakePlan(ctx context.Context, a *Analysis, store Records, images Images) (*
 			t.Record = rec
 			t.Action, t.Reasons = distribution(p.Platform, t, rec)
 		case found[t.Key.Hex] != nil:
-			t.Record, t.Found = foundRecord(p.Platform, t, found[t.Key.Hex]), true
+			t.Record, t.Found = foundRecord(t, found[t.Key.Hex]), true
 			t.Action, t.Reasons = distribution(p.Platform, t, t.Record)
 			t.Reasons = append([]string{"found by its imgraph:key tag; recorded again"}, t.Reasons...)
 		default:
@@ -177,13 +177,14 @@ func findImages(ctx context.Context, a *Analysis, records map[string]*cache.Reco
 	return found, nil
 }
 
-// foundRecord is the record of an image found by its tag, as the build
-// will write it: found where it is wanted, it was published when baked.
-func foundRecord(platform bake.Platform, t *Target, images map[string]string) *cache.Record {
+// foundRecord is the record of an image found by its tag, before the
+// build writes it. What the image was given (its tags, who it is shared
+// with) is not known: it may have been baked when the image declared
+// another distribution, which is not part of its key. So none is
+// recorded, and the build gives it its distribution again.
+func foundRecord(t *Target, images map[string]string) *cache.Record {
 	inputs, _ := json.Marshal(t.Key.Parts)
-	rec := &cache.Record{Key: t.Key.Hex, Label: t.Image.Label.String(), Images: maps.Clone(images), Inputs: inputs}
-	setDistribution(rec, platform.Distribution(bake.Want(t.Image)))
-	return rec
+	return &cache.Record{Key: t.Key.Hex, Label: t.Image.Label.String(), Images: maps.Clone(images), Inputs: inputs}
 }
 
 // setDistribution records d as what the image was given.
@@ -213,6 +214,19 @@ func distribution(platform bake.Platform, t *Target, rec *cache.Record) (Action,
 	if len(missing) > 0 {
 		action = ActionCopy
 		reasons = append(reasons, fmt.Sprintf("not yet in %s", joinAnd(missing)))
+	}
+	if t.Found {
+		// What it was given is not known (see foundRecord).
+		if len(want.ShareWith) > 0 || want.PublishSSM != "" || len(want.Tags) > 0 {
+			if action == ActionCached {
+				action = ActionRetag
+				if len(want.ShareWith) > 0 {
+					action = ActionShare
+				}
+			}
+			reasons = append(reasons, "what it was given when baked is not known; given again")
+		}
+		return action, reasons
 	}
 	if !want.ShareEqual(have) {
 		if action == ActionCached {
