@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"syscall"
 	"time"
 
 	"github.com/imgraph/imgraph/engine"
@@ -211,7 +212,13 @@ func (p *process) wait(t *testing.T) result {
 	select {
 	case <-p.done:
 	case <-time.After(testTimeout):
-		// Only a guard: the process is killed at testTimeout anyway.
+		// Only a guard. SIGQUIT has the Go runtime print every
+		// goroutine's stack, to say where it hangs.
+		p.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+		}
 		t.Fatalf("imgraph did not exit\n--- stderr ---\n%s", p.stderr.String())
 	}
 	return result{code: p.code, stdout: p.stdout.String(), stderr: p.stderr.String()}

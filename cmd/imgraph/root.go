@@ -47,6 +47,9 @@ type options struct {
 	locked    bool
 	profile   string // --aws-profile
 	sshCIDR   string // --ssh-cidr
+
+	cpuProfile  string       // --cpu-profile, hidden: for measuring imgraph
+	stopProfile func() error // ends the profile
 }
 
 // usageError is a mistake on the command line.
@@ -86,6 +89,19 @@ func run(ctx context.Context, e *env, args []string) int {
 	pf.StringVar(&opts.cache, "cache", "", "the cache: a directory (default ~/.cache/imgraph)")
 	pf.StringVar(&opts.output, "output", "", "output format (text or json; query has its own)")
 	pf.StringVar(&opts.profile, "aws-profile", "", "the AWS shared configuration profile (default: AWS_PROFILE, then the SDK's)")
+	pf.StringVar(&opts.cpuProfile, "cpu-profile", "", "write a CPU profile of the command to this file (for `go tool pprof`)")
+	pf.MarkHidden("cpu-profile")
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if opts.cpuProfile == "" {
+			return nil
+		}
+		stop, err := startCPUProfile(opts.cpuProfile)
+		if err != nil {
+			return err
+		}
+		opts.stopProfile = stop
+		return nil
+	}
 
 	root.AddCommand(
 		buildCommand(e, opts),
@@ -101,6 +117,11 @@ func run(ctx context.Context, e *env, args []string) int {
 	root.InitDefaultCompletionCmd()
 	usageArgs(root)
 	err := root.Execute()
+	if opts.stopProfile != nil {
+		if perr := opts.stopProfile(); perr != nil && err == nil {
+			err = perr
+		}
+	}
 	if err == nil {
 		return exitOK
 	}

@@ -267,6 +267,18 @@ func (s *Sim) lateVisibility(region, action string) int {
 	return 0
 }
 
+// Settle waits until no request is being served: what a client asked for
+// before it was killed has then taken effect, as it has by the time a
+// user looks. (A request still on its way in, not yet read, is not
+// waited for.)
+func (s *Sim) Settle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.active > 0 {
+		s.idle.Wait()
+	}
+}
+
 // HeldAnswers receives the action of every request whose answer an
 // answer-lost fault holds, once it took effect.
 func (s *Sim) HeldAnswers() <-chan string { return s.held }

@@ -163,6 +163,13 @@ func (s *Sim) dispatch(regionName, action string, ssm bool, h handler) (any, *ap
 	// while it copies a tree.
 	s.inflight.Add(1)
 	defer s.inflight.Done()
+	s.active++
+	defer func() {
+		// (With the lock held: dispatch's unlock was deferred first.)
+		if s.active--; s.active == 0 {
+			s.idle.Broadcast()
+		}
+	}()
 	s.reqSeq++
 	if s.calls[regionName] == nil {
 		s.calls[regionName] = map[string]int{}

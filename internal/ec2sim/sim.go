@@ -123,6 +123,8 @@ type Sim struct {
 	calls    map[string]map[string]int
 	closed   bool
 	inflight sync.WaitGroup // requests being served
+	active   int            // requests being served, for Settle
+	idle     *sync.Cond     // signalled when active falls to 0; uses mu
 	// busy counts the copies reading each tree; a tree removed meanwhile
 	// is doomed, and goes when its last copy is done.
 	busy   map[string]int
@@ -184,6 +186,7 @@ func New(opts Options) (*Sim, error) {
 		doomed:  map[string]bool{},
 		held:    make(chan string, 64),
 	}
+	s.idle = sync.NewCond(&s.mu)
 	if s.now == nil {
 		s.now = time.Now
 	}
