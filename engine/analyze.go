@@ -136,14 +136,23 @@ func Analyze(ctx context.Context, l *rules.Loader, opt AnalyzeOptions) (*Analysi
 	return a, nil
 }
 
-// LoadGraph loads the packages the patterns need and builds the graph,
-// without touching the lock or computing keys.
+// LoadGraph loads the packages the patterns need, and those of the
+// parents of the images they select, and builds the graph, without
+// touching the lock or computing keys.
 func LoadGraph(ctx context.Context, l *rules.Loader, patterns []label.Pattern) (*Analysis, error) {
 	pkgs, err := PackagesFor(l.Packages(), patterns)
 	if err != nil {
 		return nil, err
 	}
-	res, err := l.Load(ctx, pkgs)
+	res, err := l.Load(ctx, pkgs, func(im label.Label) bool {
+		chosen := false // as Select chooses: the last pattern that matches
+		for _, p := range patterns {
+			if p.Matches(im, false) {
+				chosen = !p.Negative
+			}
+		}
+		return chosen
+	})
 	if err != nil {
 		return nil, err
 	}

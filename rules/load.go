@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -158,10 +159,14 @@ func (l *Loader) Packages() []string { return l.pkgList }
 // HasPackage reports whether pkg is a package of the workspace.
 func (l *Loader) HasPackage(pkg string) bool { return l.packages[pkg] }
 
-// Load loads the packages pkgs and, transitively, the packages of every
-// parent their images name. It reports every error of every package
+// Load loads the packages pkgs and, transitively, the packages of the
+// parents of the images wanted: the images of pkgs that want accepts (nil
+// accepts every one), their parents, and theirs. Like Bazel, it follows
+// what the wanted images need and no more: a parent's package is loaded,
+// but the parents of that package's other images are not. It reports
+// every error of every package loaded, and of every wanted image,
 // together, as an ErrorList.
-func (l *Loader) Load(ctx context.Context, pkgs []string) (*Result, error) {
+func (l *Loader) Load(ctx context.Context, pkgs []string, want func(label.Label) bool) (*Result, error) {
 	res := &Result{
 		Workspace: l.ws,
 		Platform:  l.platform,
@@ -171,39 +176,71 @@ func (l *Loader) Load(ctx context.Context, pkgs []string) (*Result, error) {
 		loader:    l,
 	}
 	var errs ErrorList
-	want := pkgs
-	for len(want) > 0 {
-		loaded, werrs, err := l.loadWave(ctx, want)
+	wanted := map[label.Label]bool{}
+	waiting := map[string][]*Image{} // package -> wanted images whose parent is in it
+	// need marks im wanted and follows its parents as far as the loaded
+	// packages go, asking for the package where they stop.
+	var need func(im *Image)
+	need = func(im *Image) {
+		for ; im != nil && !wanted[im.Label]; im = res.Images[im.Parent] {
+			wanted[im.Label] = true
+			if im.Parent.IsZero() {
+				return
+			}
+			pp := im.Parent.Pkg
+			if !l.packages[pp] {
+				errs = append(errs, l.at(im.Pos, "image %q: parent %s: %s", im.Label.Name, im.Parent, l.noPackage(pp)))
+				return
+			}
+			if res.Loaded[pp] == nil {
+				waiting[pp] = append(waiting[pp], im)
+				return
+			}
+		}
+	}
+	asked := map[string]bool{}
+	for wave, first := pkgs, true; len(wave) > 0; first = false {
+		for _, p := range wave {
+			asked[p] = true
+		}
+		loaded, werrs, err := l.loadWave(ctx, wave)
 		if err != nil {
 			return nil, err
 		}
 		errs = append(errs, werrs...)
-		var next []string
-		seen := map[string]bool{}
 		for _, p := range loaded {
-			if res.Loaded[p.Path] != nil {
-				continue
-			}
 			res.Loaded[p.Path] = p
 			for _, im := range p.Images {
 				res.Images[im.Label] = im
-				if im.Parent.IsZero() {
-					continue
-				}
-				pp := im.Parent.Pkg
-				if !l.packages[pp] {
-					errs = append(errs, l.at(im.Pos, "image %q: parent %s: %s", im.Label.Name, im.Parent, l.noPackage(pp)))
-					continue
-				}
-				if res.Loaded[pp] == nil && !seen[pp] {
-					seen[pp] = true
-					next = append(next, pp)
+			}
+		}
+		if first {
+			// The packages asked for: their wanted images.
+			for _, p := range loaded {
+				for _, im := range p.Images {
+					if want == nil || want(im.Label) {
+						need(im)
+					}
 				}
 			}
 		}
-		want = next
+		for _, p := range wave {
+			children := waiting[p]
+			delete(waiting, p)
+			for _, child := range children {
+				need(res.Images[child.Parent])
+			}
+		}
+		// A package that failed to load is not asked for again: its error
+		// is reported, and its images' children wait in vain.
+		wave = nil
+		for _, p := range slices.Sorted(maps.Keys(waiting)) {
+			if !asked[p] {
+				wave = append(wave, p)
+			}
+		}
 	}
-	errs = append(errs, l.checkParents(res)...)
+	errs = append(errs, l.checkParents(res, wanted)...)
 	if len(errs) > 0 {
 		return res, errs.sorted()
 	}
@@ -242,11 +279,13 @@ func (l *Loader) loadWave(parent context.Context, pkgs []string) ([]*Package, Er
 	return pkgsOut, errs, nil
 }
 
-// checkParents reports parents that name no image of a loaded package.
-func (l *Loader) checkParents(res *Result) ErrorList {
+// checkParents reports the wanted images whose parent names no image of
+// a loaded package.
+func (l *Loader) checkParents(res *Result, wanted map[label.Label]bool) ErrorList {
 	var errs ErrorList
-	for _, im := range res.Images {
-		if im.Parent.IsZero() || !l.packages[im.Parent.Pkg] || res.Images[im.Parent] != nil {
+	for l2 := range wanted {
+		im := res.Images[l2]
+		if im == nil || im.Parent.IsZero() || !l.packages[im.Parent.Pkg] || res.Images[im.Parent] != nil {
 			continue
 		}
 		p := res.Loaded[im.Parent.Pkg]

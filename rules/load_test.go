@@ -293,7 +293,7 @@ func TestLoadFollowsParents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := l.Load(context.Background(), []string{"apps/api"})
+	res, err := l.Load(context.Background(), []string{"apps/api"}, nil)
 	if err != nil {
 		t.Fatalf("the broken package was loaded, or: %v", err)
 	}
@@ -375,7 +375,7 @@ func TestLoadStopsWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := l.Load(ctx, []string{"pkg"})
+		_, err := l.Load(ctx, []string{"pkg"}, nil)
 		done <- err
 	}()
 	cancel()

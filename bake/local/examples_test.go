@@ -37,7 +37,7 @@ func TestBakeExamples(t *testing.T) {
 			pkgs = append(pkgs, p)
 		}
 	}
-	res, err := loader.Load(context.Background(), pkgs)
+	res, err := loader.Load(context.Background(), pkgs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
