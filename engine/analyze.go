@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/imgraph/imgraph/bake"
@@ -29,47 +31,52 @@ func (e *PatternError) Error() string {
 // BadInput marks the error as the user's to fix (exit code 2).
 func (e *PatternError) BadInput() bool { return true }
 
-// PackagesFor lists the packages the positive patterns name. A pattern
-// that names a package that does not exist, or finds no package beneath it,
-// is an error.
-func PackagesFor(all []string, patterns []label.Pattern) ([]string, error) {
-	exists := make(map[string]bool, len(all))
-	for _, p := range all {
-		exists[p] = true
-	}
+// PackageFinder finds a workspace's packages as they are asked for
+// (rules.Loader is one).
+type PackageFinder interface {
+	Packages() ([]string, error)                  // every package: the whole workspace walked
+	PackagesBeneath(dir string) ([]string, error) // the packages at and below dir
+	HasPackage(pkg string) (bool, error)
+}
+
+// PackagesFor lists the packages the positive patterns name, finding no
+// more of the workspace than they need. A pattern that names a package
+// that does not exist, or finds no package beneath it, is an error.
+func PackagesFor(f PackageFinder, patterns []label.Pattern) ([]string, error) {
 	set := map[string]bool{}
 	for _, p := range patterns {
 		if p.Negative {
 			continue
 		}
 		if !p.Recursive {
-			if !exists[p.Pkg] {
+			ok, err := f.HasPackage(p.Pkg)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
 				e := &PatternError{Pattern: p, Msg: fmt.Sprintf("package //%s does not exist", p.Pkg)}
-				if near, ok := label.Nearest(p.Pkg, all); ok {
-					e.Hint = fmt.Sprintf("did you mean //%s?", near)
+				if all, err := f.Packages(); err == nil {
+					if near, ok := label.Nearest(p.Pkg, all); ok {
+						e.Hint = fmt.Sprintf("did you mean //%s?", near)
+					}
 				}
 				return nil, e
 			}
 			set[p.Pkg] = true
 			continue
 		}
-		found := false
-		for _, pkg := range all {
-			if p.MatchesPackage(pkg) {
-				set[pkg] = true
-				found = true
-			}
+		pkgs, err := f.PackagesBeneath(p.Pkg)
+		if err != nil {
+			return nil, err
 		}
-		if !found {
+		if len(pkgs) == 0 {
 			return nil, &PatternError{Pattern: p, Msg: fmt.Sprintf("no packages found beneath //%s", p.Pkg)}
 		}
+		for _, pkg := range pkgs {
+			set[pkg] = true
+		}
 	}
-	out := make([]string, 0, len(set))
-	for p := range set {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out, nil
+	return slices.Sorted(maps.Keys(set)), nil
 }
 
 // checkSingles reports a single-target pattern whose image does not exist.
@@ -140,7 +147,7 @@ func Analyze(ctx context.Context, l *rules.Loader, opt AnalyzeOptions) (*Analysi
 // parents of the images they select, and builds the graph, without
 // touching the lock or computing keys.
 func LoadGraph(ctx context.Context, l *rules.Loader, patterns []label.Pattern) (*Analysis, error) {
-	pkgs, err := PackagesFor(l.Packages(), patterns)
+	pkgs, err := PackagesFor(l, patterns)
 	if err != nil {
 		return nil, err
 	}

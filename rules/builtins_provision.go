@@ -215,7 +215,9 @@ func (l *Loader) resolveFile(t *starlark.Thread, s string) (*File, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !l.packages[lbl.Pkg] {
+		if ok, err := l.HasPackage(lbl.Pkg); err != nil {
+			return nil, err
+		} else if !ok {
 			return nil, fmt.Errorf("%s: %s", s, l.noPackage(lbl.Pkg))
 		}
 	} else {
@@ -243,7 +245,9 @@ func (l *Loader) resolveFile(t *starlark.Thread, s string) (*File, error) {
 		}
 		dir = dir[:i]
 		sub := path.Join(lbl.Pkg, dir)
-		if l.packages[sub] {
+		if ok, err := l.HasPackage(sub); err != nil {
+			return nil, err
+		} else if ok {
 			return nil, fmt.Errorf("%q is in package //%s; name it //%s:%s", s, sub, sub, strings.TrimPrefix(lbl.Name, dir+"/"))
 		}
 	}

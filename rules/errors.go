@@ -169,3 +169,16 @@ func at(pos Pos, src sources, format string, args ...any) *Error {
 	}
 	return e
 }
+
+// asErrorList is err as a list of errors to report with others.
+func asErrorList(err error) ErrorList {
+	var list ErrorList
+	if errors.As(err, &list) {
+		return list
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return ErrorList{e}
+	}
+	return ErrorList{{Msg: err.Error()}}
+}

@@ -47,7 +47,11 @@ func load(t *testing.T, root string, cfg rules.Config) (*rules.Result, error) {
 	if err != nil {
 		t.Fatalf("NewLoader: %v", err)
 	}
-	return l.Load(context.Background(), l.Packages(), nil)
+	pkgs, err := l.Packages()
+	if err != nil {
+		return nil, err
+	}
+	return l.Load(context.Background(), pkgs, nil)
 }
 
 // mustLoad loads every package and fails the test on any error.

@@ -54,7 +54,6 @@ type Package struct {
 type Result struct {
 	Workspace *Workspace
 	Platform  string
-	Packages  []string // every package of the workspace, sorted
 	Loaded    map[string]*Package
 	Images    map[label.Label]*Image
 
@@ -77,8 +76,7 @@ type Loader struct {
 	platforms   []string
 	maxSteps    uint64
 	vars        map[string]string
-	packages    map[string]bool
-	pkgList     []string
+	index       *packageIndex // the packages, found as they are asked for
 	predeclared starlark.StringDict
 
 	mu      sync.Mutex
@@ -87,7 +85,6 @@ type Loader struct {
 	loads   map[string][]string // .star file -> the files it loads, for cycle checks
 	srcs    map[string][]byte   // workspace-relative file -> its text, for quoting
 	lines   map[string][]int    // workspace-relative file -> where each line starts
-	walk    *scanner            // what finding the packages saw of the tree
 	exists  sync.Map            // absolute path -> fileType: files stat'ed once however often named
 }
 
@@ -103,7 +100,8 @@ type moduleLoad struct {
 	err     error
 }
 
-// NewLoader discovers the workspace's packages and prepares to load them.
+// NewLoader prepares to load the workspace's packages. It reads nothing
+// yet: packages are found as they are asked for.
 func NewLoader(ws *Workspace, cfg Config) (*Loader, error) {
 	platform := cfg.Platform
 	if platform == "" {
@@ -116,48 +114,41 @@ func NewLoader(ws *Workspace, cfg Config) (*Loader, error) {
 	if !slices.Contains(platforms, platform) {
 		return nil, &Error{Msg: fmt.Sprintf("unknown platform %q", platform), Hint: "the platforms are " + quoteAnd(platforms)}
 	}
-	sc, err := ws.scan()
-	var list ErrorList
-	if errors.As(err, &list) {
-		return nil, list
-	}
-	if err != nil {
-		return nil, fmt.Errorf("searching %s for packages: %w", ws.Root, err)
-	}
 	l := &Loader{
 		ws:        ws,
 		platform:  platform,
 		platforms: platforms,
 		maxSteps:  cmp.Or(cfg.MaxSteps, DefaultMaxSteps),
 		vars:      cfg.Vars,
-		packages:  make(map[string]bool, len(sc.pkgs)),
-		pkgList:   sc.pkgs,
+		index:     newPackageIndex(ws),
 		pkgs:      map[string]*pkgLoad{},
 		modules:   map[string]*moduleLoad{},
 		loads:     map[string][]string{},
-		srcs:      sc.srcs,
-		walk:      sc,
+		srcs:      map[string][]byte{},
 		lines:     map[string][]int{},
-	}
-	for _, p := range sc.pkgs {
-		l.packages[p] = true
 	}
 	l.predeclared = l.builtins()
 	return l, nil
 }
 
-// Warnings are what finding the packages noticed and did not stop at:
-// directories that cannot be packages.
-func (l *Loader) Warnings() []string { return l.walk.warnings }
+// Warnings are what finding the packages has noticed so far and did not
+// stop at: directories that cannot be packages.
+func (l *Loader) Warnings() []string { return l.index.warningsSoFar() }
 
 // Platform is the platform every select() is resolved for.
 func (l *Loader) Platform() string { return l.platform }
 
-// Packages lists every package of the workspace, sorted.
-func (l *Loader) Packages() []string { return l.pkgList }
+// Packages lists every package of the workspace, sorted, walking the
+// whole workspace (once).
+func (l *Loader) Packages() ([]string, error) { return l.index.all() }
 
-// HasPackage reports whether pkg is a package of the workspace.
-func (l *Loader) HasPackage(pkg string) bool { return l.packages[pkg] }
+// PackagesBeneath lists the packages at and below dir, sorted, walking
+// only dir's tree.
+func (l *Loader) PackagesBeneath(dir string) ([]string, error) { return l.index.beneath(dir) }
+
+// HasPackage reports whether pkg is a package of the workspace, looking
+// along its path only.
+func (l *Loader) HasPackage(pkg string) (bool, error) { return l.index.isPackage(pkg) }
 
 // Load loads the packages pkgs and, transitively, the packages of the
 // parents of the images wanted: the images of pkgs that want accepts (nil
@@ -170,7 +161,6 @@ func (l *Loader) Load(ctx context.Context, pkgs []string, want func(label.Label)
 	res := &Result{
 		Workspace: l.ws,
 		Platform:  l.platform,
-		Packages:  l.pkgList,
 		Loaded:    map[string]*Package{},
 		Images:    map[label.Label]*Image{},
 		loader:    l,
@@ -188,8 +178,12 @@ func (l *Loader) Load(ctx context.Context, pkgs []string, want func(label.Label)
 				return
 			}
 			pp := im.Parent.Pkg
-			if !l.packages[pp] {
-				errs = append(errs, l.at(im.Pos, "image %q: parent %s: %s", im.Label.Name, im.Parent, l.noPackage(pp)))
+			if ok, err := l.HasPackage(pp); err != nil || !ok {
+				if err != nil {
+					errs = append(errs, asErrorList(err)...)
+				} else {
+					errs = append(errs, l.at(im.Pos, "image %q: parent %s: %s", im.Label.Name, im.Parent, l.noPackage(pp)))
+				}
 				return
 			}
 			if res.Loaded[pp] == nil {
@@ -285,12 +279,12 @@ func (l *Loader) checkParents(res *Result, wanted map[label.Label]bool) ErrorLis
 	var errs ErrorList
 	for l2 := range wanted {
 		im := res.Images[l2]
-		if im == nil || im.Parent.IsZero() || !l.packages[im.Parent.Pkg] || res.Images[im.Parent] != nil {
+		if im == nil || im.Parent.IsZero() || res.Images[im.Parent] != nil {
 			continue
 		}
 		p := res.Loaded[im.Parent.Pkg]
 		if p == nil {
-			continue // its package failed to load; that error is reported
+			continue // not a package, or it failed to load: that is reported
 		}
 		var names []string
 		for _, other := range p.Images {
@@ -307,15 +301,20 @@ func (l *Loader) checkParents(res *Result, wanted map[label.Label]bool) ErrorLis
 
 // noPackage says that pkg is not a package, naming the nearest one.
 func (l *Loader) noPackage(pkg string) string {
-	for _, root := range l.walk.nested {
+	// The nested workspaces are all known once the workspace is walked,
+	// which the hint below does anyway.
+	all, allErr := l.Packages()
+	for _, root := range l.index.nestedRoots() {
 		if pkg == root || strings.HasPrefix(pkg, root+"/") {
 			return fmt.Sprintf("//%s is in another workspace: %s calls workspace(), and a workspace cannot name the images of another",
 				pkg, path.Join(root, BuildFile))
 		}
 	}
 	msg := fmt.Sprintf("package //%s does not exist (no %s in %s)", pkg, BuildFile, path.Join(".", pkg))
-	if near, ok := label.Nearest(pkg, l.pkgList); ok {
-		msg += fmt.Sprintf("; did you mean //%s?", near)
+	if allErr == nil {
+		if near, ok := label.Nearest(pkg, all); ok {
+			msg += fmt.Sprintf("; did you mean //%s?", near)
+		}
 	}
 	return msg
 }
@@ -334,7 +333,10 @@ func (l *Loader) loadPackage(ctx context.Context, pkg string) (*Package, ErrorLi
 }
 
 func (l *Loader) execPackage(ctx context.Context, pkg string) (*Package, ErrorList) {
-	if !l.packages[pkg] {
+	if ok, err := l.HasPackage(pkg); err != nil || !ok {
+		if err != nil {
+			return nil, asErrorList(err)
+		}
 		return nil, ErrorList{{Msg: l.noPackage(pkg)}}
 	}
 	file := path.Join(pkg, BuildFile)
@@ -527,7 +529,7 @@ func (l *Loader) loadsOf(file string) []string {
 // already; elsewhere the file system is asked once per path: thousands of
 // images name the same few scripts.
 func (l *Loader) fileType(path string) (typ fs.FileMode, exists bool) {
-	if typ, exists, known := l.walk.lookup(path); known {
+	if typ, exists, known := l.index.lookup(path); known {
 		return typ, exists
 	}
 	if v, ok := l.exists.Load(path); ok {
@@ -558,6 +560,12 @@ func (l *Loader) readSource(file string) ([]byte, error) {
 	src, ok := l.srcs[file]
 	l.mu.Unlock()
 	if ok {
+		return src, nil
+	}
+	if src, ok := l.index.source(file); ok {
+		l.mu.Lock()
+		l.srcs[file] = src
+		l.mu.Unlock()
 		return src, nil
 	}
 	src, err := ReadFile(l.abs(file))

@@ -6,18 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
 
 	"go.starlark.net/syntax"
-
-	"github.com/imgraph/imgraph/label"
 )
 
 // BuildFile is the name of the file that makes a directory a package.
@@ -187,146 +181,6 @@ func nthLine(src []byte, n int32) string {
 		src = src[:j]
 	}
 	return string(bytes.TrimRight(src, "\r"))
-}
-
-// Packages lists every package of the workspace, sorted: each directory
-// below the root (and the root itself) holding an IMAGES.star, except
-// ignored directories and nested workspaces.
-func (ws *Workspace) Packages() ([]string, error) {
-	sc, err := ws.scan()
-	if err != nil {
-		return nil, err
-	}
-	return sc.pkgs, nil
-}
-
-// scan finds the packages and reads their IMAGES.star files, once, so
-// loading need not read them again. Directories are read in parallel: in
-// a large monorepo the walk is most of the cost of finding what to load.
-func (ws *Workspace) scan() (*scanner, error) {
-	sc := &scanner{root: ws.Root, srcs: map[string][]byte{}, dirs: map[string]map[string]fs.FileMode{},
-		slots: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}
-	entries, err := os.ReadDir(ws.Root)
-	if err != nil {
-		return nil, err
-	}
-	sc.wg.Add(1)
-	sc.dir(ws.Root, "", entries)
-	sc.wg.Wait()
-	if len(sc.errs) > 0 {
-		return nil, sc.errs.sorted()
-	}
-	sort.Strings(sc.pkgs)
-	sort.Strings(sc.warnings)
-	return sc, nil
-}
-
-// scanner is one walk of a workspace.
-type scanner struct {
-	root  string
-	slots chan struct{} // bounds the directories read at once
-	wg    sync.WaitGroup
-
-	mu       sync.Mutex
-	pkgs     []string                          // the packages found
-	srcs     map[string][]byte                 // workspace-relative IMAGES.star -> its text
-	dirs     map[string]map[string]fs.FileMode // directory read -> its entries' types
-	errs     ErrorList                         // what the walk could not read
-	warnings []string                          // directories that cannot be packages
-	nested   []string                          // the roots of workspaces within this one
-}
-
-// lookup says whether the file at the absolute path p was seen by the
-// walk: known is false where the walk did not read p's directory.
-func (sc *scanner) lookup(p string) (typ fs.FileMode, exists, known bool) {
-	entries, ok := sc.dirs[filepath.Dir(p)]
-	if !ok {
-		return 0, false, false
-	}
-	typ, ok = entries[filepath.Base(p)]
-	if typ&fs.ModeSymlink != 0 {
-		return 0, false, false // what it points to is for stat to say
-	}
-	return typ, ok, true
-}
-
-// dir records the package at dir (rel to the root), if it is one, and
-// walks its subdirectories, each on a goroutine of its own.
-func (sc *scanner) dir(dir, rel string, entries []fs.DirEntry) {
-	defer sc.wg.Done()
-	types := make(map[string]fs.FileMode, len(entries))
-	for _, e := range entries {
-		types[e.Name()] = e.Type()
-	}
-	sc.mu.Lock()
-	sc.dirs[dir] = types
-	sc.mu.Unlock()
-	for _, e := range entries {
-		if e.Name() != BuildFile {
-			continue
-		}
-		file := path.Join(rel, BuildFile)
-		src, err := ReadFile(filepath.Join(dir, BuildFile))
-		if err != nil {
-			sc.fail(&Error{Pos: Pos{File: file}, Msg: readError(err).Error(), Hint: "a package's IMAGES.star is a file imgraph can read"})
-			return
-		}
-		if msg := label.CheckPackage(rel); msg != "" {
-			sc.warn(fmt.Sprintf("%s is not a package: its path %q cannot be in a label (%s); rename the directory", file, rel, msg))
-			break
-		}
-		if rel != "" && mayCallWorkspace(src) {
-			if f, err := (&syntax.FileOptions{}).Parse(BuildFile, src, 0); err == nil && workspaceCall(f) != nil {
-				sc.mu.Lock()
-				sc.nested = append(sc.nested, rel)
-				sc.mu.Unlock()
-				return // a workspace of its own
-			}
-		}
-		sc.mu.Lock()
-		sc.pkgs = append(sc.pkgs, rel)
-		sc.srcs[path.Join(rel, BuildFile)] = src
-		sc.mu.Unlock()
-	}
-	for _, e := range entries {
-		if !e.IsDir() || ignoredDirs[e.Name()] {
-			continue
-		}
-		sc.wg.Add(1)
-		go func() {
-			sub := filepath.Join(dir, e.Name())
-			sc.slots <- struct{}{}
-			entries, err := os.ReadDir(sub)
-			<-sc.slots
-			if err != nil {
-				// It may hold packages: say so, rather than skip them.
-				rel := path.Join(rel, e.Name())
-				sc.fail(&Error{Pos: Pos{File: rel}, Msg: "cannot read this directory: " + readError(err).Error(),
-					Hint: "make it readable, or move it out of the workspace"})
-				sc.wg.Done()
-				return
-			}
-			if hasEntry(entries, IgnoreMarker) {
-				sc.wg.Done()
-				return
-			}
-			sc.dir(sub, path.Join(rel, e.Name()), entries)
-		}()
-	}
-}
-
-// fail records what the walk could not read; every one is reported.
-func (sc *scanner) fail(err *Error) {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	sc.errs = append(sc.errs, err)
-}
-
-// warn records a directory that cannot be a package.
-func (sc *scanner) warn(msg string) {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	sc.warnings = append(sc.warnings, msg)
 }
 
 // readError says why a path could not be read without repeating the path.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,12 +50,35 @@ func TestPackages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(l.Packages(), want) {
-		t.Errorf("the loader's packages %q, want %q", l.Packages(), want)
+	if all, err := l.Packages(); err != nil || !reflect.DeepEqual(all, want) {
+		t.Errorf("the loader's packages %q (%v), want %q", all, err, want)
 	}
-	for _, p := range []string{"hidden", "nested", "node_modules/y", "gap"} {
-		if l.HasPackage(p) {
-			t.Errorf("HasPackage(%q) = true", p)
+	// Found lazily, by a fresh loader each time, a package is what the
+	// walk of the whole workspace finds: looked for along its path, or
+	// by the walk of a tree above it.
+	fresh := func() *rules.Loader {
+		l, err := rules.NewLoader(ws, rules.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	candidates := []string{"", ".hiddenbydot", "a", "a/b", "gap", "gap/inner", ".git/x", "node_modules/y", "a/node_modules/z",
+		"imgraph-out/logs", "hidden", "hidden/sub", "nested", "nested/inner", "notnested", "notnested/deeper",
+		"files", "files/only/a/file/named", "missing", "a/b/c"}
+	for _, p := range candidates {
+		got, err := fresh().HasPackage(p)
+		if err != nil || got != slices.Contains(want, p) {
+			t.Errorf("HasPackage(%q) = %v, %v; want %v", p, got, err, slices.Contains(want, p))
+		}
+		var below []string
+		for _, w := range want {
+			if p == "" || w == p || strings.HasPrefix(w, p+"/") {
+				below = append(below, w)
+			}
+		}
+		if got, err := fresh().PackagesBeneath(p); err != nil || !slices.Equal(got, below) {
+			t.Errorf("PackagesBeneath(%q) = %q, %v; want %q", p, got, err, below)
 		}
 	}
 }

@@ -31,11 +31,9 @@ func TestBakeExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pkgs []string
-	for _, p := range loader.Packages() {
-		if strings.HasPrefix(p, "examples/") {
-			pkgs = append(pkgs, p)
-		}
+	pkgs, err := loader.PackagesBeneath("examples")
+	if err != nil {
+		t.Fatal(err)
 	}
 	res, err := loader.Load(context.Background(), pkgs, nil)
 	if err != nil {

@@ -41,7 +41,7 @@ removed; --dry-run only says what it would remove.`,
 				// path out, and a killed run's leftovers are only directories.
 				return usagef("cleanup removes cloud resources; this workspace builds for %s (use --platform aws)", s.loader.Platform())
 			}
-			a, err := engine.LoadGraph(c.Context(), s.loader, []label.Pattern{{Recursive: true, Selects: label.Rules}})
+			a, err := s.loadGraph(c.Context(), []label.Pattern{{Recursive: true, Selects: label.Rules}})
 			if err != nil {
 				return err
 			}

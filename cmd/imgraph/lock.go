@@ -29,7 +29,7 @@ keeps every other platform's. It prints what changed.`,
 				return err
 			}
 			all := []label.Pattern{{Recursive: true, Selects: label.Rules}}
-			a, err := engine.LoadGraph(c.Context(), s.loader, all)
+			a, err := s.loadGraph(c.Context(), all)
 			if err != nil {
 				return err
 			}
@@ -49,7 +49,7 @@ keeps every other platform's. It prints what changed.`,
 				if err != nil {
 					return err
 				}
-				if _, err := engine.PackagesFor(s.loader.Packages(), ps); err != nil {
+				if _, err := engine.PackagesFor(s.loader, ps); err != nil {
 					return err
 				}
 				labels, opt = a.Graph.Closure(engine.Select(a.Graph, ps)), engine.LockOptions{Update: true}

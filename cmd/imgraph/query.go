@@ -3,7 +3,6 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/query"
 )
@@ -37,7 +36,7 @@ use that script. --output is label (default), label_kind, graph or json.`,
 				return err
 			}
 			all := []label.Pattern{{Recursive: true, Selects: label.Rules}}
-			a, err := engine.LoadGraph(c.Context(), s.loader, all)
+			a, err := s.loadGraph(c.Context(), all)
 			if err != nil {
 				return err
 			}

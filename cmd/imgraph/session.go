@@ -32,6 +32,7 @@ type session struct {
 	baker    bake.Baker
 	bakerErr error
 	reached  bool // reach was called: baker or bakerErr is set
+	warned   map[string]bool
 }
 
 func openSession(e *env, opts *options) (*session, error) {
@@ -57,9 +58,6 @@ func openSession(e *env, opts *options) (*session, error) {
 	loader, err := rules.NewLoader(ws, rules.Config{Platform: opts.platform, Vars: vars, Platforms: platformNames()})
 	if err != nil {
 		return nil, err
-	}
-	for _, w := range loader.Warnings() {
-		e.warn("%s", w)
 	}
 	p, err := platformNamed(loader.Platform())
 	if err != nil {
@@ -202,9 +200,29 @@ func (s *session) analyze(ctx context.Context, args []string) (*engine.Analysis,
 	if err != nil {
 		return nil, err
 	}
+	defer s.warnLoading()
 	return engine.Analyze(ctx, s.loader, engine.AnalyzeOptions{
 		Patterns: ps, Platform: s.platform, Locked: s.opts.locked, Resolver: s.resolver(),
 	})
+}
+
+// loadGraph loads the images patterns select, and their ancestors.
+func (s *session) loadGraph(ctx context.Context, patterns []label.Pattern) (*engine.Analysis, error) {
+	defer s.warnLoading()
+	return engine.LoadGraph(ctx, s.loader, patterns)
+}
+
+// warnLoading prints, once each, what finding the packages noticed.
+func (s *session) warnLoading() {
+	for _, w := range s.loader.Warnings() {
+		if !s.warned[w] {
+			if s.warned == nil {
+				s.warned = map[string]bool{}
+			}
+			s.warned[w] = true
+			s.e.warn("%s", w)
+		}
+	}
 }
 
 // plan is the pipeline build and plan share: analyse, then plan against
