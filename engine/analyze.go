@@ -124,6 +124,7 @@ type AnalyzeOptions struct {
 	Platform bake.Platform // the platform the loader resolved select() for
 	Locked   bool          // --locked: a lock that would change is an error
 	Resolver Resolver      // resolves floating sources missing from the lock
+	Digests  DigestCache   // what unchanged files hold (nil: every file is read)
 }
 
 // Analyze loads the packages the patterns need, builds the graph, brings
@@ -196,7 +197,7 @@ func (a *Analysis) key(ctx context.Context, opt AnalyzeOptions) error {
 	if a.Sources, err = SourceIDs(a.Graph, a.Closure, a.Lock, region); err != nil {
 		return err
 	}
-	a.Keys, err = Keys(ctx, a.Graph, a.Closure, KeyConfig{Platform: a.Platform, Sources: a.Sources})
+	a.Keys, err = Keys(ctx, a.Graph, a.Closure, KeyConfig{Platform: a.Platform, Sources: a.Sources, Digests: opt.Digests})
 	return quoteLines(a.Result, err)
 }
 

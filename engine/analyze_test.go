@@ -3,11 +3,17 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/imgraph/imgraph/bake/local"
+	"github.com/imgraph/imgraph/cache"
 	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/internal/gen"
 	"github.com/imgraph/imgraph/label"
@@ -101,4 +107,136 @@ func parsePatterns(t *testing.T, ps ...string) []label.Pattern {
 		out = append(out, p)
 	}
 	return out
+}
+
+// countingDigests counts what a DigestCache answers.
+type countingDigests struct {
+	*cache.Digests
+	hits, misses atomic.Int64
+}
+
+func (c *countingDigests) Lookup(path string, fi fs.FileInfo) (string, bool) {
+	sum, ok := c.Digests.Lookup(path, fi)
+	if ok {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+	return sum, ok
+}
+
+// With a digest cache, keys are what reading every file gives: an
+// unchanged file is not read again, and an edit that keeps a script's
+// size and modification time changes the keys all the same.
+func TestKeysWithADigestCache(t *testing.T) {
+	root := t.TempDir()
+	if _, err := gen.Write(root, gen.Config{Images: 60, Packages: 6, SharedFiles: 3, Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	store, err := cache.OpenLocal(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	analyze := func(dc engine.DigestCache) *engine.Analysis {
+		t.Helper()
+		ws, err := rules.FindWorkspace(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := rules.NewLoader(ws, rules.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := engine.Analyze(context.Background(), l, engine.AnalyzeOptions{Patterns: parsePatterns(t, "//..."), Platform: local.Platform{}, Digests: dc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	sameKeys := func(when string, a, b *engine.Analysis) {
+		t.Helper()
+		for l, k := range b.Keys {
+			if a.Keys[l].Hex != k.Hex {
+				t.Fatalf("%s: %s keyed %s with the digest cache, %s reading every file", when, l, a.Keys[l].Short(), k.Short())
+			}
+		}
+	}
+	first := &countingDigests{Digests: store.Digests()}
+	sameKeys("first run", analyze(first), analyze(nil))
+	if first.hits.Load() != 0 || first.misses.Load() == 0 {
+		t.Fatalf("first run: %d hits, %d misses", first.hits.Load(), first.misses.Load())
+	}
+	script := filepath.Join(root, "shared", "common-0.sh")
+	if _, err := os.Stat(script); err != nil {
+		matches, _ := filepath.Glob(filepath.Join(root, "*", "scripts", "*.sh"))
+		script = matches[0]
+	}
+	waitForTheClock(t, root, script)
+	if err := first.Save(); err != nil {
+		t.Fatal(err)
+	}
+	second := &countingDigests{Digests: store.Digests()}
+	before := analyze(nil)
+	sameKeys("second run", analyze(second), before)
+	if second.misses.Load() != 0 || second.hits.Load() != first.misses.Load() {
+		t.Fatalf("second run: %d hits and %d misses, want %d hits", second.hits.Load(), second.misses.Load(), first.misses.Load())
+	}
+
+	fi, err := os.Stat(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(script)
+	edited := append([]byte("#"), data[:len(data)-1]...)
+	if err := os.WriteFile(script, edited, fi.Mode()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(script, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	after := analyze(&countingDigests{Digests: store.Digests()})
+	sameKeys("after an edit that kept the size and the time", after, analyze(nil))
+	changed := 0
+	for l, k := range after.Keys {
+		if before.Keys[l].Hex != k.Hex {
+			changed++
+		}
+	}
+	if changed == 0 {
+		t.Error("editing a script changed no key")
+	}
+}
+
+// waitForTheClock waits until the file system's clock, as a new file's
+// times show it, has moved past the last change of path: files written
+// next are later, by that clock, than every file of the workspace.
+func waitForTheClock(t *testing.T, dir, path string) {
+	t.Helper()
+	last := func(p string) int64 {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := cache.StatOf(fi)
+		return max(st.MTime, st.CTime)
+	}
+	newest := int64(0)
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			newest = max(newest, last(p))
+		}
+		return nil
+	})
+	probe := filepath.Join(t.TempDir(), "tick")
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if err := os.WriteFile(probe, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if last(probe) > newest {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the file system's clock does not move")
+		}
+	}
 }

@@ -13,37 +13,80 @@ import (
 	"syscall"
 )
 
+// DigestCache remembers what files held, by what stat says of them, so
+// that a file that has not changed is not read again (cache.Digests is
+// one).
+type DigestCache interface {
+	// Lookup returns the sha256 of the file at path, which stat says fi
+	// of, if it is known and can be trusted.
+	Lookup(path string, fi fs.FileInfo) (string, bool)
+	// Store records the sha256 of the file at path, read between two
+	// stats that said before and after of it.
+	Store(path string, before, after fs.FileInfo, digest string)
+}
+
+// noDigests is the DigestCache of a build that keeps none.
+type noDigests struct{}
+
+func (noDigests) Lookup(string, fs.FileInfo) (string, bool)      { return "", false }
+func (noDigests) Store(string, fs.FileInfo, fs.FileInfo, string) {}
+
 // fileDigest is the content of a file or directory as a key sees it.
 type fileDigest struct {
 	Digest string // sha256 of the bytes, or of the tree's canonical listing
 	Mode   string // "0755" or "0644" for a file; "dir" for a tree
 }
 
-// hashPath hashes the file or tree at path. Workspace files keep only
-// their executable bit (what version control keeps), so two checkouts
-// with different umasks agree; a root filesystem keeps its full permission
-// bits (fullModes), which are part of the image.
-func hashPath(path string, fullModes bool) (fileDigest, error) {
-	// Open first and stat the open file: one path lookup, not two. Not
-	// blocking: opening a named pipe would wait for a writer forever.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+// hashPath hashes the file or tree at path, asking dc first for each
+// regular file. Workspace files keep only their executable bit (what
+// version control keeps), so two checkouts with different umasks agree; a
+// root filesystem keeps its full permission bits (fullModes), which are
+// part of the image.
+func hashPath(path string, fullModes bool, dc DigestCache) (fileDigest, error) {
+	fi, err := os.Stat(path)
 	if err != nil {
 		return fileDigest{}, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fileDigest{}, err
-	}
-	if !fi.Mode().IsRegular() && !fi.IsDir() {
+	switch {
+	case fi.IsDir():
+		sum, err := hashTree(path, fullModes, dc)
+		return fileDigest{Digest: sum, Mode: "dir"}, err
+	case !fi.Mode().IsRegular():
 		return fileDigest{}, fmt.Errorf("a %s is neither a file nor a directory", fi.Mode().Type())
 	}
-	if !fi.IsDir() {
-		sum, err := hashReader(f)
-		return fileDigest{Digest: sum, Mode: modeString(fi.Mode(), fullModes)}, err
+	sum, err := hashRegular(path, fi, dc)
+	return fileDigest{Digest: sum, Mode: modeString(fi.Mode(), fullModes)}, err
+}
+
+// hashRegular hashes the regular file at path, which stat said fi of:
+// from dc when it knows the file as it is, else by reading it (and
+// telling dc).
+func hashRegular(path string, fi fs.FileInfo, dc DigestCache) (string, error) {
+	if sum, ok := dc.Lookup(path, fi); ok {
+		return sum, nil
 	}
-	sum, err := hashTree(path, fullModes)
-	return fileDigest{Digest: sum, Mode: "dir"}, err
+	// Not blocking: should path have become a named pipe since the stat,
+	// opening it would wait for a writer forever.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	before, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	if !before.Mode().IsRegular() {
+		return "", fmt.Errorf("a %s is neither a file nor a directory", before.Mode().Type())
+	}
+	sum, err := hashReader(f)
+	if err != nil {
+		return "", err
+	}
+	if after, err := f.Stat(); err == nil {
+		dc.Store(path, before, after, sum)
+	}
+	return sum, nil
 }
 
 func modeString(m fs.FileMode, full bool) string {
@@ -64,15 +107,6 @@ func modeString(m fs.FileMode, full bool) string {
 		return "0755"
 	}
 	return "0644"
-}
-
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	return hashReader(f)
 }
 
 // hashBuffers lend hashReader its buffer: io.Copy would make a new 32 KiB
@@ -99,7 +133,7 @@ func hashReader(r io.Reader) (string, error) {
 
 // hashTree hashes a directory as the sorted list of its entries: path,
 // type, mode, and the content or link target of each.
-func hashTree(root string, fullModes bool) (string, error) {
+func hashTree(root string, fullModes bool, dc DigestCache) (string, error) {
 	type entry struct{ rel, line string }
 	var entries []entry
 	err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
@@ -123,7 +157,7 @@ func hashTree(root string, fullModes bool) (string, error) {
 		case de.IsDir():
 			entries = append(entries, entry{rel, fmt.Sprintf("d %q %s", rel, mode)})
 		case de.Type().IsRegular():
-			sum, err := hashFile(p)
+			sum, err := hashRegular(p, fi, dc)
 			if err != nil {
 				return err
 			}

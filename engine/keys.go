@@ -18,6 +18,9 @@ type KeyConfig struct {
 	// Sources are the image ids the root images start from (see
 	// SourceIDs); a rootfs source is keyed by its content instead.
 	Sources map[label.Label]string
+	// Digests remembers what unchanged files hold (nil: every file is
+	// read).
+	Digests DigestCache
 }
 
 // Keys computes the key of every image in labels, which must hold each
@@ -27,7 +30,11 @@ func Keys(ctx context.Context, g *Graph, labels []label.Label, cfg KeyConfig) (m
 	if err := checkSources(g, labels, cfg.Platform); err != nil {
 		return nil, err
 	}
-	digests, err := digestFiles(ctx, g, labels)
+	dc := cfg.Digests
+	if dc == nil {
+		dc = noDigests{}
+	}
+	digests, err := digestFiles(ctx, g, labels, dc)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +139,7 @@ type digestKey struct {
 }
 
 // digestFiles hashes every file the images send, each once, in parallel.
-func digestFiles(ctx context.Context, g *Graph, labels []label.Label) (map[digestKey]fileDigest, error) {
+func digestFiles(ctx context.Context, g *Graph, labels []label.Label, dc DigestCache) (map[digestKey]fileDigest, error) {
 	type job struct {
 		key digestKey
 		pos rules.Pos
@@ -162,7 +169,7 @@ func digestFiles(ctx context.Context, g *Graph, labels []label.Label) (map[diges
 	out := make([]fileDigest, len(jobs))
 	errs := make([]error, len(jobs))
 	err := forEach(ctx, len(jobs), func(i int) error {
-		out[i], errs[i] = hashPath(jobs[i].key.path, jobs[i].key.full)
+		out[i], errs[i] = hashPath(jobs[i].key.path, jobs[i].key.full, dc)
 		return nil
 	})
 	if err != nil {

@@ -28,7 +28,8 @@ type session struct {
 	runID    string
 	platform platform
 
-	caches   *caches // once opened
+	local    *cache.Local // once opened
+	caches   *caches      // once opened
 	baker    bake.Baker
 	bakerErr error
 	reached  bool // reach was called: baker or bakerErr is set
@@ -127,26 +128,11 @@ func (s *session) cache(ctx context.Context) (*caches, error) {
 		return s.caches, nil
 	}
 	e, opts := s.e, s.opts
-	loc := opts.cache
-	if loc == "" && s.ws != nil {
-		loc = s.ws.Cache
-	}
-	dir := loc
-	if remote.IsURL(loc) || loc == "" {
-		d, err := cache.DefaultDir()
-		if err != nil {
-			return nil, err
-		}
-		dir = d
-	} else if strings.Contains(loc, "://") {
-		return nil, usagef("--cache %q: a cache is a directory or s3://BUCKET/PREFIX?table=TABLE", loc)
-	} else if !strings.HasPrefix(loc, "/") {
-		dir = e.dir + "/" + loc
-	}
-	local, err := cache.OpenLocal(dir, e.warn)
+	local, err := s.localCache()
 	if err != nil {
 		return nil, err
 	}
+	loc := s.cacheLocation()
 	c := &caches{local: local, store: local}
 	if remote.IsURL(loc) {
 		where, err := remote.ParseURL(loc)
@@ -176,6 +162,42 @@ func (s *session) reach(ctx context.Context) (bake.Baker, error) {
 	return s.baker, s.bakerErr
 }
 
+// cacheLocation is the cache the command line or the workspace names:
+// a directory, an s3:// URL, or "" for the default directory.
+func (s *session) cacheLocation() string {
+	if s.opts.cache == "" && s.ws != nil {
+		return s.ws.Cache
+	}
+	return s.opts.cache
+}
+
+// localCache opens the local cache directory, once: the cache itself, or
+// the local layer of a shared one.
+func (s *session) localCache() (*cache.Local, error) {
+	if s.local != nil {
+		return s.local, nil
+	}
+	loc := s.cacheLocation()
+	dir := loc
+	if remote.IsURL(loc) || loc == "" {
+		d, err := cache.DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	} else if strings.Contains(loc, "://") {
+		return nil, usagef("--cache %q: a cache is a directory or s3://BUCKET/PREFIX?table=TABLE", loc)
+	} else if !strings.HasPrefix(loc, "/") {
+		dir = s.e.dir + "/" + loc
+	}
+	local, err := cache.OpenLocal(dir, s.e.warn)
+	if err != nil {
+		return nil, err
+	}
+	s.local = local
+	return local, nil
+}
+
 // resolver resolves the floating sources the lock lacks through the
 // platform, reached only if one is missing.
 func (s *session) resolver() engine.Resolver {
@@ -201,9 +223,21 @@ func (s *session) analyze(ctx context.Context, args []string) (*engine.Analysis,
 		return nil, err
 	}
 	defer s.warnLoading()
-	return engine.Analyze(ctx, s.loader, engine.AnalyzeOptions{
-		Patterns: ps, Platform: s.platform, Locked: s.opts.locked, Resolver: s.resolver(),
+	local, err := s.localCache()
+	if err != nil {
+		return nil, err
+	}
+	// Files unchanged since a command last read them are not read again.
+	digests := local.Digests()
+	a, err := engine.Analyze(ctx, s.loader, engine.AnalyzeOptions{
+		Patterns: ps, Platform: s.platform, Locked: s.opts.locked, Resolver: s.resolver(), Digests: digests,
 	})
+	if err == nil {
+		if serr := digests.Save(); serr != nil {
+			s.e.warn("%v", serr)
+		}
+	}
+	return a, err
 }
 
 // loadGraph loads the images patterns select, and their ancestors.
