@@ -26,15 +26,27 @@ type Record struct {
 	Created    time.Time         `json:"created"`
 }
 
+// Summary is the record without its Inputs: all a build needs of a key it
+// finds baked, for the Inputs are the key's own parts, which the build has
+// just computed. A store keeps summaries where its look-ups are cheap, so a
+// build that changes nothing never reads a whole record.
+func (r *Record) Summary() *Record {
+	s := *r
+	s.Inputs = nil
+	return &s
+}
+
 // Store is where records live. Every method is safe for concurrent use by
 // goroutines and by several processes.
 type Store interface {
 	// Get returns the records held for keys; a key with no (or an
-	// unreadable) record is absent from the map.
+	// unreadable) record is absent from the map. A record may be a
+	// Summary: whoever writes it back fills its Inputs in again.
 	Get(ctx context.Context, keys []string) (map[string]*Record, error)
 	// Put writes rec (atomically) and makes it the latest record for its label.
 	Put(ctx context.Context, rec *Record) error
-	// Latest returns the last record put for label, or nil if there is none.
+	// Latest returns the last record put for label, whole, or nil if there
+	// is none.
 	Latest(ctx context.Context, label string) (*Record, error)
 }
 

@@ -25,7 +25,10 @@ type Layered struct {
 	Warn   func(format string, args ...any)
 }
 
-// Get reads the keys the local cache lacks from the shared one.
+// Get reads the keys the local cache lacks from the shared one. Whole
+// records found there are copied into the local cache; summaries are not,
+// for the local cache would then answer Latest without the Inputs (and the
+// shared cache answers a summary as cheaply as a copy would).
 func (c *Layered) Get(ctx context.Context, keys []string) (map[string]*Record, error) {
 	out, err := c.Local.Get(ctx, keys)
 	if err != nil {
@@ -50,6 +53,9 @@ func (c *Layered) Get(ctx context.Context, keys []string) (map[string]*Record, e
 	g.SetLimit(32)
 	for k, rec := range remote {
 		out[k] = rec
+		if len(rec.Inputs) == 0 {
+			continue
+		}
 		g.Go(func() error {
 			// A failed local copy costs a remote read next time, nothing more.
 			if err := c.Local.Put(ctx, rec); err != nil && c.Warn != nil {

@@ -35,10 +35,22 @@ func newLayered(t *testing.T) (*Layered, *Local, *sharedLocal) {
 	return &Layered{Local: local, Shared: shared}, local, shared
 }
 
-func TestLayeredCopiesSharedHitsIntoLocal(t *testing.T) {
+// summarising is a shared cache whose Get answers summaries, as the
+// remote one does from its index.
+type summarising struct{ *sharedLocal }
+
+func (s summarising) Get(ctx context.Context, keys []string) (map[string]*Record, error) {
+	recs, err := s.sharedLocal.Get(ctx, keys)
+	for k, rec := range recs {
+		recs[k] = rec.Summary()
+	}
+	return recs, err
+}
+
+func TestLayeredCopiesWholeSharedHitsIntoLocal(t *testing.T) {
 	ctx := context.Background()
 	c, local, shared := newLayered(t)
-	rec := &Record{Key: testKey(1), Label: "//a:a", Images: map[string]string{"us-east-1": "ami-1"}}
+	rec := &Record{Key: testKey(1), Label: "//a:a", Images: map[string]string{"us-east-1": "ami-1"}, Inputs: []byte(`{"a":"1"}`)}
 	if err := shared.Put(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +61,30 @@ func TestLayeredCopiesSharedHitsIntoLocal(t *testing.T) {
 	if len(got) != 1 || got[testKey(1)].Images["us-east-1"] != "ami-1" {
 		t.Fatalf("Get = %v, want the shared record only", got)
 	}
-	if l, _ := local.Get(ctx, []string{testKey(1)}); l[testKey(1)] == nil {
-		t.Error("the shared hit was not copied into the local cache")
+	if l, _ := local.Latest(ctx, "//a:a"); l == nil || string(l.Inputs) != `{"a":"1"}` {
+		t.Errorf("the local cache's latest of //a:a is %v, want the shared hit, whole", l)
+	}
+}
+
+// A summary copied into the local cache would be its latest record of the
+// label, and explain would find no inputs in it.
+func TestLayeredKeepsSharedSummariesOutOfLocal(t *testing.T) {
+	ctx := context.Background()
+	c, local, shared := newLayered(t)
+	c.Shared = summarising{shared}
+	rec := &Record{Key: testKey(1), Label: "//a:a", Images: map[string]string{"us-east-1": "ami-1"}, Inputs: []byte(`{"a":"1"}`)}
+	if err := shared.Put(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Get(ctx, []string{testKey(1)})
+	if err != nil || got[testKey(1)] == nil || got[testKey(1)].Inputs != nil {
+		t.Fatalf("Get = %v, %v; want the shared summary", got, err)
+	}
+	if l, _ := local.Latest(ctx, "//a:a"); l != nil {
+		t.Errorf("the local cache holds %v, want no copy of a summary", l)
+	}
+	if l, _ := c.Latest(ctx, "//a:a"); l == nil || string(l.Inputs) != `{"a":"1"}` {
+		t.Errorf("Latest = %v, want the shared record, whole", l)
 	}
 }
 

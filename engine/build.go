@@ -348,7 +348,8 @@ func (b *builder) finished(n *node) {
 
 // record applies change to a copy of the image's record, writes it to the
 // cache and the manifest at once (a killed build loses no finished work),
-// and, once written, makes it the image's record.
+// and, once written, makes it the image's record. A record the cache gave
+// as a summary gets its Inputs back: they are the key's parts.
 func (b *builder) record(ctx context.Context, n *node, change func(rec *cache.Record)) error {
 	n.recording.Lock()
 	defer n.recording.Unlock()
@@ -360,6 +361,13 @@ func (b *builder) record(ctx context.Context, n *node, change func(rec *cache.Re
 	change(rec)
 	images := maps.Clone(rec.Images)
 	n.mu.Unlock()
+	if t := n.out.Target; len(rec.Inputs) == 0 && rec.Key == t.Key.Hex {
+		inputs, err := json.Marshal(t.Key.Parts)
+		if err != nil {
+			return fmt.Errorf("recording in the cache: %w", err)
+		}
+		rec.Inputs = inputs
+	}
 	pctx, cancel := storeContext(ctx)
 	defer cancel()
 	if err := b.opt.Store.Put(pctx, rec); err != nil {
@@ -411,15 +419,12 @@ func (b *builder) bake(ctx context.Context, n *node) bool {
 		b.interrupted(ctx, n, "bake", b.home, err)
 		return false
 	}
-	inputs, err := json.Marshal(t.Key.Parts)
-	if err == nil {
-		err = b.record(ctx, n, func(rec *cache.Record) {
-			*rec = cache.Record{
-				Key: t.Key.Hex, Label: lbl, Platform: b.a.Platform.Name(), Inputs: inputs,
-				Images: map[string]string{b.home: id}, RunID: b.opt.RunID, Created: b.opt.Now().UTC(),
-			}
-		})
-	}
+	err = b.record(ctx, n, func(rec *cache.Record) {
+		*rec = cache.Record{
+			Key: t.Key.Hex, Label: lbl, Platform: b.a.Platform.Name(),
+			Images: map[string]string{b.home: id}, RunID: b.opt.RunID, Created: b.opt.Now().UTC(),
+		}
+	})
 	if err != nil {
 		b.fail(n, "bake", b.home, fmt.Errorf("recording the bake: %w", err))
 		return false

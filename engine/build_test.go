@@ -2,10 +2,12 @@ package engine_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -464,6 +466,51 @@ func TestLosingTheCacheNeverForcesARebake(t *testing.T) {
 	for _, tg := range again.Targets {
 		if tg.Action != engine.ActionCached || tg.Found || tg.Record.Images["us-east-1"] != baker.images[tg.Key.Hex] {
 			t.Errorf("%s: %s found=%v %v, want cached from the cache", tg.Image.Label, tg.Action, tg.Found, tg.Record)
+		}
+	}
+}
+
+// A cache may answer a look-up with summaries; a build that records such
+// an image again (here, to give it its tags) writes it back whole.
+func TestARecordFoundAsASummaryIsRecordedWhole(t *testing.T) {
+	root := scheduleRoot(t)
+	ws, _ := rules.FindWorkspace(root)
+	loader, _ := rules.NewLoader(ws, rules.Config{})
+	a, err := engine.Analyze(context.Background(), loader, engine.AnalyzeOptions{
+		Patterns: []label.Pattern{{Recursive: true, Selects: label.Rules}}, Platform: local.Platform{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, _ := cache.OpenLocal(filepath.Join(root, "cache"), nil)
+	for l, k := range a.Keys {
+		rec := &cache.Record{Key: k.Hex, Label: l.String(), Platform: rules.PlatformLocal,
+			Images: map[string]string{"us-east-1": "img-" + k.Hex[:8]}}
+		if err := store.Put(context.Background(), rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan, err := engine.MakePlan(context.Background(), a, store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range plan.Targets {
+		if tg.Action != engine.ActionRetag {
+			t.Fatalf("%s: %s %v, want retag", tg.Image.Label, tg.Action, tg.Reasons)
+		}
+	}
+	if _, err := engine.Build(context.Background(), a, plan, engine.BuildOptions{
+		Jobs: 2, RunID: "t", Baker: newTickBaker(), Store: store, OutDir: filepath.Join(root, "imgraph-out"),
+		Fetcher: &engine.Fetcher{Dir: filepath.Join(root, "fetch"), Root: root}}); err != nil {
+		t.Fatal(err)
+	}
+	for l, k := range a.Keys {
+		rec, err := store.Latest(context.Background(), l.String())
+		if err != nil || rec == nil {
+			t.Fatalf("%s: Latest = %v, %v", l, rec, err)
+		}
+		var parts []bake.KeyPart
+		if err := json.Unmarshal(rec.Inputs, &parts); err != nil || !reflect.DeepEqual(parts, k.Parts) {
+			t.Errorf("%s: recorded inputs %s (%v), want the key's parts", l, rec.Inputs, err)
 		}
 	}
 }

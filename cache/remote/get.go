@@ -30,18 +30,24 @@ const (
 	readParallelism = 32
 	// maxRecordBytes is far beyond any record; a larger object is not one.
 	maxRecordBytes = 4 << 20
+	// maxSummaryBytes bounds the summary an index item carries, well
+	// inside DynamoDB's 400 KB item.
+	maxSummaryBytes = 32 << 10
 )
 
 // indexEntry is what Get needs of a key's item.
 type indexEntry struct {
 	status   string
 	location string
+	summary  string // the record's Summary, as JSON; empty if the item has none
 }
 
-// Get looks keys up in the index, in batches, then reads the records the
-// index holds from S3 and checks each. A record the index lists but S3
-// lacks, one S3 holds but the index does not list, or a corrupt one is a
-// miss with a warning.
+// Get looks keys up in the index, in batches. A key done is answered by
+// the summary its item carries, or else (an item written before items
+// carried summaries, or one whose summary does not decode) by its record
+// in S3, which is checked. A record the index lists but S3 lacks, one S3
+// holds but the index does not list, or a corrupt one is a miss with a
+// warning.
 func (s *Store) Get(ctx context.Context, keys []string) (map[string]*cache.Record, error) {
 	unique := make([]string, 0, len(keys))
 	seen := make(map[string]bool, len(keys))
@@ -70,6 +76,12 @@ func (s *Store) Get(ctx context.Context, keys []string) (map[string]*cache.Recor
 				return nil
 			})
 		case entry.status == statusDone:
+			if entry.summary != "" {
+				if rec, err := cache.DecodeRecord([]byte(entry.summary), key); err == nil {
+					found[i] = rec
+					break
+				}
+			}
 			g.Go(func() error {
 				rec, err := s.readRecord(gctx, key, entry.location)
 				found[i] = rec
@@ -110,6 +122,7 @@ func (s *Store) lookup(ctx context.Context, keys []string) (map[string]indexEntr
 				index[stringAttr(item, attrKey)] = indexEntry{
 					status:   stringAttr(item, attrStatus),
 					location: stringAttr(item, attrLocation),
+					summary:  stringAttr(item, attrRecord),
 				}
 			}
 			return nil
@@ -127,8 +140,8 @@ func (s *Store) lookup(ctx context.Context, keys []string) (map[string]indexEntr
 func (s *Store) batchGet(ctx context.Context, keys []string) ([]map[string]ddbtypes.AttributeValue, error) {
 	request := ddbtypes.KeysAndAttributes{
 		ConsistentRead:           aws.Bool(true),
-		ProjectionExpression:     aws.String("#key, #status, #location"),
-		ExpressionAttributeNames: names(attrKey, attrStatus, attrLocation),
+		ProjectionExpression:     aws.String("#key, #status, #location, #record"),
+		ExpressionAttributeNames: names(attrKey, attrStatus, attrLocation, attrRecord),
 	}
 	for _, key := range keys {
 		request.Keys = append(request.Keys, keyOf(key))
@@ -269,12 +282,20 @@ func (s *Store) Latest(ctx context.Context, label string) (*cache.Record, error)
 		s.warnf("cache: ignoring the DynamoDB table %q's item for label %s: %v", s.loc.Table, label, err)
 		return nil, nil
 	}
-	recs, err := s.Get(ctx, []string{key})
+	// The whole record, from S3: what the label's last bake was made of
+	// is what Latest is asked for.
+	index, err := s.lookup(ctx, []string{key})
 	if err != nil {
 		return nil, err
 	}
-	if recs[key] == nil {
+	var rec *cache.Record
+	if entry, ok := index[key]; ok && entry.status == statusDone {
+		if rec, err = s.readRecord(ctx, key, entry.location); err != nil {
+			return nil, err
+		}
+	}
+	if rec == nil {
 		s.warnf("cache: label %s names key %s, which has no record", label, key)
 	}
-	return recs[key], nil
+	return rec, nil
 }

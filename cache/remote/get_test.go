@@ -108,13 +108,51 @@ func unprocessHalf(t *testing.T, req, resp []byte) []byte {
 	return data
 }
 
+// The index's items carry each record's summary: a look-up that finds
+// every key baked reads nothing from S3. An item without one (written
+// before items carried them) or with one that does not decode is answered
+// from S3.
+func TestGetAnswersFromTheIndex(t *testing.T) {
+	loc := newCache(t, "")
+	s, calls, w := openCounted(t, loc, "run-a")
+	keys := putRecords(t, s, 3)
+	old, damaged := keys[1], keys[2]
+	dropSummary(t, s, old)
+	setSummary(t, s, damaged, `{"key": "`)
+
+	calls.reset()
+	got, err := s.Get(t.Context(), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, key := range keys {
+		want := testRecord(key, fmt.Sprintf("//images:img%d", i))
+		if key == keys[0] {
+			want = want.Summary()
+		}
+		if !reflect.DeepEqual(got[key], want) {
+			t.Errorf("Get[%s] = %+v\nwant %+v", key, got[key], want)
+		}
+	}
+	if n := calls.count("s3:GET"); n != 2 {
+		t.Errorf("Get read %d records from S3, want 2: those whose item has no usable summary", n)
+	}
+	if msgs := w.got(); len(msgs) != 0 {
+		t.Errorf("warnings: %q", msgs)
+	}
+}
+
 // The index and the records disagree: each such key is a miss, with one
-// warning naming it, however often it is asked for.
+// warning naming it, however often it is asked for. (Records are read
+// when an item carries no summary, as here, and by Latest and Lock.)
 func TestGetInconsistent(t *testing.T) {
 	loc := newCache(t, "")
 	s, w := openTest(t, loc, "run-a")
 	ctx := t.Context()
 	keys := putRecords(t, s, 6)
+	for _, key := range keys {
+		dropSummary(t, s, key)
+	}
 	good, goneFromS3, goneFromIndex, notJSON, otherKey, noLabel := keys[0], keys[1], keys[2], keys[3], keys[4], keys[5]
 
 	deleteObject(t, s, loc.recordKey(goneFromS3))

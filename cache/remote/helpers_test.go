@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/errgroup"
 
@@ -211,6 +212,31 @@ func item(t testing.TB, s *Store, key string) map[string]any {
 		}
 	}
 	return m
+}
+
+// dropSummary removes the record's summary from key's item, as if an
+// older imgraph had written it.
+func dropSummary(t testing.TB, s *Store, key string) {
+	t.Helper()
+	_, err := s.db.UpdateItem(t.Context(), &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.loc.Table), Key: keyOf(key),
+		UpdateExpression: aws.String("REMOVE #record"), ExpressionAttributeNames: names(attrRecord),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func setSummary(t testing.TB, s *Store, key, summary string) {
+	t.Helper()
+	_, err := s.db.UpdateItem(t.Context(), &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.loc.Table), Key: keyOf(key),
+		UpdateExpression: aws.String("SET #record = :record"), ExpressionAttributeNames: names(attrRecord),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":record": str(summary)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func putObject(t testing.TB, s *Store, key, body string) {

@@ -51,21 +51,35 @@ func (s *Store) Put(ctx context.Context, rec *cache.Record) error {
 	if owner == "" {
 		owner = s.runID
 	}
+	values := map[string]ddbtypes.AttributeValue{
+		":done":     str(statusDone),
+		":location": str(location),
+		":label":    str(stored.Label),
+		":images":   &ddbtypes.AttributeValueMemberM{Value: images},
+		":owner":    str(owner),
+		":now":      num(ms(now)),
+	}
+	// The item carries the record's summary, so a look-up that finds the
+	// key baked never reads S3; one too large for an item is read there.
+	update := "SET #status = :done, #location = :location, #label = :label, #images = :images, #owner = :owner, #updated = :now"
+	summary, err := json.Marshal(stored.Summary())
+	if err != nil {
+		return fmt.Errorf("cache: encoding record %s: %w", rec.Key, err)
+	}
+	if len(summary) <= maxSummaryBytes {
+		update += ", #record = :record REMOVE #expires"
+		values[":record"] = str(string(summary))
+	} else {
+		update += " REMOVE #expires, #record"
+	}
 	// The lease ends with the bake: expires goes, and a renewal still in
 	// flight fails its condition on status.
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(s.loc.Table),
-		Key:                      keyOf(rec.Key),
-		UpdateExpression:         aws.String("SET #status = :done, #location = :location, #label = :label, #images = :images, #owner = :owner, #updated = :now REMOVE #expires"),
-		ExpressionAttributeNames: names(attrStatus, attrLocation, attrLabel, attrImages, attrOwner, attrUpdated, attrExpires),
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":done":     str(statusDone),
-			":location": str(location),
-			":label":    str(stored.Label),
-			":images":   &ddbtypes.AttributeValueMemberM{Value: images},
-			":owner":    str(owner),
-			":now":      num(ms(now)),
-		},
+		TableName:                 aws.String(s.loc.Table),
+		Key:                       keyOf(rec.Key),
+		UpdateExpression:          aws.String(update),
+		ExpressionAttributeNames:  names(attrStatus, attrLocation, attrLabel, attrImages, attrOwner, attrUpdated, attrExpires, attrRecord),
+		ExpressionAttributeValues: values,
 	})
 	if err != nil {
 		return s.indexError(ctx, "recording "+rec.Key+" in", err)

@@ -59,6 +59,7 @@ const (
 	attrExpires  = "expires"
 	attrUpdated  = "updated"
 	attrLatest   = "latest"
+	attrRecord   = "record"
 
 	statusBaking = "baking"
 	statusDone   = "done"

@@ -86,7 +86,11 @@ func BenchmarkNoopBuild1000Shared(b *testing.B) {
 		if err := shared.Put(ctx, rec); err != nil {
 			b.Fatal(err)
 		}
-		if err := os.MkdirAll(filepath.Join(localDir, "images", k.Hex), 0o755); err != nil {
+		// A whole image: a tree, and the count of its top entries.
+		if err := os.MkdirAll(filepath.Join(localDir, "images", k.Hex, "etc"), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(localDir, "images", k.Hex+".entries"), []byte("1\n"), 0o644); err != nil {
 			b.Fatal(err)
 		}
 	}

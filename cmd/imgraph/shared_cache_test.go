@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/imgraph/imgraph/engine"
@@ -143,13 +145,25 @@ func TestSharedCacheLosesItsIndex(t *testing.T) {
 	}
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 
-	// A record deleted from S3: a miss with a warning, then the image is
-	// found by its tag.
+	// A record deleted from S3, its index item carrying no summary (as
+	// one written by an older imgraph): a miss with a warning, then the
+	// image is found by its tag.
 	objects, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: awssdk.String("team-cache"), Prefix: awssdk.String("imgraph/records/")})
 	if err != nil || len(objects.Contents) != 3 {
 		t.Fatalf("records in S3: %v, %d", err, len(objects.Contents))
 	}
-	if _, err := s3c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: awssdk.String("team-cache"), Key: objects.Contents[0].Key}); err != nil {
+	lost := objects.Contents[0].Key
+	if _, err := s3c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: awssdk.String("team-cache"), Key: lost}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = dynamodb.NewFromConfig(cfg).UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: awssdk.String("imgraph-cache"),
+		Key: map[string]ddbtypes.AttributeValue{
+			"key": &ddbtypes.AttributeValueMemberS{Value: strings.TrimSuffix(path.Base(*lost), ".json")},
+		},
+		UpdateExpression: awssdk.String("REMOVE #record"), ExpressionAttributeNames: map[string]string{"#record": "record"},
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	fresh := &testWorkspace{root: ws.root, cache: filepath.Join(t.TempDir(), "cache")}
