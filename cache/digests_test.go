@@ -11,11 +11,13 @@ import (
 	"time"
 )
 
-// A digest is trusted once the digests were written after its file last
-// changed; an edit that keeps the file's size and modification time is
-// still seen (its change time moves); and an entry as new as the file
-// that holds it ("racily clean") is not trusted, and not written again.
+// A digest is trusted once its file has settled; an edit that keeps the
+// file's size and modification time is still seen (its change time
+// moves); a file that changed just before it was read ("racily clean") is
+// not recorded; and an entry as new as the file that holds it is not
+// trusted, and not written again.
 func TestDigests(t *testing.T) {
+	t.Parallel() // waits for the clock
 	c, _ := openTest(t, t.TempDir())
 	dir := t.TempDir()
 	f := filepath.Join(dir, "script.sh")
@@ -23,11 +25,21 @@ func TestDigests(t *testing.T) {
 	g := filepath.Join(dir, "other.sh")
 	write(t, g, "echo two\n")
 
+	// Read right after it changed: not recorded.
 	d := c.Digests()
 	if _, ok := d.Lookup(f, stat(t, f)); ok {
 		t.Fatal("an empty cache knows a file")
 	}
-	tickPast(t, dir, stat(t, f))
+	d.Store(f, stat(t, f), stat(t, f), sum("echo one\n"))
+	if err := d.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := c.Digests().Lookup(f, stat(t, f)); ok {
+		t.Fatalf("a file read right after it changed was recorded: Lookup = %q", got)
+	}
+
+	settle(t, dir, stat(t, g))
+	d = c.Digests()
 	d.Store(f, stat(t, f), stat(t, f), sum("echo one\n"))
 	if err := d.Save(); err != nil {
 		t.Fatal(err)
@@ -46,9 +58,10 @@ func TestDigests(t *testing.T) {
 		t.Errorf("an edit that kept the size and the time was not seen: Lookup = %q", got)
 	}
 
-	// Written in the very tick the file last changed: racily clean.
+	// Written in the very tick the file last changed, by the file
+	// system's clock: racily clean.
 	write(t, f, "echo three\n")
-	tickPast(t, dir, stat(t, f))
+	settle(t, dir, stat(t, f))
 	d = c.Digests()
 	d.Store(f, stat(t, f), stat(t, f), sum("echo three\n"))
 	if err := d.Save(); err != nil {
@@ -65,7 +78,6 @@ func TestDigests(t *testing.T) {
 	// Saved again for another file, later: the racy entry goes, rather
 	// than look trusted by the later time.
 	d = c.Digests()
-	tickPast(t, dir, stat(t, g))
 	d.Store(g, stat(t, g), stat(t, g), sum("echo two\n"))
 	if err := d.Save(); err != nil {
 		t.Fatal(err)
@@ -83,7 +95,8 @@ func TestDigests(t *testing.T) {
 	write(t, h, "echo busy\n")
 	before := stat(t, h)
 	write(t, h, "echo busier\n")
-	tickPast(t, dir, stat(t, h))
+	settle(t, dir, stat(t, h))
+	d = c.Digests()
 	d.Store(h, before, stat(t, h), sum("echo busy\n"))
 	if err := d.Save(); err != nil {
 		t.Fatal(err)
@@ -95,14 +108,14 @@ func TestDigests(t *testing.T) {
 	}
 }
 
-func write(t *testing.T, path, text string) {
+func write(t testing.TB, path, text string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func stat(t *testing.T, path string) os.FileInfo {
+func stat(t testing.TB, path string) os.FileInfo {
 	t.Helper()
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -116,12 +129,14 @@ func sum(text string) string {
 	return hex.EncodeToString(s[:])
 }
 
-// tickPast waits until the file system's clock, as a new file's times
-// show it, has moved past fi's change time: what is written next is
-// written later, by that clock.
-func tickPast(t *testing.T, dir string, fi os.FileInfo) {
+// settle waits until fi's file changed longer ago than RacyWindow, by
+// this machine's clock, and the file system's clock, as a new file's
+// times show it, has moved past its change time too: what is read of it
+// now may be recorded.
+func settle(t testing.TB, dir string, fi os.FileInfo) {
 	t.Helper()
 	st, _ := StatOf(fi)
+	time.Sleep(time.Until(time.Unix(0, st.CTime).Add(RacyWindow + time.Millisecond)))
 	probe := filepath.Join(dir, ".tick")
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		write(t, probe, "")

@@ -7,14 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/errgroup"
+	"github.com/imgraph/imgraph/internal/parallel"
 )
 
 // getParallelism bounds the files Get reads at once: enough to hide the
@@ -36,12 +38,17 @@ type Local struct {
 	dir  string
 	warn func(format string, args ...any)
 
+	indexOnce sync.Once
+	index     *FileIndex // records' summaries by key; see Get
+
 	warnMu sync.Mutex
 	warned map[string]bool // warnings already given, so a bad file is reported once
 
 	// lockWaiting, when set (by tests), is called when Lock finds key held
 	// by someone else and is about to wait for it.
 	lockWaiting func(key string)
+	// filesRead counts the record files read, for tests.
+	filesRead atomic.Int64
 }
 
 var (
@@ -129,7 +136,22 @@ func (l *Local) warnf(format string, args ...any) {
 	l.warn("%s", msg)
 }
 
-// Get reads the records of keys, getParallelism files at a time.
+// maxIndexed bounds the records the index keeps: beyond it, those this
+// process did not look up are dropped when it saves.
+const maxIndexed = 1_000_000
+
+// records is the index of records' summaries, records/index, read once.
+func (l *Local) records() *FileIndex {
+	l.indexOnce.Do(func() {
+		l.index = openFileIndex(filepath.Join(l.dir, "records", "index"), "imgraph-records 1", maxIndexed)
+	})
+	return l.index
+}
+
+// Get returns the records of keys. Each key costs one stat of its record
+// file: when the file is as it was when the index last saw it, the answer
+// is the summary the index keeps; otherwise the file is read (whole), and
+// the index learns it. Files are read getParallelism at a time.
 func (l *Local) Get(ctx context.Context, keys []string) (map[string]*Record, error) {
 	unique := make([]string, 0, len(keys))
 	seen := make(map[string]bool, len(keys))
@@ -142,23 +164,18 @@ func (l *Local) Get(ctx context.Context, keys []string) (map[string]*Record, err
 			unique = append(unique, key)
 		}
 	}
+	index := l.records()
 	found := make([]*Record, len(unique))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(getParallelism)
-	for i, key := range unique {
-		g.Go(func() error {
-			if err := gctx.Err(); err != nil {
-				return err
-			}
-			found[i], _ = l.readRecord(key)
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	err := parallel.ForEach(ctx, getParallelism, len(unique), func(i int) error {
+		found[i] = l.lookup(index, unique[i])
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	// The index is only a cache: a failure to save it costs reads next time.
+	if err := index.Save(); err != nil {
+		l.warnf("%v", err)
 	}
 	records := make(map[string]*Record, len(unique))
 	for i, rec := range found {
@@ -169,24 +186,63 @@ func (l *Local) Get(ctx context.Context, keys []string) (map[string]*Record, err
 	return records, nil
 }
 
-// readRecord returns key's record, or nil with exists false if there is no
-// file, or nil with exists true (and a warning) if the file cannot be used.
-func (l *Local) readRecord(key string) (rec *Record, exists bool) {
+// lookup returns key's record, from the index if it can, or nil.
+func (l *Local) lookup(index *FileIndex, key string) *Record {
 	path := l.recordPath(key)
-	data, err := os.ReadFile(path)
+	fi, err := os.Lstat(path)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			l.warnf("cache: ignoring unreadable record %s: %v", path, err)
+		}
+		return nil
+	}
+	st, statted := StatOf(fi)
+	if statted {
+		if summary, ok := index.lookup(key, st); ok {
+			if rec, err := DecodeRecord([]byte(summary), key); err == nil {
+				return rec
+			}
+		}
+	}
+	rec, after, _ := l.readRecord(key)
+	if rec != nil && statted && after == st {
+		if summary, err := json.Marshal(rec.Summary()); err == nil {
+			index.store(key, st, after, string(summary))
+		}
+	}
+	return rec
+}
+
+// readRecord returns key's record and what stat said of its file once it
+// was read, or nil with exists false if there is no file, or nil with
+// exists true (and a warning) if the file cannot be used.
+func (l *Local) readRecord(key string) (rec *Record, after FileStat, exists bool) {
+	path := l.recordPath(key)
+	l.filesRead.Add(1)
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false
+		return nil, FileStat{}, false
+	}
+	var data []byte
+	var fi fs.FileInfo
+	if err == nil {
+		data, err = io.ReadAll(f)
+		if err == nil {
+			fi, err = f.Stat()
+		}
+		f.Close()
 	}
 	if err != nil {
 		l.warnf("cache: ignoring unreadable record %s: %v", path, err)
-		return nil, true
+		return nil, FileStat{}, true
 	}
 	rec, err = DecodeRecord(data, key)
 	if err != nil {
 		l.warnf("cache: ignoring corrupt record %s: %v", path, err)
-		return nil, true
+		return nil, FileStat{}, true
 	}
-	return rec, true
+	after, _ = StatOf(fi)
+	return rec, after, true
 }
 
 // DecodeRecord reads a stored record and checks that it is the record of
@@ -270,7 +326,7 @@ func (l *Local) Latest(ctx context.Context, label string) (*Record, error) {
 		l.warnf("cache: ignoring corrupt label pointer %s for %s: %v", path, label, err)
 		return nil, nil
 	}
-	rec, exists := l.readRecord(ptr.Key)
+	rec, _, exists := l.readRecord(ptr.Key)
 	if !exists {
 		l.warnf("cache: label pointer %s for %s names key %s, which has no record", path, label, ptr.Key)
 	}

@@ -438,21 +438,3 @@ func TestPath(t *testing.T) {
 		t.Errorf("Path() = %q, Dir() = %q, want %q", l.Path(), l.Dir(), dir)
 	}
 }
-
-func BenchmarkGet1000(b *testing.B) {
-	l, _ := openTest(b, b.TempDir())
-	ctx := b.Context()
-	keys := make([]string, 1000)
-	for i := range keys {
-		keys[i] = testKey(i)
-		if err := l.Put(ctx, testRecord(keys[i], fmt.Sprintf("//pkg:img%d", i))); err != nil {
-			b.Fatal(err)
-		}
-	}
-	for b.Loop() {
-		got, err := l.Get(ctx, keys)
-		if err != nil || len(got) != len(keys) {
-			b.Fatalf("Get found %d of %d, err %v", len(got), len(keys), err)
-		}
-	}
-}

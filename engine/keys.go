@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/internal/parallel"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
 )
@@ -44,7 +45,7 @@ func Keys(ctx context.Context, g *Graph, labels []label.Label, cfg KeyConfig) (m
 	for _, gen := range generations(g, labels) {
 		out := make([]Key, len(gen))
 		errs := make([]error, len(gen))
-		err := forEach(ctx, len(gen), func(i int) error {
+		err := parallel.ForEach(ctx, parallel.CPU(), len(gen), func(i int) error {
 			var parts []bake.KeyPart
 			if parts, errs[i] = imageParts(g.Images[gen[i]], keys, digests, cfg); errs[i] == nil {
 				out[i] = newKey(parts)
@@ -168,7 +169,7 @@ func digestFiles(ctx context.Context, g *Graph, labels []label.Label, dc DigestC
 	}
 	out := make([]fileDigest, len(jobs))
 	errs := make([]error, len(jobs))
-	err := forEach(ctx, len(jobs), func(i int) error {
+	err := parallel.ForEach(ctx, parallel.CPU(), len(jobs), func(i int) error {
 		out[i], errs[i] = hashPath(jobs[i].key.path, jobs[i].key.full, dc)
 		return nil
 	})

@@ -5,10 +5,11 @@ import (
 	"syscall"
 )
 
-// StatOf is what fi says of a file that a digest depends on; false where
-// the file system does not say it.
+// StatOf is what fi says of a file or directory that a value worked out
+// from it depends on; false for anything else, and where the file system
+// does not say it.
 func StatOf(fi fs.FileInfo) (FileStat, bool) {
-	if fi == nil || !fi.Mode().IsRegular() {
+	if fi == nil || !fi.Mode().IsRegular() && !fi.IsDir() {
 		return FileStat{}, false
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)

@@ -1,9 +1,0 @@
-//go:build !linux
-
-package cache
-
-import "io/fs"
-
-// StatOf is what fi says of a file that a digest depends on: elsewhere
-// than Linux, nothing is trusted, and every file is read.
-func StatOf(fs.FileInfo) (FileStat, bool) { return FileStat{}, false }
