@@ -13,10 +13,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/bake/local"
+	"github.com/imgraph/imgraph/cache"
 	"github.com/imgraph/imgraph/internal/testrootfs"
 	"github.com/imgraph/imgraph/rules"
 )
@@ -134,6 +137,46 @@ func TestDamagedAndUnreadableImages(t *testing.T) {
 	if hi := imageFile(t, b, job.Key, "hi"); hi != "hi\n" {
 		t.Errorf("/hi = %q: the image that could not be read was touched", hi)
 	}
+}
+
+// An image seen whole is remembered by its tree's stat, and a look that
+// the index answers still sees an image cut down since.
+func TestAnImageSeenWholeIsStillCheckedForDamage(t *testing.T) {
+	t.Parallel()
+	b, store := newBaker(t)
+	job := rootJob(image("kept", inline("echo hi > /hi")), testrootfs.New(t))
+	bakeOK(t, b, job)
+	ref := bake.ImageRef{Region: "local", ID: job.Key, Key: job.Key}
+	exist := func(what string, want bool) {
+		t.Helper()
+		again, err := local.New(store, local.Options{}) // another process
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := again.Exist(context.Background(), []bake.ImageRef{ref}); err != nil || got[ref] != want {
+			t.Fatalf("%s: Exist = %v, %v; want %v", what, got, err, want)
+		}
+	}
+	// Too new to be remembered: its tree could change within the tick.
+	exist("right after the bake", true)
+	if data, _ := os.ReadFile(store.Path("images.index")); strings.Contains(string(data), job.Key) {
+		t.Errorf("an image just baked was remembered as whole")
+	}
+	fi, err := os.Lstat(b.ImageDir(job.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := cache.StatOf(fi)
+	time.Sleep(time.Until(time.Unix(0, st.CTime).Add(cache.RacyWindow + time.Millisecond)))
+	exist("once it settled", true)
+	if data, _ := os.ReadFile(store.Path("images.index")); !strings.Contains(string(data), job.Key) {
+		t.Errorf("an image seen whole was not remembered")
+	}
+	exist("remembered", true)
+	if err := os.Remove(filepath.Join(b.ImageDir(job.Key), "hi")); err != nil {
+		t.Fatal(err)
+	}
+	exist("cut down", false)
 }
 
 func TestExistCopyPublish(t *testing.T) {

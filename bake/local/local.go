@@ -8,8 +8,10 @@
 // Layout under the cache directory:
 //
 //	images/<key>/                the tree of a baked image; it appears complete
+//	images/<key>.entries         how many entries the tree held at its top when captured
 //	images/<key>.json            the tags Publish last applied
 //	images/.tmp-<key>-<random>/  a bake in progress, renamed into place at the end
+//	images.index                 the images seen whole, by what stat said of their trees
 package local
 
 import (
@@ -23,10 +25,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/cache"
+	"github.com/imgraph/imgraph/internal/parallel"
 	"github.com/imgraph/imgraph/internal/sandbox"
 	"github.com/imgraph/imgraph/rules"
 )
@@ -45,6 +49,9 @@ type Baker struct {
 	store   *cache.Local
 	warn    func(format string, args ...any)
 	sandbox *sandbox.Sandbox // where every step of a bake runs
+
+	wholeOnce  sync.Once
+	wholeIndex *cache.FileIndex // the images seen whole, by their tree's stat; see whole
 }
 
 var _ bake.Baker = (*Baker)(nil)
@@ -84,6 +91,9 @@ func checkID(id string) error {
 	}
 	return nil
 }
+
+// existParallelism bounds the images looked at at once.
+const existParallelism = 8
 
 // imageState is what stands at an image's place.
 type imageState int
@@ -155,16 +165,13 @@ func (b *Baker) entriesPath(id string) string {
 // local image's id is its key. Regions are only names on this machine:
 // an image exists in every region or in none.
 func (b *Baker) Exist(ctx context.Context, images []bake.ImageRef) (map[bake.ImageRef]bool, error) {
+	ok, err := b.whole(ctx, len(images), func(i int) string { return images[i].ID })
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[bake.ImageRef]bool, len(images))
-	for _, ref := range images {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		ok, err := b.exists(ref.ID)
-		if err != nil {
-			return nil, err
-		}
-		out[ref] = ref.ID == ref.Key && ok
+	for i, ref := range images {
+		out[ref] = ref.ID == ref.Key && ok[i]
 	}
 	return out, nil
 }
@@ -172,16 +179,13 @@ func (b *Baker) Exist(ctx context.Context, images []bake.ImageRef) (map[bake.Ima
 // Find reports the keys whose images are baked on this machine: an image's
 // id is its key, so the image store remembers what a lost cache forgot.
 func (b *Baker) Find(ctx context.Context, regions []string, keys []string) (map[string]map[string]string, error) {
+	ok, err := b.whole(ctx, len(keys), func(i int) string { return keys[i] })
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]map[string]string{}
-	for _, key := range keys {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		ok, err := b.exists(key)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
+	for i, key := range keys {
+		if !ok[i] {
 			continue
 		}
 		out[key] = make(map[string]string, len(regions))
@@ -190,6 +194,51 @@ func (b *Baker) Find(ctx context.Context, regions []string, keys []string) (map[
 		}
 	}
 	return out, nil
+}
+
+// whole reports, for each of n image ids, whether it is a baked image,
+// whole. Looking at an image reads its tree's top and its count of
+// entries; an image seen whole is remembered by what stat says of its
+// tree (whose times move when an entry at its top comes or goes), so a
+// plan of thousands of images unchanged since costs a stat each. The
+// images are looked at by a few workers.
+func (b *Baker) whole(ctx context.Context, n int, id func(i int) string) ([]bool, error) {
+	b.wholeOnce.Do(func() { b.wholeIndex = b.store.Index("images.index") })
+	ok := make([]bool, n)
+	err := parallel.ForEach(ctx, existParallelism, n, func(i int) (err error) {
+		ok[i], err = b.seenWhole(id(i))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Only a cache: a failure costs looks next time.
+	if err := b.wholeIndex.Save(); err != nil {
+		b.warn("local: %v", err)
+	}
+	return ok, nil
+}
+
+// seenWhole is exists, answered by the index when it can be.
+func (b *Baker) seenWhole(id string) (bool, error) {
+	if checkID(id) != nil {
+		return false, nil
+	}
+	dir := b.ImageDir(id)
+	before, err := os.Lstat(dir)
+	if err != nil || !before.IsDir() {
+		return b.exists(id)
+	}
+	if v, ok := b.wholeIndex.Lookup(id, before); ok && v == "whole" {
+		return true, nil
+	}
+	ok, err := b.exists(id)
+	if ok && err == nil {
+		if after, err := os.Lstat(dir); err == nil {
+			b.wholeIndex.Store(id, before, after, "whole")
+		}
+	}
+	return ok, err
 }
 
 // Copy returns the image's own id: every region shares this machine's tree.
