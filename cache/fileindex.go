@@ -96,10 +96,11 @@ func (x *FileIndex) read() {
 	if err != nil {
 		return
 	}
-	data, err := io.ReadAll(f)
-	if err != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, fi.Size()+bytes.MinRead))
+	if _, err := buf.ReadFrom(f); err != nil {
 		return
 	}
+	data := buf.Bytes()
 	body, trailer, ok := cutTrailer(data)
 	if !ok || !bytes.HasPrefix(body, []byte(x.header+"\n")) {
 		return

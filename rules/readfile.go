@@ -1,8 +1,8 @@
 package rules
 
 import (
+	"bytes"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"syscall"
@@ -25,7 +25,10 @@ func ReadFile(path string) ([]byte, error) {
 	if !info.Mode().IsRegular() {
 		return nil, &os.PathError{Op: "read", Path: path, Err: fmt.Errorf("is a %s, not a file", kindOf(info.Mode()))}
 	}
-	return io.ReadAll(f)
+	// Sized by the stat: io.ReadAll would grow its buffer a few times.
+	buf := bytes.NewBuffer(make([]byte, 0, info.Size()+bytes.MinRead))
+	_, err = buf.ReadFrom(f)
+	return buf.Bytes(), err
 }
 
 // kindOf names what a file that is not a regular file is.

@@ -13,20 +13,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
-	"time"
 
-	"github.com/imgraph/imgraph/bake"
-	"github.com/imgraph/imgraph/bake/local"
-	"github.com/imgraph/imgraph/cache"
-	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/internal/gen"
-	"github.com/imgraph/imgraph/label"
-	"github.com/imgraph/imgraph/rules"
+	"github.com/imgraph/imgraph/internal/gen/prebaked"
 )
 
 func main() {
@@ -56,59 +48,12 @@ func main() {
 	}
 	fmt.Printf("%s: %d images in %d packages, %d files\n", dir, st.Images, st.Packages, st.Files)
 	if baked != "" {
-		if err := bakeAll(dir, baked); err != nil {
+		n, err := prebaked.Fill(context.Background(), dir, baked)
+		if err != nil {
 			fail(err)
 		}
-		fmt.Printf("%s: every image recorded as baked\n", baked)
+		fmt.Printf("%s: %d images recorded as baked\n", baked, n)
 	}
-}
-
-// bakeAll records every image of the workspace at dir in the local cache
-// at cacheDir as a local bake would: its record, and its image tree.
-func bakeAll(dir, cacheDir string) error {
-	ctx := context.Background()
-	ws, err := rules.FindWorkspace(dir)
-	if err != nil {
-		return err
-	}
-	l, err := rules.NewLoader(ws, rules.Config{Platform: rules.PlatformLocal})
-	if err != nil {
-		return err
-	}
-	a, err := engine.Analyze(ctx, l, engine.AnalyzeOptions{
-		Patterns: []label.Pattern{{Recursive: true, Selects: label.Rules}}, Platform: local.Platform{}})
-	if err != nil {
-		return err
-	}
-	store, err := cache.OpenLocal(cacheDir, nil)
-	if err != nil {
-		return err
-	}
-	for lbl, k := range a.Keys {
-		im := a.Graph.Images[lbl]
-		inputs, err := json.Marshal(k.Parts)
-		if err != nil {
-			return err
-		}
-		images := map[string]string{}
-		for _, r := range im.Regions {
-			images[r] = k.Hex
-		}
-		want := local.Platform{}.Distribution(bake.Want(im))
-		rec := &cache.Record{Key: k.Hex, Label: lbl.String(), Platform: rules.PlatformLocal, Images: images,
-			Tags: want.Tags, ShareWith: want.ShareWith, PublishSSM: want.PublishSSM, Inputs: inputs,
-			RunID: "imgraph-gen", Created: time.Now().UTC()}
-		if err := store.Put(ctx, rec); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Join(cacheDir, "images", k.Hex, "etc"), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(cacheDir, "images", k.Hex+".entries"), []byte("1\n"), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func fail(err error) {
