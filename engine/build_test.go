@@ -425,13 +425,7 @@ func TestLosingTheCacheNeverForcesARebake(t *testing.T) {
 		"g/IMAGES.star": scheduleWorkspace,
 		"g/rootfs/etc":  "",
 	})
-	ws, _ := rules.FindWorkspace(root)
-	loader, _ := rules.NewLoader(ws, rules.Config{})
-	a, err := engine.Analyze(context.Background(), loader, engine.AnalyzeOptions{
-		Patterns: []label.Pattern{{Recursive: true, Selects: label.Rules}}, Platform: local.Platform{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := analyze(t, root, rules.Config{})
 	// Every image was baked by an earlier build whose cache is gone.
 	baker := &findingBaker{tickBaker: newTickBaker(), images: map[string]string{}}
 	for _, k := range a.Keys {
@@ -474,13 +468,7 @@ func TestLosingTheCacheNeverForcesARebake(t *testing.T) {
 // an image again (here, to give it its tags) writes it back whole.
 func TestARecordFoundAsASummaryIsRecordedWhole(t *testing.T) {
 	root := scheduleRoot(t)
-	ws, _ := rules.FindWorkspace(root)
-	loader, _ := rules.NewLoader(ws, rules.Config{})
-	a, err := engine.Analyze(context.Background(), loader, engine.AnalyzeOptions{
-		Patterns: []label.Pattern{{Recursive: true, Selects: label.Rules}}, Platform: local.Platform{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := analyze(t, root, rules.Config{})
 	store, _ := cache.OpenLocal(filepath.Join(root, "cache"), nil)
 	for l, k := range a.Keys {
 		rec := &cache.Record{Key: k.Hex, Label: l.String(), Platform: rules.PlatformLocal,
