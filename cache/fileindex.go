@@ -67,9 +67,10 @@ type FileStat struct {
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// RacyWindow is how long before the index was opened a file must have
-// last changed for what was read of it to be recorded: longer than any
-// tick of a file system's clock.
+// RacyWindow is how long before a run opened an index a file must have
+// last changed for what the run read of it to be recorded: longer than any
+// tick of a file system's clock. A file changed since is read again by the
+// next run.
 const RacyWindow = time.Second
 
 // openFileIndex reads the index at path. A missing, unreadable or damaged
@@ -107,10 +108,12 @@ func (x *FileIndex) read() {
 	}
 	var count int
 	var sum uint32
-	if _, err := fmt.Sscanf(trailer, "end %d %d", &count, &sum); err != nil || sum != crc32.Checksum(body, castagnoli) {
+	if _, err := fmt.Sscanf(trailer, "end %d %d", &count, &sum); err != nil || count < 0 || sum != crc32.Checksum(body, castagnoli) {
 		return
 	}
-	entries := make(map[string]fileEntry, count)
+	// The count sizes the map only as far as the body could hold it: the
+	// trailer is not under the checksum.
+	entries := make(map[string]fileEntry, min(count, len(body)/16))
 	for line := range bytes.Lines(body[len(x.header)+1:]) {
 		name, e, ok := parseFileEntry(bytes.TrimSuffix(line, []byte{'\n'}))
 		if !ok {
