@@ -173,7 +173,11 @@ func countLine(total int, counts map[string]int, words []countWord) string {
 			parts = append(parts, fmt.Sprintf("%d %s", n, cw.word))
 		}
 	}
-	return fmt.Sprintf("%d %s: %s", total, engine.Plural(total, "image", "images"), strings.Join(parts, ", "))
+	line := fmt.Sprintf("%d %s", total, engine.Plural(total, "image", "images"))
+	if len(parts) == 0 {
+		return line
+	}
+	return line + ": " + strings.Join(parts, ", ")
 }
 
 // writeFailures prints, for each failed image, why and the end of its log.

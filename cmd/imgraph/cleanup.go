@@ -32,6 +32,9 @@ is dead (killed, say), whose resources then go at once. It prints what it
 removed; --dry-run only says what it would remove.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOutput(opts, "text", "json"); err != nil {
+				return err
+			}
 			s, err := openSession(e, opts)
 			if err != nil {
 				return err
@@ -62,6 +65,13 @@ removed; --dry-run only says what it would remove.`,
 			removed, spared, err := baker.Cleanup(c.Context(), slices.Sorted(maps.Keys(regions)), aws.CleanupOptions{
 				OlderThan: olderThan, Alive: caches.local.RunAlive, Dead: dead, DryRun: dryRun,
 			})
+			if opts.output == "json" {
+				// What was removed before an error is printed all the same.
+				if jerr := writeJSON(e.stdout, cleanupJSONOf(dryRun, regions, removed, spared)); jerr != nil && err == nil {
+					err = jerr
+				}
+				return err
+			}
 			verb := "removed"
 			if dryRun {
 				verb = "would remove"
@@ -87,4 +97,37 @@ removed; --dry-run only says what it would remove.`,
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be removed, and remove nothing")
 	c.Flags().StringArrayVar(&dead, "run", nil, "a run known to be dead: remove its resources however recently they beat (repeatable)")
 	return c
+}
+
+// cleanupJSON is what `imgraph cleanup --output json` prints.
+type cleanupJSON struct {
+	DryRun    bool            `json:"dry_run"`
+	Regions   []string        `json:"regions"`
+	Removed   []removedJSON   `json:"removed"` // with --dry-run, what would be
+	LeftAlone []leftAloneJSON `json:"left_alone"`
+}
+
+type removedJSON struct {
+	Region string `json:"region"`
+	Kind   string `json:"kind"`
+	ID     string `json:"id"`
+	Run    string `json:"run"`
+}
+
+type leftAloneJSON struct {
+	Region    string    `json:"region"`
+	Run       string    `json:"run"`
+	Resources int       `json:"resources"`
+	LastBeat  time.Time `json:"last_beat"`
+}
+
+func cleanupJSONOf(dryRun bool, regions map[string]bool, removed []aws.Removed, spared []aws.Spared) cleanupJSON {
+	out := cleanupJSON{DryRun: dryRun, Regions: slices.Sorted(maps.Keys(regions)), Removed: []removedJSON{}, LeftAlone: []leftAloneJSON{}}
+	for _, r := range removed {
+		out.Removed = append(out.Removed, removedJSON{Region: r.Region, Kind: r.Kind, ID: r.ID, Run: r.Run})
+	}
+	for _, sp := range spared {
+		out.LeftAlone = append(out.LeftAlone, leftAloneJSON{Region: sp.Region, Run: sp.Run, Resources: sp.Resources, LastBeat: sp.LastBeat.UTC()})
+	}
+	return out
 }

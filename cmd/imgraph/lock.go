@@ -24,6 +24,9 @@ keeps every other platform's. It prints what changed.`,
 			if len(args) > 0 && !update {
 				return usagef("patterns go with --update: `imgraph lock --update %s`", args[0])
 			}
+			if err := checkOutput(opts, "text", "json"); err != nil {
+				return err
+			}
 			s, err := openSession(e, opts)
 			if err != nil {
 				return err
@@ -60,12 +63,17 @@ keeps every other platform's. It prints what changed.`,
 			if err != nil {
 				return err
 			}
+			if len(changes) > 0 {
+				if err := next.Write(s.ws.Root); err != nil {
+					return err
+				}
+			}
+			if opts.output == "json" {
+				return writeJSON(e.stdout, lockJSONOf(changes, len(next.Sources)))
+			}
 			if len(changes) == 0 {
 				fmt.Fprintf(e.stdout, "IMAGES.lock is up to date (%d sources)\n", len(next.Sources))
 				return nil
-			}
-			if err := next.Write(s.ws.Root); err != nil {
-				return err
 			}
 			for _, ch := range changes {
 				fmt.Fprintln(e.stdout, ch)
@@ -76,4 +84,34 @@ keeps every other platform's. It prints what changed.`,
 	}
 	c.Flags().BoolVar(&update, "update", false, "resolve the selected images' sources again")
 	return c
+}
+
+// lockJSON is what `imgraph lock --output json` prints: every change
+// written to IMAGES.lock, and how many sources it holds now.
+type lockJSON struct {
+	Changes []lockChangeJSON `json:"changes"`
+	Sources int              `json:"sources"`
+}
+
+type lockChangeJSON struct {
+	Change string `json:"change"` // added, removed, updated
+	Source string `json:"source"`
+	Region string `json:"region"`
+	Was    string `json:"was,omitempty"`
+	Now    string `json:"now,omitempty"`
+}
+
+func lockJSONOf(changes []engine.LockChange, sources int) lockJSON {
+	out := lockJSON{Changes: []lockChangeJSON{}, Sources: sources}
+	for _, ch := range changes {
+		kind := "updated"
+		switch {
+		case ch.Was == "":
+			kind = "added"
+		case ch.Now == "":
+			kind = "removed"
+		}
+		out.Changes = append(out.Changes, lockChangeJSON{Change: kind, Source: ch.Source, Region: ch.Region, Was: ch.Was, Now: ch.Now})
+	}
+	return out
 }

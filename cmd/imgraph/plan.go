@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -12,12 +13,16 @@ import (
 )
 
 func planCommand(e *env, opts *options) *cobra.Command {
+	var detailed bool
 	c := &cobra.Command{
 		Use:   "plan [patterns]",
 		Short: "Show what build would do and why; changes nothing",
 		Long: `Plan loads the images the patterns select (default //...) and their parents,
 computes every key, and says for each image whether a build would bake it,
-copy it to a region, retag or share it, or find it cached, and why.`,
+copy it to a region, retag or share it, or find it cached, and why. With
+--detailed-exitcode it exits 0 when a build would change nothing and 3 when
+it would change something (as terraform plan -detailed-exitcode does); bad
+input is 2 either way.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkOutput(opts, "text", "json"); err != nil {
 				return err
@@ -34,12 +39,20 @@ copy it to a region, retag or share it, or find it cached, and why.`,
 				fmt.Fprintf(e.stderr, "note: IMAGES.lock would change: %s (run `imgraph lock`)\n", ch)
 			}
 			if opts.output == "json" {
-				return writePlanJSON(e.stdout, p)
+				err = writePlanJSON(e.stdout, p)
+			} else {
+				err = writePlanText(e.stdout, p)
 			}
-			return writePlanText(e.stdout, p)
+			if err == nil && detailed && (len(a.LockChanges) > 0 || slices.ContainsFunc(p.Targets, func(t *engine.Target) bool {
+				return t.Action != engine.ActionCached
+			})) {
+				return exitStatus(exitChanges)
+			}
+			return err
 		},
 	}
 	c.Flags().BoolVar(&opts.locked, "locked", false, "fail if IMAGES.lock does not cover every source")
+	c.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 3 when a build would change something, 0 when it would not")
 	return c
 }
 

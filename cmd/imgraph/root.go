@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,8 +19,15 @@ const (
 	exitOK          = 0
 	exitBakeFailed  = 1
 	exitBadInput    = 2
+	exitChanges     = 3 // plan --detailed-exitcode: a build would change something
 	exitInterrupted = 130
 )
+
+// exitStatus ends a command that did its work with an exit code that says
+// something of it, and nothing more to print.
+type exitStatus int
+
+func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
 
 // env is the world a run of imgraph sees: tests give it their own.
 type env struct {
@@ -112,7 +120,7 @@ func run(ctx context.Context, e *env, args []string) int {
 		lockCommand(e, opts),
 		cacheCommand(e, opts),
 		cleanupCommand(e, opts),
-		versionCommand(e),
+		versionCommand(e, opts),
 	)
 	root.InitDefaultCompletionCmd()
 	usageArgs(root)
@@ -125,7 +133,7 @@ func run(ctx context.Context, e *env, args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	return report(e.stderr, err)
+	return report(e.stderr, err, opts.output == "json")
 }
 
 // usageArgs makes cobra's complaints about a command's arguments usage
@@ -174,30 +182,87 @@ type badInput interface{ BadInput() bool }
 // bakeFailed is what a failed build says of itself.
 type bakeFailed interface{ BakeFailed() bool }
 
-// report prints err once and picks the exit code.
-func report(w io.Writer, err error) int {
-	var list rules.ErrorList
-	msg := err.Error()
-	if !errors.As(err, &list) || len(list) == 0 {
-		msg = "error: " + msg
+// report prints err once, as text or (with --output json) as one JSON
+// object, and picks the exit code.
+func report(w io.Writer, err error, asJSON bool) int {
+	var status exitStatus
+	if errors.As(err, &status) {
+		return int(status)
 	}
+	code := exitCode(err)
+	if asJSON {
+		// An error that cannot be written has nowhere else to go.
+		_ = json.NewEncoder(w).Encode(errorJSONOf(err, code))
+		return code
+	}
+	var list rules.ErrorList
+	switch {
+	case code == exitInterrupted:
+		fmt.Fprintln(w, "imgraph: interrupted")
+	case errors.As(err, &list) && len(list) > 0:
+		fmt.Fprintln(w, err.Error())
+	default:
+		fmt.Fprintln(w, "error: "+err.Error())
+	}
+	return code
+}
+
+// exitCode is what err makes imgraph exit with.
+func exitCode(err error) int {
 	var bi badInput
 	var bf bakeFailed
 	switch {
 	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(w, "imgraph: interrupted")
 		return exitInterrupted
 	case errors.As(err, &bi) && bi.BadInput():
-		fmt.Fprintln(w, msg)
 		return exitBadInput
 	case errors.As(err, &bf) && bf.BakeFailed():
-		fmt.Fprintln(w, msg)
 		return exitBakeFailed
 	}
-	fmt.Fprintln(w, msg)
 	return exitBakeFailed
 }
 
+// errorJSON is an error as --output json prints it on stderr. An error
+// about a file says where; a list of them (every error of a load) is its
+// first, with the whole list under errors.
+type errorJSON struct {
+	Error    string      `json:"error"`
+	File     string      `json:"file,omitempty"`
+	Line     int32       `json:"line,omitempty"`
+	Col      int32       `json:"col,omitempty"`
+	Hint     string      `json:"hint,omitempty"`
+	ExitCode int         `json:"exit_code"`
+	Errors   []errorJSON `json:"errors,omitempty"`
+}
+
+func errorJSONOf(err error, code int) errorJSON {
+	if code == exitInterrupted {
+		return errorJSON{Error: "interrupted", ExitCode: code}
+	}
+	var list rules.ErrorList
+	if errors.As(err, &list) && len(list) > 0 {
+		out := fileErrorJSON(list[0], code)
+		if len(list) > 1 {
+			for _, e := range list {
+				out.Errors = append(out.Errors, fileErrorJSON(e, code))
+			}
+		}
+		return out
+	}
+	var one *rules.Error
+	if errors.As(err, &one) {
+		return fileErrorJSON(one, code)
+	}
+	msg, hint, _ := strings.Cut(err.Error(), "\n  hint: ")
+	return errorJSON{Error: msg, Hint: hint, ExitCode: code}
+}
+
+func fileErrorJSON(e *rules.Error, code int) errorJSON {
+	return errorJSON{Error: e.Msg, File: e.Pos.File, Line: e.Pos.Line, Col: e.Pos.Col, Hint: e.Hint, ExitCode: code}
+}
+
+// checkOutput checks --output against the formats a command prints; none
+// given is the first.
 func checkOutput(opts *options, allowed ...string) error {
 	if opts.output == "" {
 		opts.output = allowed[0]

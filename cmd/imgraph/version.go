@@ -12,17 +12,27 @@ import (
 // version is set at link time by release builds (-X main.version=...).
 var version = "dev"
 
-func versionCommand(e *env) *cobra.Command {
+func versionCommand(e *env, opts *options) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print imgraph's version",
 		Args:  cobra.NoArgs,
-		Run: func(c *cobra.Command, args []string) {
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkOutput(opts, "text", "json"); err != nil {
+				return err
+			}
 			v := version
 			if info, ok := debug.ReadBuildInfo(); ok && v == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
 				v = info.Main.Version
 			}
+			if opts.output == "json" {
+				return writeJSON(e.stdout, struct {
+					Version   string `json:"version"`
+					KeySchema string `json:"key_schema"`
+				}{v, engine.KeySchema})
+			}
 			fmt.Fprintf(e.stdout, "imgraph %s (key schema %s)\n", v, engine.KeySchema)
+			return nil
 		},
 	}
 }
