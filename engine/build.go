@@ -50,6 +50,10 @@ type BuildOptions struct {
 	Secret    func(name string) (string, bool) // looks up secret_env values
 	Now       func() time.Time                 // nil: time.Now
 	Warn      func(format string, args ...any) // nil: warnings are dropped
+	// Command and Version go into the build_start event: the command
+	// line that started the build, and imgraph's version.
+	Command []string
+	Version string
 }
 
 // Outcome is what a build did with one image.
@@ -183,7 +187,8 @@ func Build(ctx context.Context, a *Analysis, p *Plan, opt BuildOptions) (*Report
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	b.stop = stop
-	b.emit(Event{Type: EventBuildStart, Total: b.total})
+	b.emit(Event{Type: EventBuildStart, Total: b.total, SchemaVersion: EventsSchema, RunID: opt.RunID,
+		Command: opt.Command, Workspace: a.Result.Workspace.Root, Version: opt.Version, Platform: p.Platform.Name()})
 
 	var wg sync.WaitGroup
 	for _, t := range p.Targets {
@@ -200,17 +205,29 @@ func Build(ctx context.Context, a *Analysis, p *Plan, opt BuildOptions) (*Report
 			report.Skipped++
 		}
 	}
-	if err := b.writeManifest(); err != nil {
-		return report, err
+	err := b.writeManifest()
+	switch {
+	case err != nil:
+	case ctx.Err() != nil:
+		err = ctx.Err()
+	case report.Failed > 0:
+		err = &BuildError{Failed: report.Failed, Skipped: report.Skipped}
 	}
-	b.emit(Event{Type: EventBuildFinish, Done: b.done, Total: b.total})
-	if ctx.Err() != nil {
-		return report, ctx.Err()
+	code := exitCodeOf(err)
+	b.emit(Event{Type: EventBuildFinish, Done: b.done, Total: b.total, ExitCode: &code, Counts: report.Counts()})
+	return report, err
+}
+
+// exitCodeOf is the exit code imgraph ends a build that returned err with
+// (the CLI's, which the build_finish event tells).
+func exitCodeOf(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, context.Canceled):
+		return 130
 	}
-	if report.Failed > 0 {
-		return report, &BuildError{Failed: report.Failed, Skipped: report.Skipped}
-	}
-	return report, nil
+	return 1
 }
 
 func (b *builder) emit(e Event) {
@@ -284,7 +301,7 @@ func (b *builder) reuse(ctx context.Context, n *node, rec *cache.Record) bool {
 			r.Platform, r.RunID, r.Created = b.a.Platform.Name(), b.opt.RunID, b.opt.Now().UTC()
 		})
 		if err != nil {
-			b.fail(n, "bake", b.home, fmt.Errorf("recording the image found by its tag: %w", err))
+			b.fail(n, EventBake, b.home, fmt.Errorf("recording the image found by its tag: %w", err))
 			return false
 		}
 	}
@@ -337,13 +354,16 @@ func (b *builder) interrupted(ctx context.Context, n *node, action, region strin
 	b.fail(n, action, region, err)
 }
 
+// finished counts the image done, whatever became of it, and says so.
 func (b *builder) finished(n *node) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.done++
+	done := b.done
 	if n.record != nil {
 		b.manifest.Images[n.out.Target.Image.Label.String()] = ManifestEntry{Key: n.out.Target.Key.Hex, Images: maps.Clone(n.out.Images)}
 	}
+	b.mu.Unlock()
+	b.emit(Event{Type: EventImageDone, Label: n.out.Target.Image.Label.String(), Key: n.out.Target.Key.Hex, Done: done, Total: b.total})
 }
 
 // record applies change to a copy of the image's record, writes it to the
@@ -390,7 +410,7 @@ func (b *builder) bake(ctx context.Context, n *node) bool {
 	if b.opt.Locker != nil {
 		unlock, err := b.opt.Locker.Lock(ctx, t.Key.Hex)
 		if err != nil {
-			b.interrupted(ctx, n, "bake", b.home, err)
+			b.interrupted(ctx, n, EventBake, b.home, err)
 			return false
 		}
 		defer unlock()
@@ -407,7 +427,7 @@ func (b *builder) bake(ctx context.Context, n *node) bool {
 	select {
 	case b.slots <- struct{}{}:
 	case <-ctx.Done():
-		b.interrupted(ctx, n, "bake", b.home, ctx.Err())
+		b.interrupted(ctx, n, EventBake, b.home, ctx.Err())
 		return false
 	}
 	// The slot is held until the bake is recorded and reported, so the
@@ -416,7 +436,7 @@ func (b *builder) bake(ctx context.Context, n *node) bool {
 	n.started = b.opt.Now()
 	id, err := b.bakeInSlot(ctx, n)
 	if err != nil {
-		b.interrupted(ctx, n, "bake", b.home, err)
+		b.interrupted(ctx, n, EventBake, b.home, err)
 		return false
 	}
 	err = b.record(ctx, n, func(rec *cache.Record) {
@@ -426,13 +446,13 @@ func (b *builder) bake(ctx context.Context, n *node) bool {
 		}
 	})
 	if err != nil {
-		b.fail(n, "bake", b.home, fmt.Errorf("recording the bake: %w", err))
+		b.fail(n, EventBake, b.home, fmt.Errorf("recording the bake: %w", err))
 		return false
 	}
 	n.out.Images = map[string]string{b.home: id}
 	b.keepLog(ctx, n)
 	// Finished before any child starts, so the events read in order.
-	b.emit(Event{Type: EventFinish, Label: lbl, Key: t.Key.Hex, Action: "bake", Region: b.home, Image: id,
+	b.emit(Event{Type: EventFinish, Label: lbl, Key: t.Key.Hex, Action: EventBake, Region: b.home, Image: id,
 		Log: n.out.Log, ElapsedMS: b.opt.Now().Sub(n.started).Milliseconds()})
 	n.ready(true, id)
 	return true
@@ -452,7 +472,7 @@ func (b *builder) bakeInSlot(ctx context.Context, n *node) (string, error) {
 	lbl := im.Label.String()
 	logPath := filepath.Join(b.opt.OutDir, "logs", filepath.FromSlash(im.Label.Pkg), im.Label.Name+".log")
 	n.out.Log = logPath
-	b.emit(Event{Type: EventStart, Label: lbl, Key: t.Key.Hex, Action: "bake", Region: b.home, Log: logPath})
+	b.emit(Event{Type: EventStart, Label: lbl, Key: t.Key.Hex, Action: EventBake, Region: b.home, Log: logPath})
 	env, secrets, missing := bake.Environment(im, b.opt.Secret)
 	if len(missing) > 0 {
 		e := &MissingSecretsError{Missing: map[string][]string{}}
@@ -475,7 +495,7 @@ func (b *builder) bakeInSlot(ctx context.Context, n *node) (string, error) {
 		Image: im, Key: t.Key.Hex, Platform: b.a.Platform.Name(), RunID: b.opt.RunID, Region: b.home,
 		SourceID: t.SourceID, Source: im.Source, Env: env, Tags: bake.ImageTags(im, t.Key.Hex), Log: log,
 		Phase: func(phase string) {
-			b.emit(Event{Type: EventPhase, Label: lbl, Key: t.Key.Hex, Action: "bake", Region: b.home, Phase: phase})
+			b.emit(Event{Type: EventPhase, Label: lbl, Key: t.Key.Hex, Action: EventBake, Region: b.home, Phase: phase})
 		},
 	}
 	switch {
@@ -600,10 +620,16 @@ func (b *builder) distribute(ctx context.Context, n *node) {
 					return
 				}
 			}
+			action := publishAction(t.Action)
+			start := b.opt.Now()
+			b.emit(Event{Type: EventStart, Label: im.Label.String(), Key: t.Key.Hex, Action: action, Region: region, Image: id})
 			err := b.opt.Baker.Publish(ctx, &bake.PublishJob{Image: im, ID: id, Region: region, Tags: tags, Distribution: want})
 			if err != nil {
-				b.interrupted(ctx, n, "publish", region, fmt.Errorf("publishing in %s: %w", region, err))
+				b.interrupted(ctx, n, action, region, fmt.Errorf("publishing in %s: %w", region, err))
+				return
 			}
+			b.emit(Event{Type: EventFinish, Label: im.Label.String(), Key: t.Key.Hex, Action: action, Region: region, Image: id,
+				ElapsedMS: b.opt.Now().Sub(start).Milliseconds()})
 		})
 	}
 	wg.Wait()
@@ -616,8 +642,21 @@ func (b *builder) distribute(ctx context.Context, n *node) {
 		setDistribution(rec, want)
 	})
 	if err != nil {
-		b.fail(n, "publish", b.home, err)
+		b.fail(n, EventPublish, b.home, err)
 	}
+}
+
+// publishAction names what publishing in a region does for an image
+// planned to action: a new image (baked or copied) is published; one baked
+// before is retagged, or shared.
+func publishAction(action Action) string {
+	switch action {
+	case ActionRetag:
+		return EventRetag
+	case ActionShare:
+		return EventShare
+	}
+	return EventPublish
 }
 
 // copy copies the image from the home region to region, and records the
@@ -626,14 +665,14 @@ func (b *builder) copy(ctx context.Context, n *node, region string, tags map[str
 	t := n.out.Target
 	lbl := t.Image.Label.String()
 	start := b.opt.Now()
-	b.emit(Event{Type: EventStart, Label: lbl, Key: t.Key.Hex, Action: "copy", Region: region})
+	b.emit(Event{Type: EventStart, Label: lbl, Key: t.Key.Hex, Action: EventCopy, Region: region})
 	id, err := b.opt.Baker.Copy(ctx, &bake.CopyJob{Image: t.Image, Key: t.Key.Hex, RunID: b.opt.RunID,
 		ID: n.homeID, From: b.home, To: region, Tags: tags,
 		Phase: func(phase string) {
-			b.emit(Event{Type: EventPhase, Label: lbl, Key: t.Key.Hex, Action: "copy", Region: region, Phase: phase})
+			b.emit(Event{Type: EventPhase, Label: lbl, Key: t.Key.Hex, Action: EventCopy, Region: region, Phase: phase})
 		}})
 	if err != nil {
-		b.interrupted(ctx, n, "copy", region, fmt.Errorf("copying to %s: %w", region, err))
+		b.interrupted(ctx, n, EventCopy, region, fmt.Errorf("copying to %s: %w", region, err))
 		return "", false
 	}
 	n.mu.Lock()
@@ -644,10 +683,10 @@ func (b *builder) copy(ctx context.Context, n *node, region string, tags map[str
 		rec.Images[region] = id
 	})
 	if err != nil {
-		b.fail(n, "copy", region, fmt.Errorf("recording the copy: %w", err))
+		b.fail(n, EventCopy, region, fmt.Errorf("recording the copy: %w", err))
 		return "", false
 	}
-	b.emit(Event{Type: EventFinish, Label: lbl, Key: t.Key.Hex, Action: "copy", Region: region,
+	b.emit(Event{Type: EventFinish, Label: lbl, Key: t.Key.Hex, Action: EventCopy, Region: region,
 		Image: id, ElapsedMS: b.opt.Now().Sub(start).Milliseconds()})
 	return id, true
 }

@@ -112,8 +112,10 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 		OutDir: outDir,
 		Fetcher: &engine.Fetcher{Dir: s.caches.local.Path("artifacts"), Root: s.ws.Root, S3: aws.S3Opener(opts.profile, e.warn),
 			Stall: f.downloadStall, Timeout: f.downloadTimeout},
-		Secret: e.lookupEnv,
-		Warn:   e.warn,
+		Secret:  e.lookupEnv,
+		Warn:    e.warn,
+		Command: opts.command,
+		Version: versionString(),
 	})
 	view.close()
 	if events != nil && events.Err() != nil && err == nil {

@@ -56,6 +56,7 @@ type options struct {
 	profile   string // --aws-profile
 	sshCIDR   string // --ssh-cidr
 
+	command     []string     // the command line, for the build_start event
 	cpuProfile  string       // --cpu-profile, hidden: for measuring imgraph
 	stopProfile func() error // ends the profile
 }
@@ -70,7 +71,7 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 
 // run runs imgraph with args and returns its exit code.
 func run(ctx context.Context, e *env, args []string) int {
-	opts := &options{}
+	opts := &options{command: append([]string{"imgraph"}, args...)}
 	root := &cobra.Command{
 		Use:           "imgraph",
 		Short:         "A build graph for machine images",

@@ -21,10 +21,7 @@ func versionCommand(e *env, opts *options) *cobra.Command {
 			if err := checkOutput(opts, "text", "json"); err != nil {
 				return err
 			}
-			v := version
-			if info, ok := debug.ReadBuildInfo(); ok && v == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
-				v = info.Main.Version
-			}
+			v := versionString()
 			if opts.output == "json" {
 				return writeJSON(e.stdout, struct {
 					Version   string `json:"version"`
@@ -35,4 +32,13 @@ func versionCommand(e *env, opts *options) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// versionString is imgraph's version: stamped at link time by a release
+// build, else the module's version when built by `go install`, else "dev".
+func versionString() string {
+	if info, ok := debug.ReadBuildInfo(); ok && version == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return version
 }

@@ -93,7 +93,7 @@ func (v *view) Event(e engine.Event) {
 		line = fmt.Sprintf("%s: %s", e.Label, e.Phase)
 	case engine.EventFinish:
 		delete(v.running, id)
-		if e.Action == "bake" {
+		if e.Action == engine.EventBake {
 			v.done[e.Label] = true
 		}
 		line = fmt.Sprintf("%s %s in %s (%s)", verb(e.Action, true), e.Label, e.Region, time.Duration(e.ElapsedMS)*time.Millisecond)
@@ -116,6 +116,9 @@ func (v *view) Event(e engine.Event) {
 			}
 		}
 		line = fmt.Sprintf("skipped %s: %s", e.Label, e.Error)
+	case engine.EventImageDone:
+		v.done[e.Label] = true
+		return
 	case engine.EventBuildFinish:
 		return
 	}
@@ -137,9 +140,11 @@ func (v *view) count() string { return fmt.Sprintf("[%d/%d]", len(v.done), v.tot
 
 func verb(action string, done bool) string {
 	if done {
-		return map[string]string{"bake": "baked", "copy": "copied", "publish": "published"}[action]
+		return map[string]string{engine.EventBake: "baked", engine.EventCopy: "copied", engine.EventPublish: "published",
+			engine.EventRetag: "retagged", engine.EventShare: "shared"}[action]
 	}
-	return map[string]string{"bake": "baking", "copy": "copying", "publish": "publishing"}[action]
+	return map[string]string{engine.EventBake: "baking", engine.EventCopy: "copying", engine.EventPublish: "publishing",
+		engine.EventRetag: "retagging", engine.EventShare: "sharing"}[action]
 }
 
 func firstLine(s string) string {
