@@ -125,6 +125,9 @@ type AnalyzeOptions struct {
 	Locked   bool          // --locked: a lock that would change is an error
 	Resolver Resolver      // resolves floating sources missing from the lock
 	Digests  DigestCache   // what unchanged files hold (nil: every file is read)
+	// Span, when set, times each step for a profile: it is called as a
+	// step begins, and what it returns as the step ends.
+	Span func(step string) (end func())
 }
 
 // Analyze loads the packages the patterns need, builds the graph, brings
@@ -133,12 +136,21 @@ func Analyze(ctx context.Context, l *rules.Loader, opt AnalyzeOptions) (*Analysi
 	if opt.Platform == nil || opt.Platform.Name() != l.Platform() {
 		return nil, fmt.Errorf("internal: analysing for the %s platform with a loader of the %s platform", platformName(opt.Platform), l.Platform())
 	}
+	span := opt.Span
+	if span == nil {
+		span = func(string) func() { return func() {} }
+	}
+	end := span("load")
 	a, err := LoadGraph(ctx, l, opt.Patterns)
+	end()
 	if err != nil {
 		return nil, err
 	}
 	a.Platform = opt.Platform
-	if err := a.key(ctx, opt); err != nil {
+	end = span("keys")
+	err = a.key(ctx, opt)
+	end()
+	if err != nil {
 		return nil, err
 	}
 	return a, nil

@@ -53,6 +53,7 @@ undone at once is, and what is left is listed); a third exits at once.`,
 	}
 	c.Flags().IntVarP(&f.jobs, "jobs", "j", runtime.NumCPU(), "bakes at once")
 	c.Flags().BoolVarP(&f.keepGoing, "keep-going", "k", false, "after a failure, finish what does not depend on it")
+	c.Flags().StringVar(&opts.traceFile, "profile", "", "write a trace of the command to FILE, in the Chrome trace event format (open it in Perfetto)")
 	c.Flags().StringVar(&f.events, "events", "", "write every event of the build to FILE as JSON lines")
 	c.Flags().DurationVar(&f.downloadStall, "download-stall", engine.DefaultStall, "give up a download of an artifact or root filesystem that receives nothing for this long")
 	c.Flags().DurationVar(&f.downloadTimeout, "download-timeout", engine.DefaultTimeout, "give up a download that takes longer than this")
@@ -99,6 +100,10 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 	}
 	view := newView(e.stderr, s.ws.Root)
 	observers = append(observers, view)
+	if opts.trace != nil {
+		observers = append(observers, traceEvents{opts.trace})
+		defer opts.span("build")()
+	}
 	// While this process lives, `imgraph cleanup` leaves this run's
 	// temporary resources alone.
 	releaseRun, err := s.caches.local.HoldRun(s.runID)

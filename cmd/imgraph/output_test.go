@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"testing"
 )
 
@@ -32,5 +33,55 @@ func TestPlanDetailedExitcode(t *testing.T) {
 	})
 	if r := ws.imgraph(t, nil, "plan", "--detailed-exitcode", "--output", "json"); r.code != exitChanges || !json.Valid([]byte(r.stdout)) {
 		t.Fatalf("plan after a tag edit: %v\nwant exit %d and the plan as JSON", r, exitChanges)
+	}
+}
+
+// build --profile writes a trace in the Chrome trace event format: the
+// command's steps, and a span for every bake, with its phases in it.
+func TestBuildProfile(t *testing.T) {
+	t.Parallel()
+	ws := newWorkspace(t, map[string]string{
+		"base/IMAGES.star": `image(name = "al2023", source = rootfs(path = "rootfs"))
+image(name = "app", parent = ":al2023", provision = [shell(inline = ["echo hi > /hi"])])`,
+	})
+	path := filepath.Join(t.TempDir(), "trace.json")
+	if r := ws.imgraph(t, nil, "build", "--profile", path); r.code != exitOK {
+		t.Fatalf("build: %v", r)
+	}
+	var tr struct {
+		TraceEvents []struct {
+			Name, Cat, Ph string
+			TS, Dur       int64
+			TID           int
+		}
+	}
+	if err := json.Unmarshal([]byte(readFile(t, path)), &tr); err != nil {
+		t.Fatalf("the trace is not JSON: %v", err)
+	}
+	bakes, phases, steps := map[string]bool{}, 0, map[string]bool{}
+	for _, e := range tr.TraceEvents {
+		switch {
+		case e.Ph != "X":
+		case e.Cat == "bake":
+			bakes[e.Name] = true
+		case e.Cat == "phase":
+			phases++
+		case e.TID == 0:
+			steps[e.Name] = true
+		}
+		if e.Ph == "X" && (e.TS < 0 || e.Dur <= 0) {
+			t.Errorf("span %s at %dµs for %dµs", e.Name, e.TS, e.Dur)
+		}
+	}
+	if len(bakes) != 2 || !bakes["bake //base:app"] || !bakes["bake //base:al2023"] {
+		t.Errorf("bake spans %v, want one for each image", bakes)
+	}
+	if phases == 0 {
+		t.Error("no phase spans")
+	}
+	for _, step := range []string{"load", "keys", "plan", "build"} {
+		if !steps[step] {
+			t.Errorf("no %q span among %v", step, steps)
+		}
 	}
 }

@@ -52,6 +52,7 @@ input is 2 either way.`,
 		},
 	}
 	c.Flags().BoolVar(&opts.locked, "locked", false, "fail if IMAGES.lock does not cover every source")
+	c.Flags().StringVar(&opts.traceFile, "profile", "", "write a trace of the command to FILE, in the Chrome trace event format (open it in Perfetto)")
 	c.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 3 when a build would change something, 0 when it would not")
 	return c
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgraph/imgraph/internal/trace"
 	"github.com/imgraph/imgraph/rules"
 )
 
@@ -57,6 +58,8 @@ type options struct {
 	sshCIDR   string // --ssh-cidr
 
 	command     []string     // the command line, for the build_start event
+	traceFile   string       // --profile: where to write the trace
+	trace       *trace.Trace // the trace, with --profile
 	cpuProfile  string       // --cpu-profile, hidden: for measuring imgraph
 	stopProfile func() error // ends the profile
 }
@@ -101,6 +104,9 @@ func run(ctx context.Context, e *env, args []string) int {
 	pf.StringVar(&opts.cpuProfile, "cpu-profile", "", "write a CPU profile of the command to this file (for `go tool pprof`)")
 	pf.MarkHidden("cpu-profile")
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if opts.traceFile != "" {
+			opts.trace = trace.New()
+		}
 		if opts.cpuProfile == "" {
 			return nil
 		}
@@ -126,6 +132,9 @@ func run(ctx context.Context, e *env, args []string) int {
 	root.InitDefaultCompletionCmd()
 	usageArgs(root)
 	err := root.Execute()
+	if terr := opts.writeTrace(e); terr != nil && err == nil {
+		err = terr
+	}
 	if opts.stopProfile != nil {
 		if perr := opts.stopProfile(); perr != nil && err == nil {
 			err = perr

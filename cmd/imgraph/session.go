@@ -231,6 +231,7 @@ func (s *session) analyze(ctx context.Context, args []string) (*engine.Analysis,
 	digests := local.Digests()
 	a, err := engine.Analyze(ctx, s.loader, engine.AnalyzeOptions{
 		Patterns: ps, Platform: s.platform, Locked: s.opts.locked, Resolver: s.resolver(), Digests: digests,
+		Span: s.opts.span,
 	})
 	if err == nil {
 		if serr := digests.Save(); serr != nil {
@@ -264,11 +265,15 @@ func (s *session) warnLoading() {
 // platform that cannot be reached is an error when needBaker is set, and
 // a note otherwise: the plan then trusts the cache as it is.
 func (s *session) plan(ctx context.Context, args []string, needBaker bool) (*engine.Analysis, *engine.Plan, error) {
+	end := s.opts.span("open the cache")
 	c, err := s.cache(ctx)
+	end()
 	if err != nil {
 		return nil, nil, err
 	}
+	end = s.opts.span("reach the platform")
 	baker, reachErr := s.reach(ctx)
+	end()
 	if reachErr != nil && needBaker {
 		return nil, nil, reachErr
 	}
@@ -283,7 +288,9 @@ func (s *session) plan(ctx context.Context, args []string, needBaker bool) (*eng
 		first, _, _ := strings.Cut(reachErr.Error(), "\n")
 		fmt.Fprintf(s.e.stderr, "note: the %s platform cannot be reached (%s): cached images are not checked\n", s.platform.Name(), first)
 	}
+	end = s.opts.span("plan")
 	p, err := engine.MakePlan(ctx, a, c.store, images)
+	end()
 	if err != nil {
 		return nil, nil, err
 	}
