@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -82,6 +83,32 @@ image(name = "app", parent = ":al2023", provision = [shell(inline = ["echo hi > 
 	for _, step := range []string{"load", "keys", "plan", "build"} {
 		if !steps[step] {
 			t.Errorf("no %q span among %v", step, steps)
+		}
+	}
+}
+
+// Shell completion offers the workspace's packages, then a package's
+// images, and the values of --platform and --output.
+func TestCompletion(t *testing.T) {
+	t.Parallel()
+	ws := newWorkspace(t, map[string]string{
+		"base/IMAGES.star":     `image(name = "al2023", source = rootfs(path = "rootfs"))`,
+		"apps/api/IMAGES.star": `image(name = "api", parent = "//base:al2023")` + "\n" + `image(name = "api-debug", parent = "//base:al2023")`,
+	})
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"build", "//a"}, "//apps/api\n//apps/api/...\n//apps/api:\n:6\n"},
+		{[]string{"plan", "--", "-//b"}, "-//base\n-//base/...\n-//base:\n:6\n"},
+		{[]string{"explain", "//apps/api:api"}, "//apps/api:api\n//apps/api:api-debug\n:4\n"},
+		{[]string{"export", "//apps/api:api", ""}, ":0\n"},
+		{[]string{"build", "--platform", ""}, "aws\nlocal\n:4\n"},
+		{[]string{"query", "--output", "g"}, "label\nlabel_kind\ngraph\njson\n:4\n"},
+	} {
+		r := ws.imgraph(t, nil, append([]string{"__complete"}, tc.args...)...)
+		if got, _, _ := strings.Cut(r.stdout, "Completion ended"); r.code != exitOK || got != tc.want {
+			t.Errorf("completing %q: %q (exit %d, %s), want %q", tc.args, got, r.code, r.stderr, tc.want)
 		}
 	}
 }

@@ -129,6 +129,21 @@ func run(ctx context.Context, e *env, args []string) int {
 		cleanupCommand(e, opts),
 		versionCommand(e, opts),
 	)
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "build", "plan", "lock":
+			c.ValidArgsFunction = completeLabels(e, opts)
+		case "explain", "export":
+			labels := completeLabels(e, opts)
+			c.ValidArgsFunction = func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+				if len(args) > 0 {
+					return nil, cobra.ShellCompDirectiveDefault // export's OUT: a path
+				}
+				return labels(c, args, toComplete)
+			}
+		}
+	}
+	completeFlagValues(root)
 	root.InitDefaultCompletionCmd()
 	usageArgs(root)
 	err := root.Execute()
