@@ -10,8 +10,12 @@ EMULATORS := internal/emulators
 
 all: build
 
+# The version is stamped from git: the nearest tag and the commits since,
+# or the commit, "-dirty" when the tree has changes.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/imgraph
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/imgraph
 
 # The local platform's base image, assembled from BusyBox.
 $(ROOTFS): examples/base/make-rootfs.sh

@@ -28,7 +28,8 @@ var update = flag.Bool("update", false, "rewrite the want sections of testdata/*
 //	the exact output, stdout then stderr
 //
 // Every file of a case is written into a fresh workspace; a name ending in
-// "/" makes an empty directory. $WORKSPACE in the output stands for it.
+// "/" makes an empty directory. $WORKSPACE in the output stands for it,
+// and $CACHE for the cache directory the case runs with.
 type goldenCase struct {
 	name  string
 	args  []string
@@ -103,9 +104,10 @@ func runGolden(t *testing.T, c *goldenCase) (string, int) {
 	var out bytes.Buffer
 	e := &env{dir: filepath.Join(root, c.cwd), stdin: strings.NewReader(""), stdout: &out, stderr: &out,
 		getenv: func(string) string { return "" }, lookupEnv: func(string) (string, bool) { return "", false }}
-	args := append([]string{"--cache", filepath.Join(t.TempDir(), "cache")}, c.args...)
+	cacheDir := filepath.Join(t.TempDir(), "cache")
+	args := append([]string{"--cache", cacheDir}, c.args...)
 	code := run(context.Background(), e, args)
-	return strings.ReplaceAll(out.String(), root, "$WORKSPACE"), code
+	return strings.NewReplacer(root, "$WORKSPACE", cacheDir, "$CACHE").Replace(out.String()), code
 }
 
 func readGolden(file string) ([]*goldenCase, error) {
