@@ -50,24 +50,69 @@ func (l *Loader) wrap(fn builtinFunc) func(*starlark.Thread, *starlark.Builtin, 
 		if errors.As(err, &e) {
 			return nil, e
 		}
-		return nil, l.at(callerPos(t), "%s", err)
+		// A misspelt keyword is pointed at where it is written.
+		site := callSiteOf(t)
+		const unexpected = "unexpected keyword argument "
+		if msg := err.Error(); strings.Contains(msg, unexpected) {
+			name, _, _ := strings.Cut(strings.TrimPrefix(msg[strings.Index(msg, unexpected)+len(unexpected):], `"`), `"`)
+			return nil, l.atArg(site, name, "%s", err)
+		}
+		return nil, l.atSite(site, "%s", err)
 	}
+}
+
+// callSite is where the running builtin was called: the position the
+// user wrote in the IMAGES.star being loaded (inside a macro, the macro's
+// call there), the '(' of the builtin's own call, and, inside macros, the
+// calls within them, innermost first.
+type callSite struct {
+	pos    Pos
+	call   Pos
+	macros []Pos
+}
+
+func callSiteOf(t *starlark.Thread) callSite {
+	ts := stateOf(t)
+	// Frame 0 is the builtin itself; walk out from its caller.
+	site := callSite{call: posOf(t.CallFrame(1).Pos)}
+	site.pos = site.call
+	for i := 1; i < t.CallStackDepth(); i++ {
+		f := posOf(t.CallFrame(i).Pos)
+		if f.File == ts.file {
+			site.pos = f
+			break
+		}
+		site.macros = append(site.macros, ts.loader.callee(f))
+	}
+	site.pos = ts.loader.callee(site.pos)
+	return site
 }
 
 // callerPos is the position of the call to the running builtin. Inside a
 // macro it is the macro's call in the IMAGES.star being loaded, the line
 // the user wrote.
-func callerPos(t *starlark.Thread) Pos {
-	ts := stateOf(t)
-	pos := posOf(t.CallFrame(1).Pos)
-	// Frame 0 is the builtin itself; walk out from its caller.
-	for i := 1; i < t.CallStackDepth(); i++ {
-		if f := t.CallFrame(i).Pos; f.Filename() == ts.file {
-			pos = posOf(f)
-			break
+func callerPos(t *starlark.Thread) Pos { return callSiteOf(t).pos }
+
+// atSite makes an Error at the call site, naming the macros it went
+// through.
+func (l *Loader) atSite(site callSite, format string, args ...any) *Error {
+	e := l.at(site.pos, format, args...)
+	for _, m := range site.macros {
+		e.Via = append(e.Via, Call{Note: "in a macro, at", Pos: m, Line: l.line(m.File, m.Line)})
+	}
+	return e
+}
+
+// atArg makes an Error about the keyword argument name: at the argument
+// when the call is the user's own, at the call site (with the macros'
+// lines) when a macro made it.
+func (l *Loader) atArg(site callSite, name string, format string, args ...any) *Error {
+	if len(site.macros) == 0 {
+		if pos, ok := l.argPos(site.call, name); ok {
+			return l.at(pos, format, args...)
 		}
 	}
-	return ts.loader.callee(pos)
+	return l.atSite(site, format, args...)
 }
 
 // callee moves a call's position from its '(' back to the start of the

@@ -21,7 +21,8 @@ func imageBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args starl
 		return nil, err
 	}
 	st := stateOf(t).build
-	pos := callerPos(t)
+	site := callSiteOf(t)
+	pos := site.pos
 	if st == nil {
 		return nil, l.at(pos, "image() may only be called while loading an IMAGES.star (a macro may call it when an IMAGES.star calls the macro)")
 	}
@@ -35,7 +36,7 @@ func imageBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args starl
 	im := newImage(st.pkg, pos, l.ws.HomeRegion, a)
 	// The order of the checks is the order of the errors of one call
 	// inside a macro, where they all share the macro call's position.
-	p := &imageProblems{l: l, st: st, name: a.name.s, pos: pos}
+	p := &imageProblems{l: l, st: st, name: a.name.s, site: site}
 	p.resolveParentOrSource(im, a)
 	p.checkFiles(im)
 	p.checkDistribution(a)
@@ -119,7 +120,7 @@ func newImage(pkg string, pos Pos, homeRegion string, a *imageArgs) *Image {
 func imageRegions(home string, regions []string) []string {
 	out := []string{home}
 	for _, r := range regions {
-		if regionRE.MatchString(r) && !slices.Contains(out, r) {
+		if msg, _ := checkRegion(r); msg == "" && !slices.Contains(out, r) {
 			out = append(out, r)
 		}
 	}
@@ -132,13 +133,18 @@ func imageRegions(home string, regions []string) []string {
 type imageProblems struct {
 	l    *Loader
 	st   *pkgState
-	name string // the image's
-	pos  Pos    // the image(...) call's
+	name string   // the image's
+	site callSite // the image(...) call's
 }
 
 // add reports a problem at the image(...) call.
 func (p *imageProblems) add(format string, args ...any) {
-	p.st.errs = append(p.st.errs, p.l.at(p.pos, "image %q: "+format, append([]any{p.name}, args...)...))
+	p.st.errs = append(p.st.errs, p.l.atSite(p.site, "image %q: "+format, append([]any{p.name}, args...)...))
+}
+
+// attr reports a problem with the attribute name, where it is written.
+func (p *imageProblems) attr(name, format string, args ...any) {
+	p.st.errs = append(p.st.errs, p.l.atArg(p.site, name, "image %q: %s: "+format, append([]any{p.name, name}, args...)...))
 }
 
 // resolveParentOrSource sets what the image starts from: exactly one of
@@ -152,13 +158,13 @@ func (p *imageProblems) resolveParentOrSource(im *Image, a *imageArgs) {
 	case a.parent.set:
 		parent, err := label.ParseRelative(a.parent.s, p.st.pkg)
 		if err != nil {
-			p.add("parent: %v", err)
+			p.attr("parent", "%v", err)
 		}
 		im.Parent = parent
 	default:
 		var sv sourceValue
 		if err := sv.Unpack(a.source); err != nil {
-			p.add("source: %v", err)
+			p.attr("source", "%v", err)
 		} else {
 			im.Source = sv.src
 		}
@@ -207,16 +213,17 @@ func (p *imageProblems) checkFile(pos Pos, what string, f *File, dirOK bool) {
 // image by: regions and tags.
 func (p *imageProblems) checkDistribution(a *imageArgs) {
 	for _, r := range a.regions {
-		if !regionRE.MatchString(r) {
-			p.add("regions: %q is not a region name such as \"eu-west-1\"", r)
+		if msg, hint := checkRegion(r); msg != "" {
+			p.attr("regions", "%s", msg)
+			p.st.errs[len(p.st.errs)-1].Hint = hint
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(a.tags)) {
 		switch {
 		case k == "":
-			p.add("tags: a tag needs a key: \"\" is none")
+			p.attr("tags", "a tag needs a key: \"\" is none")
 		case strings.HasPrefix(k, "imgraph:"):
-			p.add("tags: %q is reserved: imgraph writes the imgraph: tags itself", k)
+			p.attr("tags", "%q is reserved: imgraph writes the imgraph: tags itself", k)
 		}
 	}
 }

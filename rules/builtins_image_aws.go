@@ -100,26 +100,26 @@ func (a *awsImageArgs) sortedShareWith() []string {
 func (p *imageProblems) checkAWSAttrs(im *Image, a *awsImageArgs) {
 	for _, s := range a.shareWith {
 		if !AccountRE.MatchString(s) && !OrgARNRE.MatchString(s) && !OUARNRE.MatchString(s) {
-			p.add("share_with: %q is neither a 12-digit account id, an organization ARN "+
+			p.attr("share_with", "%q is neither a 12-digit account id, an organization ARN "+
 				"(arn:aws:organizations::123456789012:organization/o-…) nor an organizational unit ARN (…:ou/o-…/ou-…)", s)
 		}
 	}
 	if a.publishSSM.set && !strings.HasPrefix(a.publishSSM.s, "/") {
-		p.add("publish_ssm: %q is not a parameter path such as \"/images/api/latest\"", a.publishSSM.s)
+		p.attr("publish_ssm", "%q is not a parameter path such as \"/images/api/latest\"", a.publishSSM.s)
 	}
 	if im.AWS.SSHPort < 1 || im.AWS.SSHPort > 65535 {
-		p.add("ssh_port: %d is not a port", im.AWS.SSHPort)
+		p.attr("ssh_port", "%d is not a port", im.AWS.SSHPort)
 	}
 	if a.sshTimeout.set {
 		if d, err := time.ParseDuration(a.sshTimeout.s); err != nil || d < time.Second || d > 24*time.Hour {
-			p.add("ssh_timeout: %q is not a duration from 1s to 24h, such as \"10m\"", a.sshTimeout.s)
+			p.attr("ssh_timeout", "%q is not a duration from 1s to 24h, such as \"10m\"", a.sshTimeout.s)
 		}
 	}
 	if im.AWS.VolumeSizeGB < 1 || im.AWS.VolumeSizeGB > 16384 {
-		p.add("volume_size_gb: %d is outside 1 to 16384", im.AWS.VolumeSizeGB)
+		p.attr("volume_size_gb", "%d is outside 1 to 16384", im.AWS.VolumeSizeGB)
 	}
 	if a.kmsKey.set && !im.AWS.Encrypted {
-		p.add("kms_key is set but encrypted = False")
+		p.attr("kms_key", "set, but encrypted = False")
 	}
 	if a.kmsKey.set && im.AWS.Encrypted {
 		// Found now, not when the first copy fails after a bake.

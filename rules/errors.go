@@ -18,6 +18,18 @@ type Error struct {
 	Msg  string
 	Line string // the source line at Pos, shown under the message
 	Hint string // what to do, when there is something to say
+	// Via are the other calls that led to the error, shown under it: the
+	// calls inside the macros an IMAGES.star line called, or the line that
+	// called the macro an error is in.
+	Via []Call
+}
+
+// Call is one call on the way to an error: what it was to it ("in a
+// macro, at", "called from"), where, and its source line.
+type Call struct {
+	Note string
+	Pos  Pos
+	Line string
 }
 
 func (e *Error) Error() string {
@@ -33,6 +45,13 @@ func (e *Error) Error() string {
 			b.WriteString("\n    ")
 			b.WriteString(strings.Repeat(" ", int(e.Pos.Col-1)))
 			b.WriteString("^")
+		}
+	}
+	for _, c := range e.Via {
+		fmt.Fprintf(&b, "\n  %s %s", c.Note, c.Pos)
+		if c.Line != "" {
+			b.WriteString(": ")
+			b.WriteString(strings.TrimSpace(c.Line))
 		}
 	}
 	if e.Hint != "" {
@@ -141,7 +160,9 @@ func fromStarlark(err error, src sources) ErrorList {
 			e.Hint = "does a loop never end? Declaring images takes far fewer steps"
 			return ErrorList{e}
 		}
-		return ErrorList{at(pos, src, "%s", evalErr.Msg)}
+		e := at(pos, src, "%s", evalErr.Msg)
+		e.Via = callers(evalErr.CallStack, pos, src)
+		return ErrorList{e}
 	}
 	return ErrorList{{Msg: err.Error()}}
 }
@@ -155,6 +176,23 @@ func innermost(stack starlark.CallStack) Pos {
 		}
 	}
 	return Pos{}
+}
+
+// callers are the calls in other files than the error's (at pos) that
+// led to it: the IMAGES.star line that called the macro, innermost first.
+func callers(stack starlark.CallStack, pos Pos, src sources) []Call {
+	var out []Call
+	for i := len(stack) - 1; i >= 0; i-- {
+		f := posOf(stack[i].Pos)
+		if f.File == "" || f.File == "<builtin>" || f.File == pos.File {
+			continue
+		}
+		if l, ok := src.(*Loader); ok {
+			f = l.callee(f)
+		}
+		out = append(out, Call{Note: "called from", Pos: f, Line: src.line(f.File, f.Line)})
+	}
+	return out
 }
 
 func posOf(p syntax.Position) Pos {

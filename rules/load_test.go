@@ -63,7 +63,7 @@ func TestErrorPositions(t *testing.T) {
 		files: map[string]string{"pkg/IMAGES.star": `# a comment first
 image(name = "x", source = ami("ami-0123456789abcdef0"), regions = ["mars"])
 `},
-		wantPos: "pkg/IMAGES.star:2:1",
+		wantPos: "pkg/IMAGES.star:2:58", // the argument, not the call
 		wantMsg: `regions: "mars"`,
 	}, {
 		name: "indented provisioner",

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -70,8 +69,6 @@ func FindWorkspace(dir string) (*Workspace, error) {
 	}
 }
 
-var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-
 // mayCallWorkspace is a cheap test run on every package's file before
 // parsing it to look for a top-level workspace() call.
 func mayCallWorkspace(src []byte) bool { return bytes.Contains(src, []byte("workspace")) }
@@ -121,8 +118,10 @@ func parseWorkspace(dir string, src []byte) (*Workspace, error) {
 		case "name":
 			ws.Name = val
 		case "home_region":
-			if !regionRE.MatchString(val) {
-				errs = append(errs, at(vpos, src2, "workspace(home_region = %q) is not a region name such as \"us-east-1\"", val))
+			if msg, hint := checkRegion(val); msg != "" {
+				e := at(vpos, src2, "workspace(home_region = %q): %s", val, msg)
+				e.Hint = hint
+				errs = append(errs, e)
 			}
 			ws.HomeRegion = val
 		case "platform":

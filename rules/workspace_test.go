@@ -156,7 +156,7 @@ func TestWorkspaceErrors(t *testing.T) {
 		want []string // position: message, one per error
 	}{
 		{`workspace(name = "a", platform = "gcp")`, []string{`IMAGES.star:1:34: workspace(platform = "gcp"): the platforms are "aws" and "local"`}},
-		{`workspace(name = "a", home_region = "Europe")`, []string{`IMAGES.star:1:37: workspace(home_region = "Europe") is not a region name`}},
+		{`workspace(name = "a", home_region = "Europe")`, []string{`IMAGES.star:1:37: workspace(home_region = "Europe"): "Europe" is not an AWS region`}},
 		{`workspace(home_region = "us-east-1")`, []string{`IMAGES.star:1:1: workspace() needs name = "..."`}},
 		{`workspace(name = NAME)`, []string{`IMAGES.star:1:18: workspace(name = ...) must be a string literal`}},
 		{`workspace("a")`, []string{`IMAGES.star:1:11: workspace() takes only keyword arguments`}},
