@@ -42,6 +42,7 @@ lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run ./cmd/imgraph fmt --check //examples/...
 
 # The emulators must run: a test that cannot start them fails here.
 unit: deps

@@ -127,6 +127,7 @@ func run(ctx context.Context, e *env, args []string) int {
 		lockCommand(e, opts),
 		cacheCommand(e, opts),
 		cleanupCommand(e, opts),
+		fmtCommand(e, opts),
 		infoCommand(e, opts),
 		versionCommand(e, opts),
 	)
