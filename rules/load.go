@@ -138,6 +138,13 @@ func (l *Loader) Warnings() []string { return l.index.warningsSoFar() }
 // Platform is the platform every select() is resolved for.
 func (l *Loader) Platform() string { return l.platform }
 
+// Config is what the loader was made with (the platform resolved), so
+// another workspace, such as an older revision of this one, can be loaded
+// alike.
+func (l *Loader) Config() Config {
+	return Config{Platform: l.platform, Platforms: l.platforms, MaxSteps: l.maxSteps, Vars: l.vars}
+}
+
 // Packages lists every package of the workspace, sorted, walking the
 // whole workspace (once).
 func (l *Loader) Packages() ([]string, error) { return l.index.all() }

@@ -127,13 +127,14 @@ func run(ctx context.Context, e *env, args []string) int {
 		lockCommand(e, opts),
 		cacheCommand(e, opts),
 		cleanupCommand(e, opts),
+		affectedCommand(e, opts),
 		fmtCommand(e, opts),
 		infoCommand(e, opts),
 		versionCommand(e, opts),
 	)
 	for _, c := range root.Commands() {
 		switch c.Name() {
-		case "build", "plan", "lock":
+		case "build", "plan", "lock", "affected", "fmt":
 			c.ValidArgsFunction = completeLabels(e, opts)
 		case "explain", "export":
 			labels := completeLabels(e, opts)

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgraph/imgraph/engine"
+	"github.com/imgraph/imgraph/label"
+	"github.com/imgraph/imgraph/rules"
+)
+
+func affectedCommand(e *env, opts *options) *cobra.Command {
+	var since string
+	c := &cobra.Command{
+		Use:   "affected --since REV [patterns]",
+		Short: "List the images whose key differs from git revision REV's",
+		Long: `Affected computes every key twice, for the workspace as git revision REV
+has it and as the working tree has it, and lists the images the patterns
+select (default //...) whose key differs, with what changed: so CI bakes
+and tests only what a pull request changes. A script, a file an image
+sends, a source, the lock or an artifact's digest counts; a tag or a
+comment does not. Files git ignores (a generated root filesystem) are
+taken from the working tree for both sides. It reaches no platform: a
+floating source must be in IMAGES.lock on both sides.`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if since == "" {
+				return usagef("affected needs --since REV, such as --since origin/main or --since HEAD~1")
+			}
+			if err := checkOutput(opts, "text", "json"); err != nil {
+				return err
+			}
+			s, err := openSession(e, opts)
+			if err != nil {
+				return err
+			}
+			ps, err := s.patterns(args)
+			if err != nil {
+				return err
+			}
+			defer s.warnLoading()
+			now, err := analyzeOffline(c.Context(), s, s.loader, ps)
+			if err != nil {
+				return err
+			}
+			tree, cleanup, err := gitTree(c.Context(), s.ws.Root, since)
+			defer cleanup()
+			if err != nil {
+				return err
+			}
+			ws, err := rules.FindWorkspace(tree)
+			if err != nil {
+				return fmt.Errorf("the workspace at %s: %w", since, err)
+			}
+			loader, err := rules.NewLoader(ws, s.loader.Config())
+			if err != nil {
+				return fmt.Errorf("the workspace at %s: %w", since, err)
+			}
+			before, err := analyzeOffline(c.Context(), s, loader, []label.Pattern{{Recursive: true, Selects: label.Rules}})
+			if err != nil {
+				return fmt.Errorf("the workspace at %s:\n%w", since, err)
+			}
+			affected := engine.AffectedSince(before, now)
+			if opts.output == "json" {
+				return writeJSON(e.stdout, affectedJSONOf(since, affected))
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "IMAGE\tKEY\tWHY")
+			for _, a := range affected {
+				for i, r := range a.Reasons {
+					if i == 0 {
+						fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Label, a.Key.Short(), r)
+					} else {
+						fmt.Fprintf(tw, "\t\t%s\n", r)
+					}
+				}
+			}
+			tw.Flush()
+			fmt.Fprintf(e.stdout, "%d %s affected since %s\n", len(affected), engine.Plural(len(affected), "image", "images"), since)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&since, "since", "", "the git revision to compare with (a commit, branch or tag)")
+	return c
+}
+
+// analyzeOffline keys the images patterns select without reaching the
+// platform: sources must be locked.
+func analyzeOffline(ctx context.Context, s *session, l *rules.Loader, ps []label.Pattern) (*engine.Analysis, error) {
+	return engine.Analyze(ctx, l, engine.AnalyzeOptions{Patterns: ps, Platform: s.platform,
+		Resolver: engine.NoResolver{Err: errors.New("affected reaches no platform; run `imgraph lock` and commit IMAGES.lock")}})
+}
+
+type affectedJSON struct {
+	Since  string              `json:"since"`
+	Images []affectedImageJSON `json:"images"`
+}
+
+type affectedImageJSON struct {
+	Label   string   `json:"label"`
+	Key     string   `json:"key"`
+	Was     string   `json:"was,omitempty"`
+	Reasons []string `json:"reasons"`
+}
+
+func affectedJSONOf(since string, affected []engine.Affected) affectedJSON {
+	out := affectedJSON{Since: since, Images: []affectedImageJSON{}}
+	for _, a := range affected {
+		out.Images = append(out.Images, affectedImageJSON{Label: a.Label.String(), Key: a.Key.Hex, Was: a.Was, Reasons: a.Reasons})
+	}
+	return out
+}
+
+// gitTree writes the workspace at root as git revision rev has it into a
+// temporary directory, with the files git ignores taken from the working
+// tree, and returns the workspace's root there. cleanup removes it all,
+// and is safe to call whatever gitTree returns.
+func gitTree(ctx context.Context, root, rev string) (wsRoot string, cleanup func(), err error) {
+	cleanup = func() {}
+	top, err := git(ctx, root, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return "", cleanup, usagef("affected compares with a git revision, and %s is not in a git repository (%v)", root, err)
+	}
+	top = strings.TrimSpace(top)
+	if _, err := git(ctx, top, "rev-parse", "--verify", "--quiet", rev+"^{commit}"); err != nil {
+		return "", cleanup, usagef("--since %s: not a revision of the repository at %s", rev, top)
+	}
+	rel, err := filepath.Rel(top, root)
+	if err != nil {
+		return "", cleanup, err
+	}
+	tmp, err := os.MkdirTemp("", "imgraph-affected-")
+	if err != nil {
+		return "", cleanup, err
+	}
+	cleanup = func() { os.RemoveAll(tmp) }
+	cmd := exec.CommandContext(ctx, "git", "-C", top, "archive", "--format=tar", rev, "--", rel)
+	if rel == "." {
+		cmd = exec.CommandContext(ctx, "git", "-C", top, "archive", "--format=tar", rev)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", cleanup, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", cleanup, err
+	}
+	xerr := extractTar(out, tmp)
+	io.Copy(io.Discard, out)
+	if err := cmd.Wait(); err != nil {
+		return "", cleanup, fmt.Errorf("git archive %s: %v: %s", rev, err, strings.TrimSpace(stderr.String()))
+	}
+	if xerr != nil {
+		return "", cleanup, fmt.Errorf("extracting %s: %w", rev, xerr)
+	}
+	ignored, err := git(ctx, root, "ls-files", "--others", "--ignored", "--exclude-standard", "--directory", "-z", "--", ".")
+	if err != nil {
+		return "", cleanup, err
+	}
+	for _, p := range strings.Split(ignored, "\x00") {
+		p = strings.TrimSuffix(p, "/")
+		if p == "" || p == rules.OutDir || strings.HasPrefix(p, rules.OutDir+"/") {
+			continue
+		}
+		if err := linkTree(filepath.Join(root, p), filepath.Join(tmp, rel, p)); err != nil {
+			return "", cleanup, fmt.Errorf("copying the ignored %s: %w", p, err)
+		}
+	}
+	return filepath.Join(tmp, rel), cleanup, nil
+}
+
+func git(ctx context.Context, dir string, args ...string) (string, error) {
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			return "", errors.New(msg)
+		}
+		return "", err
+	}
+	return string(out), nil
+}
+
+// extractTar writes the files of a git archive under dir.
+func extractTar(r io.Reader, dir string) error {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := filepath.Clean(h.Name)
+		if name == "." || strings.HasPrefix(name, "..") || filepath.IsAbs(name) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fs.FileMode(h.Mode)&0o777)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(f, tr)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+		case tar.TypeSymlink:
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			if err := os.Symlink(h.Linkname, p); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// linkTree puts the file or tree at from at to as it is (modes
+// included), hard-linking what it can, copying regular files where it
+// cannot, and recreating symlinks.
+func linkTree(from, to string) error {
+	type dir struct {
+		path string
+		mode fs.FileMode
+	}
+	var dirs []dir
+	err := filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		dst := filepath.Join(to, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if _, err := os.Lstat(dst); err == nil && !d.IsDir() {
+			return nil // the revision has it: a file git tracks after all
+		}
+		switch {
+		case d.IsDir():
+			// Writable until its entries are in; its own mode at the end.
+			dirs = append(dirs, dir{dst, info.Mode()})
+			if err := os.Mkdir(dst, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+				return err
+			}
+			return nil
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(target, dst)
+		}
+		if os.Link(p, dst) == nil || !d.Type().IsRegular() {
+			return nil // a device or a pipe that cannot be linked: no image sends one
+		}
+		return copyFile(p, dst, info.Mode())
+	})
+	for i := len(dirs) - 1; i >= 0 && err == nil; i-- {
+		err = os.Chmod(dirs[i].path, dirs[i].mode&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
+	}
+	return err
+}
+
+func copyFile(from, to string, mode fs.FileMode) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode.Perm())
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	return errors.Join(err, out.Close())
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"encoding/json"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// affected --since names exactly the images below a script edited since
+// the revision, and none for an edit of tags, which are not in any key;
+// the root filesystem, ignored by git, counts as unchanged.
+func TestAffectedSince(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatal("git is needed: make test's machine has it")
+	}
+	ws := newWorkspace(t, map[string]string{
+		".gitignore":       "base/rootfs/\n",
+		"base/IMAGES.star": `image(name = "al2023", source = rootfs(path = "rootfs"))`,
+		"apps/IMAGES.star": `image(name = "java", parent = "//base:al2023", provision = [shell(script = "java.sh")], tags = {"Team": "a"})
+image(name = "api", parent = ":java")
+image(name = "web", parent = "//base:al2023", provision = [shell(script = "web.sh")])`,
+		"apps/java.sh": "echo java\n",
+		"apps/web.sh":  "echo web\n",
+	})
+	gitIn := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", ws.root, "-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	gitIn("init", "-q")
+	gitIn("add", ".")
+	gitIn("commit", "-q", "-m", "first")
+	affected := func(what string) []string {
+		t.Helper()
+		r := ws.imgraph(t, nil, "affected", "--since", "HEAD", "--output", "json")
+		var out struct {
+			Images []struct{ Label string }
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &out); r.code != exitOK || err != nil {
+			t.Fatalf("%s: affected: %v (%v)", what, r, err)
+		}
+		var labels []string
+		for _, im := range out.Images {
+			labels = append(labels, im.Label)
+		}
+		return labels
+	}
+	if got := affected("nothing changed"); len(got) != 0 {
+		t.Errorf("with nothing changed, affected: %v", got)
+	}
+	writeFiles(t, ws.root, map[string]string{"apps/java.sh": "echo java 21\n"})
+	if got, want := affected("a script edited"), []string{"//apps:java", "//apps:api"}; !slices.Equal(got, want) {
+		t.Errorf("after editing java.sh, affected: %v, want %v", got, want)
+	}
+	r := ws.imgraph(t, nil, "affected", "--since", "HEAD")
+	if !strings.Contains(r.stdout, "//apps:api") || !strings.Contains(r.stdout, "parent //apps:java changes") ||
+		!strings.Contains(r.stdout, "provision: [0] shell: script //apps:java.sh") {
+		t.Errorf("affected's reasons:\n%s", r.stdout)
+	}
+	gitIn("commit", "-q", "-a", "-m", "java 21")
+	writeFiles(t, ws.root, map[string]string{"apps/IMAGES.star": strings.Replace(readFile(t, ws.root+"/apps/IMAGES.star"), `"Team": "a"`, `"Team": "b"`, 1)})
+	if got := affected("a tag edited"); len(got) != 0 {
+		t.Errorf("after editing a tag, affected: %v, want none", got)
+	}
+	if r := ws.imgraph(t, nil, "affected", "--since", "no-such-branch"); r.code != exitBadInput || !strings.Contains(r.stderr, "not a revision") {
+		t.Errorf("an unknown revision: %v", r)
+	}
+}
