@@ -60,6 +60,8 @@ type options struct {
 	command     []string     // the command line, for the build_start event
 	traceFile   string       // --profile: where to write the trace
 	trace       *trace.Trace // the trace, with --profile
+	varFile     string       // --var-file
+	configs     []string     // --config: expanded from the rc files before parsing
 	cpuProfile  string       // --cpu-profile, hidden: for measuring imgraph
 	stopProfile func() error // ends the profile
 }
@@ -101,6 +103,9 @@ func run(ctx context.Context, e *env, args []string) int {
 	pf.StringVar(&opts.cache, "cache", "", "the cache: a directory (default ~/.cache/imgraph)")
 	pf.StringVar(&opts.output, "output", "", "output format (text or json; query has its own)")
 	pf.StringVar(&opts.profile, "aws-profile", "", "the AWS shared configuration profile (default: AWS_PROFILE, then the SDK's)")
+	pf.StringVar(&opts.varFile, "var-file", "", "read var() values from FILE: a JSON object, or a .star file of name = \"value\" lines (--var wins)")
+	pf.StringArrayVar(&opts.configs, "config", nil, "use the flags the rc files give under command:NAME (repeatable)")
+	pf.Bool("ignore-rc", false, "read no "+RCFile+" file")
 	pf.StringVar(&opts.cpuProfile, "cpu-profile", "", "write a CPU profile of the command to this file (for `go tool pprof`)")
 	pf.MarkHidden("cpu-profile")
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
@@ -149,7 +154,13 @@ func run(ctx context.Context, e *env, args []string) int {
 	completeFlagValues(root)
 	root.InitDefaultCompletionCmd()
 	usageArgs(root)
-	err := root.Execute()
+	full, err := withRC(root, e, args)
+	if err != nil {
+		return report(e.stderr, err, slices.Contains(args, "--output=json") || slices.Index(args, "json") > 0 && args[slices.Index(args, "json")-1] == "--output")
+	}
+	root.SetArgs(full)
+	opts.command = append([]string{"imgraph"}, full...)
+	err = root.Execute()
 	if terr := opts.writeTrace(e); terr != nil && err == nil {
 		err = terr
 	}

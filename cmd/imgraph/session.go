@@ -48,7 +48,10 @@ func openSession(e *env, opts *options) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	vars := map[string]string{}
+	vars, err := readVarFile(e, opts.varFile)
+	if err != nil {
+		return nil, err
+	}
 	for _, v := range opts.vars {
 		k, val, ok := strings.Cut(v, "=")
 		if !ok || k == "" {
