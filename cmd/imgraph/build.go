@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,6 +21,7 @@ import (
 )
 
 type buildFlags struct {
+	view            viewOptions
 	jobs            int
 	keepGoing       bool
 	events          string
@@ -48,10 +50,23 @@ undone at once is, and what is left is listed); a third exits at once.`,
 			if f.downloadStall <= 0 || f.downloadTimeout <= 0 {
 				return usagef("--download-stall and --download-timeout must be positive durations, such as 30s")
 			}
+			if !slices.Contains([]string{"auto", "tty", "plain"}, f.view.progress) {
+				return usagef("--progress %q: want auto (a live view on a terminal, plain lines elsewhere), tty or plain", f.view.progress)
+			}
+			if !slices.Contains([]string{"auto", "yes", "no"}, f.view.color) {
+				return usagef("--color %q: want auto, yes or no", f.view.color)
+			}
+			f.view.noColor = e.getenv("NO_COLOR") != ""
+			f.view.dumb = e.getenv("TERM") == "dumb"
 			return runBuild(c.Context(), e, opts, &f, args)
 		},
 	}
 	c.Flags().IntVarP(&f.jobs, "jobs", "j", runtime.NumCPU(), "bakes at once")
+	c.Flags().StringVar(&f.view.progress, "progress", "auto", "auto: a live view on a terminal, plain lines elsewhere; tty; plain")
+	c.Flags().StringVar(&f.view.color, "color", "auto", "colour failures red and what is done green: auto (on a terminal, unless NO_COLOR is set), yes or no")
+	c.Flags().BoolVar(&f.view.timestamps, "timestamps", true, "start each plain line with its time")
+	c.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions([]string{"auto", "tty", "plain"}, cobra.ShellCompDirectiveNoFileComp))
+	c.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "yes", "no"}, cobra.ShellCompDirectiveNoFileComp))
 	c.Flags().BoolVarP(&f.keepGoing, "keep-going", "k", false, "after a failure, finish what does not depend on it")
 	c.Flags().StringVar(&opts.traceFile, "profile", "", "write a trace of the command to FILE, in the Chrome trace event format (open it in Perfetto)")
 	c.Flags().StringVar(&f.events, "events", "", "write every event of the build to FILE as JSON lines")
@@ -98,7 +113,7 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 		events = engine.NewJSONLines(ef)
 		observers = append(observers, events)
 	}
-	view := newView(e.stderr, s.ws.Root)
+	view := newView(e.stderr, s.ws.Root, f.view)
 	observers = append(observers, view)
 	if opts.trace != nil {
 		observers = append(observers, traceEvents{opts.trace})
@@ -139,10 +154,11 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 	return err
 }
 
-// writeSummary prints the table every build ends with.
+// writeSummary prints the table every build ends with. On a terminal,
+// labels too long for it are elided from the front, so no row wraps.
 func writeSummary(w io.Writer, r *engine.Report, home string) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "IMAGE\tACTION\tIMAGE ID\tTIME")
+	type row struct{ label, action, id, elapsed string }
+	var rows []row
 	adopted := false
 	for _, o := range r.Outcomes {
 		action := string(o.Action)
@@ -157,7 +173,23 @@ func writeSummary(w io.Writer, r *engine.Report, home string) {
 		if o.Elapsed > 0 && o.Action != engine.ActionCached {
 			elapsed = o.Elapsed.Round(100 * time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Target.Image.Label, action, engine.ShortID(o.Images[home]), elapsed)
+		rows = append(rows, row{o.Target.Image.Label.String(), action, engine.ShortID(o.Images[home]), elapsed})
+	}
+	if width := terminalWidth(w); width > 0 {
+		// Each column is as wide as its widest cell, the header's included.
+		action, id, elapsed := len("ACTION"), len("IMAGE ID"), len("TIME")
+		for _, r := range rows {
+			action, id, elapsed = max(action, len(r.action)), max(id, len(r.id)), max(elapsed, len(r.elapsed))
+		}
+		label := max(width-(2+action+2+id+2+elapsed), 12)
+		for i := range rows {
+			rows[i].label = elide(rows[i].label, label)
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "IMAGE\tACTION\tIMAGE ID\tTIME")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.label, r.action, r.id, r.elapsed)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, countLine(len(r.Outcomes), r.Counts(), []countWord{

@@ -10,22 +10,39 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/imgraph/imgraph/engine"
 )
 
-// view shows a build as it runs: on a terminal a live block with one line
-// per running bake; elsewhere one plain line per event.
+// viewOptions are the flags that shape the view: --progress, --color and
+// --timestamps, and the environment's NO_COLOR and TERM.
+type viewOptions struct {
+	progress   string // auto, tty or plain
+	color      string // auto, yes or no
+	timestamps bool   // plain lines start with the time
+	noColor    bool   // NO_COLOR is set
+	dumb       bool   // TERM=dumb
+}
+
+// view shows a build as it runs: on a terminal, a live block of the
+// running bakes under the lines of what finished; elsewhere one plain
+// line per event, with its time.
 type view struct {
-	mu      sync.Mutex
-	w       io.Writer
-	root    string
-	live    bool
-	total   int
-	done    map[string]bool
-	running map[string]*runningLine
-	drawn   int // lines of the live block on screen
-	stop    chan struct{}
-	stopped chan struct{}
+	mu         sync.Mutex
+	w          io.Writer
+	root       string
+	live       bool
+	color      bool
+	timestamps bool
+	size       func() (width, height int)
+	start      time.Time
+	total      int
+	done       map[string]bool
+	running    map[string]*runningLine
+	drawn      int // lines of the live block on screen
+	stop       chan struct{}
+	stopped    chan struct{}
 }
 
 type runningLine struct {
@@ -33,15 +50,34 @@ type runningLine struct {
 	start                        time.Time
 }
 
-func newView(w io.Writer, root string) *view {
-	v := &view{w: w, root: root, done: map[string]bool{}, running: map[string]*runningLine{}}
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 && os.Getenv("TERM") != "dumb" {
-			v.live = true
-			v.stop = make(chan struct{})
-			v.stopped = make(chan struct{})
-			go v.tick()
+// Colours, as SGR codes.
+const (
+	red   = "\x1b[31m"
+	green = "\x1b[32m"
+	reset = "\x1b[0m"
+)
+
+func newView(w io.Writer, root string, o viewOptions) *view {
+	v := &view{w: w, root: root, start: time.Now(), timestamps: o.timestamps,
+		done: map[string]bool{}, running: map[string]*runningLine{}}
+	f, isFile := w.(*os.File)
+	tty := isFile && term.IsTerminal(int(f.Fd())) && !o.dumb
+	v.live = o.progress == "tty" || o.progress == "auto" && tty
+	v.color = o.color == "yes" || o.color == "auto" && tty && !o.noColor
+	v.size = func() (int, int) { return 80, 24 }
+	if isFile && tty {
+		// Asked at each draw, so a resized terminal is followed.
+		v.size = func() (int, int) {
+			if width, height, err := term.GetSize(int(f.Fd())); err == nil && width > 0 && height > 0 {
+				return width, height
+			}
+			return 80, 24
 		}
+	}
+	if v.live {
+		v.stop = make(chan struct{})
+		v.stopped = make(chan struct{})
+		go v.tick()
 	}
 	return v
 }
@@ -78,67 +114,81 @@ func (v *view) Event(e engine.Event) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	id := e.Label + " " + e.Action + " " + e.Region
-	var line string
+	var verb, rest, colour string
 	switch e.Type {
 	case engine.EventBuildStart:
 		v.total = e.Total
 		return
 	case engine.EventStart:
 		v.running[id] = &runningLine{label: e.Label, action: e.Action, region: e.Region, phase: "starting", start: e.Time}
-		line = fmt.Sprintf("%s %s in %s", verb(e.Action, false), e.Label, e.Region)
+		verb, rest = verbOf(e.Action, false), fmt.Sprintf("%s in %s", e.Label, e.Region)
 	case engine.EventPhase:
 		if r := v.running[id]; r != nil {
 			r.phase = e.Phase
 		}
-		line = fmt.Sprintf("%s: %s", e.Label, e.Phase)
+		verb, rest = e.Label+":", e.Phase
 	case engine.EventFinish:
 		delete(v.running, id)
-		if e.Action == engine.EventBake {
-			v.done[e.Label] = true
-		}
-		line = fmt.Sprintf("%s %s in %s (%s)", verb(e.Action, true), e.Label, e.Region, time.Duration(e.ElapsedMS)*time.Millisecond)
+		verb, colour = verbOf(e.Action, true), green
+		rest = fmt.Sprintf("%s in %s (%s)", e.Label, e.Region, time.Duration(e.ElapsedMS)*time.Millisecond)
 	case engine.EventCached:
-		v.done[e.Label] = true
-		line = fmt.Sprintf("cached %s", e.Label)
+		verb, rest, colour = "cached", e.Label, green
 	case engine.EventFail:
 		delete(v.running, id)
-		v.done[e.Label] = true
-		line = fmt.Sprintf("FAILED %s %s in %s: %s", e.Action, e.Label, e.Region, firstLine(e.Error))
+		verb, colour = "FAILED", red
+		rest = fmt.Sprintf("%s %s in %s: %s", e.Action, e.Label, e.Region, firstLine(e.Error))
 		if e.Log != "" {
 			rel, _ := filepath.Rel(v.root, e.Log)
-			line += " (log: " + rel + ")"
+			rest += " (log: " + rel + ")"
 		}
 	case engine.EventSkip:
-		v.done[e.Label] = true
 		for id, r := range v.running {
 			if r.label == e.Label {
 				delete(v.running, id) // a bake or copy the build stopped
 			}
 		}
-		line = fmt.Sprintf("skipped %s: %s", e.Label, e.Error)
+		verb, rest = "skipped", e.Label+": "+e.Error
 	case engine.EventImageDone:
 		v.done[e.Label] = true
-		return
-	case engine.EventBuildFinish:
-		return
-	}
-	if v.live {
-		// Phases show in the live block; the rest scroll above it.
-		if e.Type == engine.EventPhase || e.Type == engine.EventStart {
+		if v.live {
 			v.redraw()
-			return
 		}
-		v.clear()
-		fmt.Fprintf(v.w, "%s %s\n", v.count(), line)
-		v.draw()
+		return
+	default:
 		return
 	}
-	fmt.Fprintf(v.w, "%s %s\n", v.count(), line)
+	if !v.live {
+		prefix := ""
+		if v.timestamps {
+			prefix = e.Time.UTC().Format(time.RFC3339) + " "
+		}
+		fmt.Fprintf(v.w, "%s%s %s\n", prefix, v.count(), v.paint(verb+" "+rest, len(verb), colour))
+		return
+	}
+	// Phases and starts show in the live block; the rest scroll above it.
+	if e.Type == engine.EventPhase || e.Type == engine.EventStart {
+		v.redraw()
+		return
+	}
+	width, _ := v.size()
+	count := v.count() + " "
+	line := fit(verb+" "+rest, width-len([]rune(count)))
+	v.clear()
+	fmt.Fprintf(v.w, "%s%s\n", count, v.paint(line, min(len(verb), len(line)), colour))
+	v.draw()
+}
+
+// paint colours the first n bytes of line (its verb), when colours are on.
+func (v *view) paint(line string, n int, colour string) string {
+	if !v.color || colour == "" || n == 0 {
+		return line
+	}
+	return colour + line[:n] + reset + line[n:]
 }
 
 func (v *view) count() string { return fmt.Sprintf("[%d/%d]", len(v.done), v.total) }
 
-func verb(action string, done bool) string {
+func verbOf(action string, done bool) string {
 	if done {
 		return map[string]string{engine.EventBake: "baked", engine.EventCopy: "copied", engine.EventPublish: "published",
 			engine.EventRetag: "retagged", engine.EventShare: "shared"}[action]
@@ -154,6 +204,31 @@ func firstLine(s string) string {
 	return s
 }
 
+// fit cuts s to at most width characters, ending it with "…" when cut.
+func fit(s string, width int) string {
+	r := []rune(s)
+	if len(r) <= width {
+		return s
+	}
+	if width <= 1 {
+		return string(r[:max(width, 0)])
+	}
+	return string(r[:width-1]) + "…"
+}
+
+// elide cuts a label to width characters from the front, where the
+// package path is: the name at its end is what tells bakes apart.
+func elide(label string, width int) string {
+	r := []rune(label)
+	if len(r) <= width {
+		return label
+	}
+	if width <= 1 {
+		return string(r[len(r)-max(width, 0):])
+	}
+	return "…" + string(r[len(r)-width+1:])
+}
+
 func (v *view) redraw() {
 	v.clear()
 	v.draw()
@@ -167,16 +242,65 @@ func (v *view) clear() {
 	}
 }
 
-// draw prints the live block: the count, then one line per running bake.
+// draw prints the live block within the terminal: a line of the count,
+// what runs and the time so far, then a line per running bake, copy or
+// publish, as many as fit ("and N more" for the rest). No line is longer
+// than the terminal is wide, so none wraps, and the block is never
+// taller than the terminal, so it can always be erased.
 func (v *view) draw() {
+	width, height := v.size()
 	lines := make([]*runningLine, 0, len(v.running))
 	for _, r := range v.running {
 		lines = append(lines, r)
 	}
-	sort.Slice(lines, func(i, j int) bool { return lines[i].start.Before(lines[j].start) })
-	fmt.Fprintf(v.w, "%s %d running\n", v.count(), len(lines))
-	for _, r := range lines {
-		fmt.Fprintf(v.w, "  %-40s %-7s %-14s %-28s %5.1fs\n", r.label, r.action, r.region, r.phase, time.Since(r.start).Seconds())
+	sort.Slice(lines, func(i, j int) bool {
+		if !lines[i].start.Equal(lines[j].start) {
+			return lines[i].start.Before(lines[j].start)
+		}
+		return lines[i].label < lines[j].label
+	})
+	room := max(height-2, 1) // the header, and the cursor's line below the block
+	more := 0
+	if len(lines) > room {
+		more = len(lines) - (room - 1)
+		lines = lines[:room-1]
 	}
-	v.drawn = len(lines) + 1
+	header := fmt.Sprintf("%s %d running, %s", v.count(), len(v.running), time.Since(v.start).Round(time.Second))
+	fmt.Fprintln(v.w, fit(header, width))
+	for _, r := range lines {
+		fmt.Fprintln(v.w, runningText(r, width))
+	}
+	if more > 0 {
+		fmt.Fprintln(v.w, fit(fmt.Sprintf("  and %d more", more), width))
+	}
+	v.drawn = 1 + len(lines) + min(more, 1)
+}
+
+// runningText is one running line within width: the label gives way
+// first (elided from the front), then the phase.
+func runningText(r *runningLine, width int) string {
+	elapsed := fmt.Sprintf("%5.1fs", time.Since(r.start).Seconds())
+	phase := fit(r.phase, 24)
+	tail := fmt.Sprintf(" %-9s %-14s %-24s %s", r.action, r.region, phase, elapsed)
+	label := width - 2 - len([]rune(tail))
+	if label < 12 {
+		// A narrow terminal: the label and the time.
+		tail = " " + elapsed
+		label = width - 2 - len(tail)
+	}
+	return fit("  "+fmt.Sprintf("%-*s", max(label, 0), elide(r.label, max(label, 0)))+tail, width)
+}
+
+// terminalWidth is the width of the terminal w writes to, or 0 when it
+// writes to something else.
+func terminalWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return width
 }
