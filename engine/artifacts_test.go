@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -115,10 +116,10 @@ func TestFetchFromAServerThatStopsSending(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			url := "http://" + hostile.Serve(t, serve) + "/app.tar.gz"
-			f := &engine.Fetcher{Dir: t.TempDir(), Stall: 200 * time.Millisecond}
+			f := &engine.Fetcher{Dir: t.TempDir(), Stall: 200 * time.Millisecond, Attempts: 2, Backoff: func(int) time.Duration { return 0 }}
 			_, err := f.Fetch(context.Background(), url, sha("x"))
-			if err == nil || !strings.Contains(err.Error(), "nothing received for 200ms") {
-				t.Fatalf("Fetch = %v, want it to give up after 200ms of silence", err)
+			if err == nil || !strings.Contains(err.Error(), "nothing received for 200ms (after 2 attempts)") {
+				t.Fatalf("Fetch = %v, want it to give up after 200ms of silence, twice", err)
 			}
 			if entries, _ := os.ReadDir(f.Dir); len(entries) != 0 {
 				t.Errorf("a failed download left %d files behind", len(entries))
@@ -149,5 +150,54 @@ func TestFetchFromAServerThatNeverStops(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(f.Dir); len(entries) != 0 {
 		t.Errorf("a failed download left %d files behind", len(entries))
+	}
+}
+
+// A download that fails for a reason that may pass (a 5xx or 429 answer,
+// a connection cut halfway) is tried again, with backoff; one the server
+// refuses for good (404) is not. Progress is told as bytes come.
+func TestFetchRetriesWhatMayPass(t *testing.T) {
+	body := strings.Repeat("release ", 4096)
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := requests.Add(1)
+		switch {
+		case r.URL.Path == "/gone.tar":
+			http.NotFound(w, r)
+		case n == 1:
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		case n == 2:
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+		case n == 3:
+			// Half the body, then the connection is cut.
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			w.Write([]byte(body[:len(body)/2]))
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+		default:
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			w.Write([]byte(body))
+		}
+	}))
+	defer srv.Close()
+	var waits []int
+	f := &engine.Fetcher{Dir: t.TempDir(), Backoff: func(n int) time.Duration { waits = append(waits, n); return 0 }}
+	var last engine.Progress
+	p, err := f.FetchWithProgress(context.Background(), srv.URL+"/app.tar", sha(body), func(p engine.Progress) { last = p })
+	if err != nil {
+		t.Fatalf("Fetch after two refusals and a cut: %v", err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != body {
+		t.Errorf("fetched %d bytes, want the %d of the body", len(got), len(body))
+	}
+	if requests.Load() != 4 || len(waits) != 3 {
+		t.Errorf("%d requests and %d waits, want 4 and 3", requests.Load(), len(waits))
+	}
+	if last.Done != int64(len(body)) || last.Total != int64(len(body)) {
+		t.Errorf("last progress %+v, want all %d bytes of %d", last, len(body), len(body))
+	}
+	requests.Store(0)
+	if _, err := f.Fetch(context.Background(), srv.URL+"/gone.tar", sha("x")); err == nil || !strings.Contains(err.Error(), "404") || requests.Load() != 1 {
+		t.Errorf("Fetch of a missing file: %v after %d requests, want a 404 at once", err, requests.Load())
 	}
 }

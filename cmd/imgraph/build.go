@@ -27,6 +27,7 @@ type buildFlags struct {
 	events          string
 	downloadStall   time.Duration
 	downloadTimeout time.Duration
+	downloadTries   int
 }
 
 func buildCommand(e *env, opts *options) *cobra.Command {
@@ -50,6 +51,9 @@ undone at once is, and what is left is listed); a third exits at once.`,
 			if f.downloadStall <= 0 || f.downloadTimeout <= 0 {
 				return usagef("--download-stall and --download-timeout must be positive durations, such as 30s")
 			}
+			if f.downloadTries < 1 {
+				return usagef("--download-attempts %d: a download is tried at least once", f.downloadTries)
+			}
 			if !slices.Contains([]string{"auto", "tty", "plain"}, f.view.progress) {
 				return usagef("--progress %q: want auto (a live view on a terminal, plain lines elsewhere), tty or plain", f.view.progress)
 			}
@@ -72,6 +76,7 @@ undone at once is, and what is left is listed); a third exits at once.`,
 	c.Flags().StringVar(&f.events, "events", "", "write every event of the build to FILE as JSON lines")
 	c.Flags().DurationVar(&f.downloadStall, "download-stall", engine.DefaultStall, "give up a download of an artifact or root filesystem that receives nothing for this long")
 	c.Flags().DurationVar(&f.downloadTimeout, "download-timeout", engine.DefaultTimeout, "give up a download that takes longer than this")
+	c.Flags().IntVar(&f.downloadTries, "download-attempts", engine.DefaultAttempts, "try a download that fails for a reason that may pass (5xx, 429, a cut or stalled connection) this many times, with backoff")
 	c.Flags().BoolVar(&opts.locked, "locked", false, "fail if IMAGES.lock would have to change")
 	c.Flags().StringVar(&opts.sshCIDR, "ssh-cidr", "", "aws: the only source admitted on the SSH port (default: this machine's address, as a /32)")
 	return c
@@ -131,7 +136,7 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 		Baker: s.baker, Store: s.caches.store, Locker: s.caches.store, Observer: observers,
 		OutDir: outDir,
 		Fetcher: &engine.Fetcher{Dir: s.caches.local.Path("artifacts"), Root: s.ws.Root, S3: aws.S3Opener(opts.profile, e.warn),
-			Stall: f.downloadStall, Timeout: f.downloadTimeout},
+			Stall: f.downloadStall, Timeout: f.downloadTimeout, Attempts: f.downloadTries},
 		Secret:  e.lookupEnv,
 		Warn:    e.warn,
 		Command: opts.command,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/imgraph/imgraph/cache"
 	"github.com/imgraph/imgraph/cache/remote"
+	"github.com/imgraph/imgraph/engine"
 )
 
 func cacheCommand(e *env, opts *options) *cobra.Command {
@@ -90,18 +91,5 @@ creates nothing.`,
 }
 
 func writeStats(w io.Writer, name string, st cache.Stats) {
-	fmt.Fprintf(w, "%s cache: %s\n  records: %d\n  images:  %d labels\n  size:    %s\n", name, st.Location, st.Records, st.Labels, humanBytes(st.Bytes))
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	fmt.Fprintf(w, "%s cache: %s\n  records: %d\n  images:  %d labels\n  size:    %s\n", name, st.Location, st.Records, st.Labels, engine.Bytes(st.Bytes))
 }

@@ -64,11 +64,11 @@ func TestBadInputCorpus(t *testing.T) {
 
 		// Hostile artifact servers on the loopback: the bake fails, bounded.
 		{name: "a server that never answers", setup: artifactFrom(hostile.Silent),
-			args: []string{"build", "--download-stall", "300ms"}, code: exitBakeFailed, msg: `nothing received for 300ms`},
+			args: []string{"build", "--download-stall", "300ms", "--download-attempts", "1"}, code: exitBakeFailed, msg: `nothing received for 300ms`},
 		{name: "a server that sends for ever", setup: artifactFrom(hostile.Endless),
 			args: []string{"build", "--download-timeout", "300ms"}, code: exitBakeFailed, msg: `not done after 300ms`},
 		{name: "a server that fails", setup: artifactFrom(hostile.Answer("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")),
-			args: []string{"build"}, code: exitBakeFailed, msg: `500 Internal Server Error`},
+			args: []string{"build", "--download-attempts", "1"}, code: exitBakeFailed, msg: `500 Internal Server Error`},
 		{name: "a server that sends other content", setup: artifactFrom(hostile.Answer("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nevil!")),
 			args: []string{"build"}, code: exitBakeFailed, msg: `sha256 is`},
 

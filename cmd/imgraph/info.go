@@ -68,7 +68,7 @@ workspace's.`,
 			fmt.Fprintf(tw, "output_dir:\t%s\n", info.OutputDir)
 			fmt.Fprintf(tw, "platform:\t%s\n", info.Platform)
 			fmt.Fprintf(tw, "home_region:\t%s\n", info.HomeRegion)
-			fmt.Fprintf(tw, "cache:\t%s (%s)\n", info.Cache, humanBytes(info.CacheBytes))
+			fmt.Fprintf(tw, "cache:\t%s (%s)\n", info.Cache, engine.Bytes(info.CacheBytes))
 			if info.SharedCache != "" {
 				fmt.Fprintf(tw, "shared_cache:\t%s\n", info.SharedCache)
 			}

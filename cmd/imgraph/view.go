@@ -276,19 +276,20 @@ func (v *view) draw() {
 	v.drawn = 1 + len(lines) + min(more, 1)
 }
 
-// runningText is one running line within width: the label gives way
-// first (elided from the front), then the phase.
+// runningText is one running line within width: the label and the phase
+// share what the action, region and time leave, the label cut from the
+// front and the phase at its end.
 func runningText(r *runningLine, width int) string {
-	elapsed := fmt.Sprintf("%5.1fs", time.Since(r.start).Seconds())
-	phase := fit(r.phase, 24)
-	tail := fmt.Sprintf(" %-9s %-14s %-24s %s", r.action, r.region, phase, elapsed)
-	label := width - 2 - len([]rune(tail))
-	if label < 12 {
+	elapsed := fmt.Sprintf(" %5.1fs", time.Since(r.start).Seconds())
+	middle := fmt.Sprintf(" %-9s %-14s ", r.action, r.region)
+	avail := width - 2 - len(middle) - len(elapsed)
+	if avail < 24 {
 		// A narrow terminal: the label and the time.
-		tail = " " + elapsed
-		label = width - 2 - len(tail)
+		return fit("  "+elide(r.label, max(width-2-len(elapsed), 1))+elapsed, width)
 	}
-	return fit("  "+fmt.Sprintf("%-*s", max(label, 0), elide(r.label, max(label, 0)))+tail, width)
+	labelW := min(len([]rune(r.label)), max(avail/2, 12))
+	phaseW := avail - labelW
+	return fit(fmt.Sprintf("  %-*s%s%-*s%s", labelW, elide(r.label, labelW), middle, phaseW, fit(r.phase, phaseW), elapsed), width)
 }
 
 // terminalWidth is the width of the terminal w writes to, or 0 when it
