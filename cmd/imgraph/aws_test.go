@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -307,6 +309,22 @@ func TestAWSCleanupAfterKill(t *testing.T) {
 	if r.code != exitOK || strings.Contains(r.stdout, "removed") || !strings.Contains(r.stdout, "left alone: ") ||
 		!strings.Contains(r.stdout, "of run "+run) || !strings.Contains(r.stdout, "imgraph cleanup --run RUN") {
 		t.Fatalf("cleanup of a run that beat a moment ago: %v", r)
+	}
+	var out cleanupJSON
+	r = ws.imgraph(t, nil, "cleanup", "--older-than", "0s", "--output", "json")
+	if err := json.Unmarshal([]byte(r.stdout), &out); r.code != exitOK || err != nil ||
+		len(out.Removed) != 0 || len(out.LeftAlone) == 0 || out.LeftAlone[0].Run != run || out.LeftAlone[0].Resources == 0 {
+		t.Fatalf("cleanup --output json of a run that beat a moment ago: %v (%v)", r, err)
+	}
+	// A dry run of its removal says what would go, as JSON, and removes nothing.
+	r = ws.imgraph(t, nil, "cleanup", "--older-than", "0s", "--run", run, "--dry-run", "--output", "json")
+	out = cleanupJSON{}
+	if err := json.Unmarshal([]byte(r.stdout), &out); r.code != exitOK || err != nil || !out.DryRun ||
+		!slices.ContainsFunc(out.Removed, func(x removedJSON) bool { return x.Kind == "instance" && x.Run == run }) {
+		t.Fatalf("cleanup --run --dry-run --output json: %v (%v)", r, err)
+	}
+	if len(leftovers(sim)) == 0 {
+		t.Fatal("a dry run removed what it would remove")
 	}
 	// Named as dead, its resources go.
 	r = ws.imgraph(t, nil, "cleanup", "--older-than", "0s", "--run", run)

@@ -85,7 +85,12 @@ func runGolden(t *testing.T, c *goldenCase) (string, int) {
 	for _, f := range c.files {
 		p := filepath.Join(root, filepath.FromSlash(f.name))
 		if strings.HasSuffix(f.name, "/") {
+			// Chmod as well: a root filesystem's modes are in its key,
+			// and the umask must not change the keys a case prints.
 			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(p, 0o755); err != nil {
 				t.Fatal(err)
 			}
 			continue
@@ -98,6 +103,9 @@ func runGolden(t *testing.T, c *goldenCase) (string, int) {
 			mode = 0o755
 		}
 		if err := os.WriteFile(p, []byte(f.body), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
 			t.Fatal(err)
 		}
 	}
