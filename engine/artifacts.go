@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/imgraph/imgraph/bake"
 )
 
 // Fetcher downloads artifacts and root filesystems once, checks them
@@ -107,7 +109,7 @@ func (f *Fetcher) FetchWithProgress(ctx context.Context, url, want string, progr
 			}
 			return "", fmt.Errorf("fetching %s: %w", url, err)
 		}
-		if err := sleepCtx(ctx, f.backoff(n)); err != nil {
+		if err := bake.Wait(ctx, f.backoff(n)); err != nil {
 			return "", fmt.Errorf("fetching %s: %w", url, err)
 		}
 	}
@@ -167,17 +169,6 @@ func transient(err error) bool {
 	var netErr net.Error
 	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // statusError is an answer other than 200 OK.
