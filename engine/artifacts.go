@@ -57,6 +57,9 @@ func (e *DigestMismatchError) Error() string {
 	return fmt.Sprintf("%s: sha256 is %s, but %s was pinned; if the new content is intended, pin sha256 = %q", e.URL, e.Got, e.Want, e.Got)
 }
 
+// progressEvery is how often a download's progress is told.
+const progressEvery = 2 * time.Second
+
 // DefaultAttempts is how many times a download is tried.
 const DefaultAttempts = 4
 
@@ -188,7 +191,8 @@ type stallError struct {
 
 func (e *stallError) Error() string { return e.msg }
 
-// progressReader tells how a download goes, at most twice a second.
+// progressReader tells how a download goes, every progressEvery (a plain
+// log gets a line each time) and at its end.
 type progressReader struct {
 	r      io.Reader
 	done   int64
@@ -201,7 +205,7 @@ type progressReader struct {
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	p.done += int64(n)
-	if now := time.Now(); now.Sub(p.last) >= 500*time.Millisecond || err == io.EOF {
+	if now := time.Now(); now.Sub(p.last) >= progressEvery || err == io.EOF {
 		p.last = now
 		rate := 0.0
 		if secs := now.Sub(p.start).Seconds(); secs > 0 {

@@ -522,7 +522,8 @@ func (b *builder) bakeInSlot(ctx context.Context, n *node) (string, error) {
 }
 
 // fetching reports a download's progress as the bake's phase: "fetching
-// app.jar: 12.0 MiB of 40.0 MiB, 3.1 MiB/s".
+// app.jar: 12.0 MiB of 40.0 MiB, 3.1 MiB/s". The first report comes at
+// once, so a download shows before its first bytes.
 func fetching(phase func(string), what string) func(Progress) {
 	return func(p Progress) {
 		of := ""
