@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,7 +109,7 @@ func (f *Fetcher) FetchWithProgress(ctx context.Context, url, want string, progr
 		if errors.As(err, &mismatch) {
 			return "", err
 		}
-		if n == attempts || ctx.Err() != nil || !transient(err) {
+		if n >= attempts || ctx.Err() != nil || !transient(err) {
 			if n > 1 {
 				err = fmt.Errorf("%w (after %d attempts)", err, n)
 			}
@@ -169,8 +172,30 @@ func transient(err error) bool {
 	if errors.As(err, &stall) {
 		return !stall.total
 	}
+	// Every error of http.Client.Do is a *url.Error, itself a net.Error:
+	// what it wraps says whether trying again can help.
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		err = urlErr.Err
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return !dnsErr.IsNotFound && (dnsErr.IsTemporary || dnsErr.IsTimeout)
+	}
+	var (
+		certErr      *tls.CertificateVerificationError
+		authorityErr x509.UnknownAuthorityError
+		hostErr      x509.HostnameError
+		invalidErr   x509.CertificateInvalidError
+		recordErr    tls.RecordHeaderError
+	)
+	if errors.As(err, &certErr) || errors.As(err, &authorityErr) || errors.As(err, &hostErr) ||
+		errors.As(err, &invalidErr) || errors.As(err, &recordErr) {
+		return false // the same certificate, or the same plain-HTTP server, next time
+	}
+	var opErr *net.OpError
 	var netErr net.Error
-	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) ||
+	return errors.As(err, &opErr) || errors.As(err, &netErr) && netErr.Timeout() || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
 }
 

@@ -201,3 +201,18 @@ func TestFetchRetriesWhatMayPass(t *testing.T) {
 		t.Errorf("Fetch of a missing file: %v after %d requests, want a 404 at once", err, requests.Load())
 	}
 }
+
+// A download that fails for a reason that will not pass (here, a
+// certificate this machine does not trust) is tried once.
+func TestFetchDoesNotRetryWhatWillNotPass(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("x")) }))
+	defer srv.Close()
+	var waits atomic.Int32
+	f := &engine.Fetcher{Dir: t.TempDir(), Backoff: func(int) time.Duration { waits.Add(1); return 0 }}
+	for _, url := range []string{srv.URL + "/app.tar"} {
+		waits.Store(0)
+		if _, err := f.Fetch(context.Background(), url, sha("x")); err == nil || waits.Load() != 0 {
+			t.Errorf("Fetch(%s) = %v after %d waits, want a failure at once", url, err, waits.Load())
+		}
+	}
+}

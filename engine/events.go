@@ -63,7 +63,7 @@ type Event struct {
 	// for it, and the images by what became of them (bake, copy, share,
 	// retag, cached, failed, skipped).
 	ExitCode *int           `json:"exit_code,omitempty"`
-	Counts   map[string]int `json:"counts,omitempty"`
+	Counts   map[string]int `json:"counts,omitzero"` // {} for a build of nothing
 }
 
 // Observer receives a build's events, one at a time.

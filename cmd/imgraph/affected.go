@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -123,11 +122,18 @@ func affectedJSONOf(since string, affected []engine.Affected) affectedJSON {
 }
 
 // gitTree writes the workspace at root as git revision rev has it into a
-// temporary directory, with the files git ignores taken from the working
-// tree, and returns the workspace's root there. cleanup removes it all,
-// and is safe to call whatever gitTree returns.
+// temporary directory under its output directory (the file system of the
+// working tree, so its ignored files can be hard-linked in), with the
+// files git ignores taken from the working tree, and returns the
+// workspace's root there. Git itself checks the revision out (read-tree
+// into an index of its own, then checkout-index), so the revision's
+// symlinks are written as git writes them and never followed. cleanup
+// removes it all, and is safe to call whatever gitTree returns.
 func gitTree(ctx context.Context, root, rev string) (wsRoot string, cleanup func(), err error) {
 	cleanup = func() {}
+	if resolved, err := filepath.EvalSymlinks(root); err == nil {
+		root = resolved // git names its top with symlinks resolved
+	}
 	top, err := git(ctx, root, "rev-parse", "--show-toplevel")
 	if err != nil {
 		return "", cleanup, usagef("affected compares with a git revision, and %s is not in a git repository (%v)", root, err)
@@ -137,54 +143,94 @@ func gitTree(ctx context.Context, root, rev string) (wsRoot string, cleanup func
 		return "", cleanup, usagef("--since %s: not a revision of the repository at %s", rev, top)
 	}
 	rel, err := filepath.Rel(top, root)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", cleanup, fmt.Errorf("the workspace %s is not inside the repository at %s", root, top)
+	}
+	out := filepath.Join(root, rules.OutDir)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", cleanup, err
+	}
+	tmp, err := os.MkdirTemp(out, ".affected-")
 	if err != nil {
 		return "", cleanup, err
 	}
-	tmp, err := os.MkdirTemp("", "imgraph-affected-")
-	if err != nil {
-		return "", cleanup, err
+	cleanup = func() { removeAll(tmp) }
+	tree := filepath.Join(tmp, "tree")
+	index := []string{"GIT_INDEX_FILE=" + filepath.Join(tmp, "index")}
+	treeish, prefix := rev+"^{tree}", ""
+	if rel != "." {
+		treeish, prefix = rev+":"+filepath.ToSlash(rel), "--prefix="+filepath.ToSlash(rel)+"/"
 	}
-	cleanup = func() { os.RemoveAll(tmp) }
-	cmd := exec.CommandContext(ctx, "git", "-C", top, "archive", "--format=tar", rev, "--", rel)
-	if rel == "." {
-		cmd = exec.CommandContext(ctx, "git", "-C", top, "archive", "--format=tar", rev)
+	readTree := []string{"read-tree"}
+	if prefix != "" {
+		readTree = append(readTree, prefix)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return "", cleanup, err
+	if _, err := gitEnv(ctx, top, index, append(readTree, treeish)...); err != nil {
+		return "", cleanup, fmt.Errorf("reading %s: %w", rev, err)
 	}
-	if err := cmd.Start(); err != nil {
-		return "", cleanup, err
-	}
-	xerr := extractTar(out, tmp)
-	io.Copy(io.Discard, out)
-	if err := cmd.Wait(); err != nil {
-		return "", cleanup, fmt.Errorf("git archive %s: %v: %s", rev, err, strings.TrimSpace(stderr.String()))
-	}
-	if xerr != nil {
-		return "", cleanup, fmt.Errorf("extracting %s: %w", rev, xerr)
+	if _, err := gitEnv(ctx, top, index, "checkout-index", "--all", "--force", "--prefix="+tree+"/"); err != nil {
+		return "", cleanup, fmt.Errorf("checking %s out: %w", rev, err)
 	}
 	ignored, err := git(ctx, root, "ls-files", "--others", "--ignored", "--exclude-standard", "--directory", "-z", "--", ".")
 	if err != nil {
 		return "", cleanup, err
 	}
+	wsRoot = filepath.Join(tree, rel)
 	for _, p := range strings.Split(ignored, "\x00") {
 		p = strings.TrimSuffix(p, "/")
 		if p == "" || p == rules.OutDir || strings.HasPrefix(p, rules.OutDir+"/") {
 			continue
 		}
-		if err := linkTree(filepath.Join(root, p), filepath.Join(tmp, rel, p)); err != nil {
+		if !freeIn(wsRoot, p) {
+			continue // the revision has something there: its own wins
+		}
+		if err := linkTree(filepath.Join(root, p), filepath.Join(wsRoot, p)); err != nil {
 			return "", cleanup, fmt.Errorf("copying the ignored %s: %w", p, err)
 		}
 	}
-	return filepath.Join(tmp, rel), cleanup, nil
+	return wsRoot, cleanup, nil
+}
+
+// freeIn reports whether rel can be written under dir without going
+// through anything but real directories: every parent that exists is a
+// directory (not a symlink a revision may hold), and rel itself is not
+// there.
+func freeIn(dir, rel string) bool {
+	parts := strings.Split(filepath.ToSlash(rel), "/")
+	p := dir
+	for i, part := range parts {
+		p = filepath.Join(p, part)
+		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return true
+		}
+		if err != nil || i == len(parts)-1 || !fi.IsDir() {
+			return false
+		}
+	}
+	return false
+}
+
+// removeAll removes a tree, read-only directories (which a root
+// filesystem has) included.
+func removeAll(dir string) {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	os.RemoveAll(dir)
 }
 
 func git(ctx context.Context, dir string, args ...string) (string, error) {
+	return gitEnv(ctx, dir, nil, args...)
+}
+
+func gitEnv(ctx context.Context, dir string, env []string, args ...string) (string, error) {
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -194,53 +240,6 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 		return "", err
 	}
 	return string(out), nil
-}
-
-// extractTar writes the files of a git archive under dir.
-func extractTar(r io.Reader, dir string) error {
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		name := filepath.Clean(h.Name)
-		if name == "." || strings.HasPrefix(name, "..") || filepath.IsAbs(name) {
-			continue
-		}
-		p := filepath.Join(dir, name)
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
-			}
-			f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fs.FileMode(h.Mode)&0o777)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(f, tr)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return err
-			}
-		case tar.TypeSymlink:
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
-			}
-			if err := os.Symlink(h.Linkname, p); err != nil {
-				return err
-			}
-		}
-	}
 }
 
 // linkTree puts the file or tree at from at to as it is (modes
@@ -265,17 +264,13 @@ func linkTree(from, to string) error {
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}
-		if _, err := os.Lstat(dst); err == nil && !d.IsDir() {
-			return nil // the revision has it: a file git tracks after all
-		}
 		switch {
 		case d.IsDir():
 			// Writable until its entries are in; its own mode at the end.
+			// Every directory here is one this walk made (freeIn checked
+			// the top), so nothing is chmod-ed through a symlink.
 			dirs = append(dirs, dir{dst, info.Mode()})
-			if err := os.Mkdir(dst, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-				return err
-			}
-			return nil
+			return os.Mkdir(dst, 0o700)
 		case d.Type()&fs.ModeSymlink != 0:
 			target, err := os.Readlink(p)
 			if err != nil {

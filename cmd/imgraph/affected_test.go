@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -69,5 +71,54 @@ image(name = "web", parent = "//base:al2023", provision = [shell(script = "web.s
 	}
 	if r := ws.imgraph(t, nil, "affected", "--since", "no-such-branch"); r.code != exitBadInput || !strings.Contains(r.stderr, "not a revision") {
 		t.Errorf("an unknown revision: %v", r)
+	}
+}
+
+// A revision that holds a symlink where the working tree has an ignored
+// directory gets nothing written through it: the files outside stay as
+// they were, and the temporary tree goes, read-only directories and all.
+func TestAffectedWritesNothingThroughARevisionsSymlink(t *testing.T) {
+	t.Parallel()
+	outside := t.TempDir()
+	ws := newWorkspace(t, map[string]string{
+		"base/IMAGES.star": `image(name = "al2023", source = rootfs(path = "rootfs"))`,
+	})
+	gitIn := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", ws.root, "-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	if err := os.Symlink(outside, filepath.Join(ws.root, "gen")); err != nil {
+		t.Fatal(err)
+	}
+	gitIn("init", "-q")
+	gitIn("add", ".")
+	gitIn("commit", "-q", "-m", "gen is a link")
+	// Now gen is an ignored directory of generated files, one read-only.
+	if err := os.Remove(filepath.Join(ws.root, "gen")); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, ws.root, map[string]string{".gitignore": "gen/\n", "gen/ro/planted": "x"})
+	if err := os.Chmod(filepath.Join(ws.root, "gen", "ro"), 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(filepath.Join(ws.root, "gen", "ro"), 0o755) })
+	before, err := os.Stat(outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ws.imgraph(t, nil, "affected", "--since", "HEAD"); r.code != exitOK {
+		t.Fatalf("affected: %v", r)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("affected wrote %d entries through the revision's symlink", len(entries))
+	}
+	if fi, _ := os.Stat(outside); fi.Mode() != before.Mode() {
+		t.Errorf("the symlink's target is now %v, was %v", fi.Mode(), before.Mode())
+	}
+	if left, _ := filepath.Glob(filepath.Join(ws.root, "imgraph-out", ".affected-*")); len(left) != 0 {
+		t.Errorf("affected left %v", left)
 	}
 }

@@ -118,12 +118,6 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 		events = engine.NewJSONLines(ef)
 		observers = append(observers, events)
 	}
-	view := newView(e.stderr, s.ws.Root, f.view)
-	observers = append(observers, view)
-	if opts.trace != nil {
-		observers = append(observers, traceEvents{opts.trace})
-		defer opts.span("build")()
-	}
 	// While this process lives, `imgraph cleanup` leaves this run's
 	// temporary resources alone.
 	releaseRun, err := s.caches.local.HoldRun(s.runID)
@@ -131,14 +125,23 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 		return err
 	}
 	defer releaseRun()
+	view := newView(e.stderr, s.ws.Root, f.view)
+	defer view.close()
+	observers = append(observers, view)
+	if opts.trace != nil {
+		observers = append(observers, traceEvents{opts.trace})
+		defer opts.span("build")()
+	}
+	// Warnings go through the view, so none is drawn over by its block.
+	warn := view.warn(e.warn)
 	report, err := engine.Build(ctx, a, p, engine.BuildOptions{
 		Jobs: f.jobs, KeepGoing: f.keepGoing, RunID: s.runID,
 		Baker: s.baker, Store: s.caches.store, Locker: s.caches.store, Observer: observers,
 		OutDir: outDir,
-		Fetcher: &engine.Fetcher{Dir: s.caches.local.Path("artifacts"), Root: s.ws.Root, S3: aws.S3Opener(opts.profile, e.warn),
+		Fetcher: &engine.Fetcher{Dir: s.caches.local.Path("artifacts"), Root: s.ws.Root, S3: aws.S3Opener(opts.profile, warn),
 			Stall: f.downloadStall, Timeout: f.downloadTimeout, Attempts: f.downloadTries},
 		Secret:  e.lookupEnv,
-		Warn:    e.warn,
+		Warn:    warn,
 		Command: opts.command,
 		Version: versionString(),
 	})

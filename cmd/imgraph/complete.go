@@ -17,7 +17,10 @@ import (
 // the colon. Nothing is completed where the workspace cannot be read.
 func completeLabels(e *env, opts *options) cobra.CompletionFunc {
 	return func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		if toComplete != "" && !strings.HasPrefix(toComplete, "/") && !strings.HasPrefix(toComplete, "-/") {
+		if toComplete != "" && !strings.HasPrefix(toComplete, "//") && !strings.HasPrefix(toComplete, "-//") {
+			if c.Name() == "fmt" {
+				return []string{"star"}, cobra.ShellCompDirectiveFilterFileExt // fmt takes .star files too
+			}
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		s, err := openSession(e, opts)

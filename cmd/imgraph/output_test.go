@@ -105,6 +105,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"export", "//apps/api:api", ""}, ":0\n"},
 		{[]string{"build", "--platform", ""}, "aws\nlocal\n:4\n"},
 		{[]string{"query", "--output", "g"}, "label\nlabel_kind\ngraph\njson\n:4\n"},
+		{[]string{"fmt", "lib/d"}, "star\n:8\n"},
 	} {
 		r := ws.imgraph(t, nil, append([]string{"__complete"}, tc.args...)...)
 		if got, _, _ := strings.Cut(r.stdout, "Completion ended"); r.code != exitOK || got != tc.want {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strconv"
+
 	"bufio"
 	"bytes"
 	"errors"
@@ -10,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/spf13/cobra"
 
@@ -39,11 +43,12 @@ type rcLine struct {
 
 // withRC is args with the flags the rc files give the command args name
 // put before the command line's own, so the command line wins: common
-// flags, the command's, then those of each --config the command line (or
-// the rc files) names.
+// flags, the command's, then those of each --config named (on the command
+// line or in the rc lines, expanded in turn). As in Bazel, a common flag
+// the command does not take is left out rather than refused.
 func withRC(root *cobra.Command, e *env, args []string) ([]string, error) {
 	cmd, rest, err := root.Find(args)
-	if err != nil || cmd == root || slices.Contains(args, "--ignore-rc") {
+	if err != nil || cmd == root || ignoreRC(args) {
 		return args, nil
 	}
 	name := strings.TrimPrefix(cmd.CommandPath(), root.Name()+" ")
@@ -60,38 +65,63 @@ func withRC(root *cobra.Command, e *env, args []string) ([]string, error) {
 		return args, nil
 	}
 	var before []string
+	// add appends a line's flags, and expands the configs they name.
+	var add func(l rcLine, common bool) error
+	expanded := map[string]bool{}
+	expand := func(config string, fromCommandLine bool) error {
+		if config == "" {
+			return usagef("--config needs a name, as in --config=ci")
+		}
+		if expanded[config] {
+			return nil // named twice, or a cycle
+		}
+		expanded[config] = true
+		found := false
+		for _, l := range lines {
+			if l.config == config && (l.command == name || l.command == "common") {
+				found = true
+				if err := add(l, l.command == "common"); err != nil {
+					return err
+				}
+			}
+		}
+		// A config named for every command (by a common line) may have
+		// nothing for this one; one named on its command line must.
+		if !found && fromCommandLine && !slices.ContainsFunc(lines, func(l rcLine) bool { return l.config == config }) {
+			return usagef("--config=%s: no line of %s in %s says %s:%s or common:%s", config, RCFile, strings.Join(rcFiles(e, args), " or "), name, config, config)
+		}
+		return nil
+	}
+	add = func(l rcLine, common bool) error {
+		flags := l.args
+		if common {
+			flags = knownFlags(root, cmd, flags)
+		}
+		for _, c := range configsIn(flags) {
+			if err := expand(c, false); err != nil {
+				return err
+			}
+		}
+		before = append(before, withoutConfigs(flags)...)
+		return nil
+	}
 	for _, l := range lines {
 		if l.config == "" && l.command == "common" {
-			before = append(before, l.args...)
+			if err := add(l, true); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, l := range lines {
 		if l.config == "" && l.command == name {
-			before = append(before, l.args...)
-		}
-	}
-	// --config=NAME expands where the rc files and the command line ask.
-	var configs []string
-	for _, a := range slices.Concat(before, args) {
-		if v, ok := strings.CutPrefix(a, "--config="); ok {
-			configs = append(configs, v)
-		}
-	}
-	for i, a := range args {
-		if a == "--config" && i+1 < len(args) {
-			configs = append(configs, args[i+1])
-		}
-	}
-	for _, c := range configs {
-		found := false
-		for _, l := range lines {
-			if l.config == c && (l.command == name || l.command == "common") {
-				before = append(before, l.args...)
-				found = true
+			if err := add(l, false); err != nil {
+				return nil, err
 			}
 		}
-		if !found {
-			return nil, usagef("--config=%s: no line of %s in %s says %s:%s or common:%s", c, RCFile, strings.Join(rcFiles(e, args), " or "), name, c, c)
+	}
+	for _, c := range configsIn(args) {
+		if err := expand(c, true); err != nil {
+			return nil, err
 		}
 	}
 	// The rc's flags go right after the command's name (which Find took
@@ -105,6 +135,102 @@ func withRC(root *cobra.Command, e *env, args []string) ([]string, error) {
 		}
 	}
 	return slices.Concat(args[:at], before, args[at:]), nil
+}
+
+// ignoreRC reports whether the command line says --ignore-rc (or
+// --ignore-rc=true).
+func ignoreRC(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if v, ok := strings.CutPrefix(a, "--ignore-rc="); ok {
+			b, _ := strconv.ParseBool(v)
+			return b
+		}
+		if a == "--ignore-rc" {
+			return true
+		}
+	}
+	return false
+}
+
+// configsIn are the configs flags name, as --config=NAME or --config NAME.
+func configsIn(flags []string) []string {
+	var out []string
+	for i, f := range flags {
+		if f == "--" {
+			break
+		}
+		if v, ok := strings.CutPrefix(f, "--config="); ok {
+			out = append(out, v)
+		} else if f == "--config" && i+1 < len(flags) {
+			out = append(out, flags[i+1])
+		}
+	}
+	return out
+}
+
+// withoutConfigs is flags without their --config flags: those are
+// expanded where they are named.
+func withoutConfigs(flags []string) []string {
+	var out []string
+	for i := 0; i < len(flags); i++ {
+		switch {
+		case strings.HasPrefix(flags[i], "--config="):
+		case flags[i] == "--config":
+			i++
+		default:
+			out = append(out, flags[i])
+		}
+	}
+	return out
+}
+
+// knownFlags is flags without those cmd does not take (with their
+// values): a common line serves every command.
+func knownFlags(root, cmd *cobra.Command, flags []string) []string {
+	var out []string
+	for i := 0; i < len(flags); i++ {
+		f := flags[i]
+		name, _, hasValue := strings.Cut(strings.TrimLeft(f, "-"), "=")
+		short := !strings.HasPrefix(f, "--")
+		lookup := func(fs *pflag.FlagSet) *pflag.Flag {
+			if short {
+				return fs.ShorthandLookup(name)
+			}
+			return fs.Lookup(name)
+		}
+		known := lookup(cmd.Flags()) != nil || lookup(cmd.InheritedFlags()) != nil
+		// Whether the flag takes the next word as its value, by any
+		// command's definition of it.
+		takesValue := false
+		if !hasValue && f != "--config" {
+			for _, c := range append([]*cobra.Command{root}, root.Commands()...) {
+				if fl := lookup(c.Flags()); fl != nil {
+					takesValue = fl.NoOptDefVal == ""
+					break
+				}
+				if fl := lookup(c.PersistentFlags()); fl != nil {
+					takesValue = fl.NoOptDefVal == ""
+					break
+				}
+			}
+		}
+		if f == "--config" {
+			known, takesValue = true, true
+		}
+		if known {
+			out = append(out, f)
+			if takesValue && i+1 < len(flags) {
+				out = append(out, flags[i+1])
+			}
+		}
+		if takesValue {
+			i++
+		}
+	}
+	return out
 }
 
 // rcFiles are the rc files that apply: the home directory's, then the

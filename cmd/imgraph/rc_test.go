@@ -95,3 +95,30 @@ func TestVarFile(t *testing.T) {
 		t.Errorf("a var file with a number: %v", r)
 	}
 }
+
+// A common line serves every command: a flag one command does not take is
+// left out for it, and a config it names may have nothing for a command.
+// Configs name configs, in either form, and --ignore-rc=true reads none.
+func TestRCFilesAcrossCommands(t *testing.T) {
+	t.Parallel()
+	ws := newWorkspace(t, map[string]string{
+		"base/IMAGES.star": `image(name = "al2023", source = rootfs(path = "rootfs"))`,
+	})
+	writeFiles(t, ws.root, map[string]string{RCFile: `common --jobs 3 --config=ci
+build:ci --keep-going
+plan:ci --config js
+plan:js --output json
+`})
+	if r := ws.imgraph(t, nil, "version"); r.code != exitOK || !strings.HasPrefix(r.stdout, "imgraph ") {
+		t.Errorf("version under a common --jobs and a config it has no lines for: %v", r)
+	}
+	if r := ws.imgraph(t, nil, "plan"); r.code != exitOK || !strings.HasPrefix(r.stdout, "{") {
+		t.Errorf("plan under plan:ci naming plan:js (--output json): %v", r)
+	}
+	if r := ws.imgraph(t, nil, "plan", "--ignore-rc=true"); r.code != exitOK || strings.HasPrefix(r.stdout, "{") {
+		t.Errorf("plan --ignore-rc=true: %v", r)
+	}
+	if r := ws.imgraph(t, nil, "plan", "--config="); r.code != exitBadInput {
+		t.Errorf("plan --config= (no name): %v", r)
+	}
+}

@@ -156,13 +156,14 @@ func run(ctx context.Context, e *env, args []string) int {
 	usageArgs(root)
 	full, err := withRC(root, e, args)
 	if err != nil {
-		return report(e.stderr, err, slices.Contains(args, "--output=json") || slices.Index(args, "json") > 0 && args[slices.Index(args, "json")-1] == "--output")
+		return report(e.stderr, err, wantsJSON(args))
 	}
 	root.SetArgs(full)
 	opts.command = append([]string{"imgraph"}, full...)
 	err = root.Execute()
-	if terr := opts.writeTrace(e); terr != nil && err == nil {
-		err = terr
+	var status exitStatus
+	if terr := opts.writeTrace(e); terr != nil && (err == nil || errors.As(err, &status)) {
+		err = terr // a trace asked for and not written is worth more than a detailed exit code
 	}
 	if opts.stopProfile != nil {
 		if perr := opts.stopProfile(); perr != nil && err == nil {
@@ -172,7 +173,7 @@ func run(ctx context.Context, e *env, args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	return report(e.stderr, err, opts.output == "json")
+	return report(e.stderr, err, opts.output == "json" || wantsJSON(full))
 }
 
 // usageArgs makes cobra's complaints about a command's arguments usage
@@ -270,6 +271,7 @@ type errorJSON struct {
 	Line     int32       `json:"line,omitempty"`
 	Col      int32       `json:"col,omitempty"`
 	Hint     string      `json:"hint,omitempty"`
+	Context  string      `json:"context,omitempty"` // what the errors are of, such as "the workspace at HEAD~1"
 	ExitCode int         `json:"exit_code"`
 	Errors   []errorJSON `json:"errors,omitempty"`
 }
@@ -285,6 +287,11 @@ func errorJSONOf(err error, code int) errorJSON {
 			for _, e := range list {
 				out.Errors = append(out.Errors, fileErrorJSON(e, code))
 			}
+		}
+		// What a wrapping error said of the list, as "the workspace at
+		// REV:" does, is kept.
+		if ctx, ok := strings.CutSuffix(err.Error(), list.Error()); ok {
+			out.Context = strings.TrimRight(strings.TrimSpace(ctx), ":")
 		}
 		return out
 	}
@@ -312,4 +319,19 @@ func checkOutput(opts *options, allowed ...string) error {
 		}
 	}
 	return usagef("--output %q: this command prints %s", opts.output, strings.Join(allowed, " or "))
+}
+
+// wantsJSON reports whether args ask for --output json, for an error met
+// before (or without) the flags being parsed, such as a bad flag before
+// --output.
+func wantsJSON(args []string) bool {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--output=json" || a == "--output" && i+1 < len(args) && args[i+1] == "json" {
+			return true
+		}
+	}
+	return false
 }

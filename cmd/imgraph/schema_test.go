@@ -85,6 +85,13 @@ image(name = "app", parent = ":al2023", provision = [shell(inline = ["echo hi > 
 		}
 		validate(t, manifest, "the manifest", []byte(readFile(t, filepath.Join(ws.root, "imgraph-out", "manifest.json"))))
 	}
+	// A build of nothing ends as the schema says too.
+	if r := ws.imgraph(t, nil, "build", "--events", eventsFile, "--", "//...", "-//base/..."); r.code != exitOK {
+		t.Fatalf("a build of nothing: %v", r)
+	}
+	for i, line := range strings.Split(strings.TrimSpace(readFile(t, eventsFile)), "\n") {
+		validate(t, events, fmt.Sprintf("the empty build's event %d", i+1), []byte(line))
+	}
 	for _, action := range []string{"bake", "publish", "retag"} {
 		if !slices.Contains(seen, action) {
 			t.Errorf("no %s finished among %q", action, seen)

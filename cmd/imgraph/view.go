@@ -43,6 +43,7 @@ type view struct {
 	drawn      int // lines of the live block on screen
 	stop       chan struct{}
 	stopped    chan struct{}
+	closeOnce  sync.Once
 }
 
 type runningLine struct {
@@ -99,13 +100,34 @@ func (v *view) tick() {
 	}
 }
 
+// close stops the live block and erases it; it may be called again.
 func (v *view) close() {
-	if v.live {
-		close(v.stop)
-		<-v.stopped
+	v.closeOnce.Do(func() {
+		if v.live {
+			close(v.stop)
+			<-v.stopped
+			v.mu.Lock()
+			v.clear()
+			v.mu.Unlock()
+		}
+	})
+}
+
+// warn wraps a warning printer: while the live block is on screen, a
+// warning is printed above it, not under it where the next redraw would
+// erase it.
+func (v *view) warn(print func(format string, args ...any)) func(format string, args ...any) {
+	return func(format string, args ...any) {
 		v.mu.Lock()
-		v.clear()
-		v.mu.Unlock()
+		defer v.mu.Unlock()
+		live := v.live && v.drawn > 0
+		if live {
+			v.clear()
+		}
+		print(format, args...)
+		if live {
+			v.draw()
+		}
 	}
 }
 
