@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mattn/go-runewidth"
 	"golang.org/x/term"
 
 	"github.com/imgraph/imgraph/engine"
@@ -194,7 +195,7 @@ func (v *view) Event(e engine.Event) {
 	}
 	width, _ := v.size()
 	count := v.count() + " "
-	line := fit(verb+" "+rest, width-len([]rune(count)))
+	line := fit(verb+" "+rest, width-len(count))
 	v.clear()
 	fmt.Fprintf(v.w, "%s%s\n", count, v.paint(line, min(len(verb), len(line)), colour))
 	v.draw()
@@ -226,29 +227,39 @@ func firstLine(s string) string {
 	return s
 }
 
-// fit cuts s to at most width characters, ending it with "…" when cut.
+// fit cuts s to at most width columns of a terminal (a wide character
+// takes two), ending it with "…" when cut.
 func fit(s string, width int) string {
-	r := []rune(s)
-	if len(r) <= width {
+	if runewidth.StringWidth(s) <= width {
 		return s
 	}
 	if width <= 1 {
-		return string(r[:max(width, 0)])
+		return runewidth.Truncate(s, max(width, 0), "")
 	}
-	return string(r[:width-1]) + "…"
+	return runewidth.Truncate(s, width, "…")
 }
 
-// elide cuts a label to width characters from the front, where the
-// package path is: the name at its end is what tells bakes apart.
+// elide cuts a label to width columns from the front, where the package
+// path is: the name at its end is what tells bakes apart.
 func elide(label string, width int) string {
-	r := []rune(label)
-	if len(r) <= width {
+	if runewidth.StringWidth(label) <= width {
 		return label
 	}
-	if width <= 1 {
-		return string(r[len(r)-max(width, 0):])
+	r := []rune(label)
+	w, i := 0, len(r)
+	for i > 0 && w+runewidth.RuneWidth(r[i-1]) <= width-1 {
+		i--
+		w += runewidth.RuneWidth(r[i])
 	}
-	return "…" + string(r[len(r)-width+1:])
+	if width <= 1 {
+		return string(r[i:])
+	}
+	return "…" + string(r[i:])
+}
+
+// pad fills s with spaces to width columns.
+func pad(s string, width int) string {
+	return s + strings.Repeat(" ", max(width-runewidth.StringWidth(s), 0))
 }
 
 func (v *view) redraw() {
@@ -309,9 +320,9 @@ func runningText(r *runningLine, width int) string {
 		// A narrow terminal: the label and the time.
 		return fit("  "+elide(r.label, max(width-2-len(elapsed), 1))+elapsed, width)
 	}
-	labelW := min(len([]rune(r.label)), max(avail/2, 12))
+	labelW := min(runewidth.StringWidth(r.label), max(avail/2, 12))
 	phaseW := avail - labelW
-	return fit(fmt.Sprintf("  %-*s%s%-*s%s", labelW, elide(r.label, labelW), middle, phaseW, fit(r.phase, phaseW), elapsed), width)
+	return fit("  "+pad(elide(r.label, labelW), labelW)+middle+pad(fit(r.phase, phaseW), phaseW)+elapsed, width)
 }
 
 // terminalWidth is the width of the terminal w writes to, or 0 when it

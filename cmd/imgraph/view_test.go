@@ -43,3 +43,32 @@ func TestPlainView(t *testing.T) {
 		t.Errorf("--color=yes:\n%q", got)
 	}
 }
+
+// Lines are measured in terminal columns: a wide character takes two.
+func TestFitCountsColumns(t *testing.T) {
+	for _, c := range []struct {
+		s     string
+		width int
+		want  string
+	}{
+		{"abcdef", 4, "abc…"},
+		{"abc", 4, "abc"},
+		{"日本語テキスト", 7, "日本語…"},
+	} {
+		if got := fit(c.s, c.width); got != c.want {
+			t.Errorf("fit(%q, %d) = %q, want %q", c.s, c.width, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		s     string
+		width int
+		want  string
+	}{
+		{"//a/b/c:name", 8, "…/c:name"},
+		{"//チーム:名前", 6, "…:名前"},
+	} {
+		if got := elide(c.s, c.width); got != c.want {
+			t.Errorf("elide(%q, %d) = %q, want %q", c.s, c.width, got, c.want)
+		}
+	}
+}
