@@ -176,7 +176,7 @@ func Build(ctx context.Context, a *Analysis, p *Plan, opt BuildOptions) (*Report
 		slots:    make(chan struct{}, opt.Jobs),
 		nodes:    make(map[label.Label]*node, len(p.Targets)),
 		total:    len(p.Targets),
-		manifest: &Manifest{RunID: opt.RunID, Platform: p.Platform.Name(), Images: map[string]ManifestEntry{}},
+		manifest: startManifest(opt.OutDir, opt.RunID, p.Platform.Name(), opt.Warn),
 	}
 	report := &Report{}
 	for _, t := range p.Targets {
@@ -360,7 +360,7 @@ func (b *builder) finished(n *node) {
 	b.done++
 	done := b.done
 	if n.record != nil {
-		b.manifest.Images[n.out.Target.Image.Label.String()] = ManifestEntry{Key: n.out.Target.Key.Hex, Images: maps.Clone(n.out.Images)}
+		b.manifest.Images[n.out.Target.Image.Label.String()] = manifestEntry(n.record, n.out.Images)
 	}
 	b.mu.Unlock()
 	b.emit(Event{Type: EventImageDone, Label: n.out.Target.Image.Label.String(), Key: n.out.Target.Key.Hex, Done: done, Total: b.total})
@@ -398,7 +398,7 @@ func (b *builder) record(ctx context.Context, n *node, change func(rec *cache.Re
 	n.mu.Unlock()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.manifest.Images[n.out.Target.Image.Label.String()] = ManifestEntry{Key: rec.Key, Images: images}
+	b.manifest.Images[n.out.Target.Image.Label.String()] = manifestEntry(rec, images)
 	return b.writeManifestLocked()
 }
 

@@ -502,3 +502,51 @@ func TestARecordFoundAsASummaryIsRecordedWhole(t *testing.T) {
 		}
 	}
 }
+
+// The manifest keeps every label its output directory has recorded: a
+// build of one package updates that package's entries and leaves the
+// others', each saying when and by which run its image was baked.
+func TestTheManifestKeepsWhatOtherBuildsRecorded(t *testing.T) {
+	root := scheduleRoot(t)
+	writeFiles(t, root, map[string]string{"h/IMAGES.star": `image(name = "solo", source = rootfs(path = "rootfs"))`, "h/rootfs/etc": ""})
+	store, _ := cache.OpenLocal(filepath.Join(root, "cache"), nil)
+	out := filepath.Join(root, "imgraph-out")
+	build := func(run string, patterns ...string) {
+		t.Helper()
+		a := analyze(t, root, rules.Config{}, patterns...)
+		plan, err := engine.MakePlan(context.Background(), a, store, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := engine.Build(context.Background(), a, plan, engine.BuildOptions{
+			Jobs: 4, RunID: run, Baker: instantBaker{newTickBaker()}, Store: store, OutDir: out,
+			Fetcher: &engine.Fetcher{Dir: filepath.Join(root, "fetch"), Root: root}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	build("run-1", "//g/...")
+	build("run-2", "//h/...")
+	m, err := engine.ReadManifest(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Images) != 10 || m.RunID != "run-2" {
+		t.Fatalf("manifest of %d images by %s, want the 9 of //g and //h:solo, written last by run-2", len(m.Images), m.RunID)
+	}
+	for l, e := range m.Images {
+		want := "run-1"
+		if l == "//h:solo" {
+			want = "run-2"
+		}
+		if e.Run != want || e.Baked.IsZero() || e.Images["us-east-1"] == "" {
+			t.Errorf("%s: %+v, want baked by %s", l, e, want)
+		}
+	}
+}
+
+// instantBaker is a tickBaker whose bakes end at once.
+type instantBaker struct{ *tickBaker }
+
+func (instantBaker) Bake(_ context.Context, job *bake.Job) (string, error) {
+	return "img-" + job.Key[:8], nil
+}

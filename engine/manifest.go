@@ -2,22 +2,64 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"time"
+
+	"github.com/imgraph/imgraph/cache"
 )
 
-// Manifest is imgraph-out/manifest.json: what the last build made, for
-// the tools that deploy its images.
+// Manifest is imgraph-out/manifest.json, for the tools that deploy the
+// images (a Terraform jsondecode, a script): every label the builds of
+// this output directory have recorded, each with its latest image. A
+// build updates the entries of the images it records and leaves the rest,
+// so a build of one package keeps every other package's.
 type Manifest struct {
-	RunID    string                   `json:"run_id"`
+	RunID    string                   `json:"run_id"` // the run that wrote it last
 	Platform string                   `json:"platform"`
 	Images   map[string]ManifestEntry `json:"images"` // by label
 }
 
-// ManifestEntry is one image's key and its image id in each region.
+// ManifestEntry is one image's key, its image id in each region, and
+// when and by which run it was baked.
 type ManifestEntry struct {
 	Key    string            `json:"key"`
 	Images map[string]string `json:"images"`
+	Baked  time.Time         `json:"baked"`
+	Run    string            `json:"run"`
+}
+
+// manifestEntry is what the manifest says of the image rec records.
+func manifestEntry(rec *cache.Record, images map[string]string) ManifestEntry {
+	return ManifestEntry{Key: rec.Key, Images: maps.Clone(images), Baked: rec.Created.UTC(), Run: rec.RunID}
+}
+
+// startManifest is the manifest a build begins from: the one in outDir,
+// when it is of the same platform and can be read; a new one otherwise.
+func startManifest(outDir, runID, platform string, warn func(format string, args ...any)) *Manifest {
+	fresh := &Manifest{RunID: runID, Platform: platform, Images: map[string]ManifestEntry{}}
+	if outDir == "" {
+		return fresh
+	}
+	m, err := ReadManifest(outDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fresh
+	case err != nil:
+		warn("%s cannot be read (%v): it starts again with this build's images", filepath.Join(outDir, "manifest.json"), err)
+		return fresh
+	case m.Platform != platform:
+		warn("%s held the %s platform's images: it now holds the %s platform's", filepath.Join(outDir, "manifest.json"), m.Platform, platform)
+		return fresh
+	}
+	if m.Images == nil {
+		m.Images = map[string]ManifestEntry{}
+	}
+	m.RunID = runID
+	return m
 }
 
 // ReadManifest reads the manifest in outDir.
