@@ -146,6 +146,7 @@ type builder struct {
 	done     int
 	total    int
 	manifest *Manifest
+	recorded map[string]bool // the labels this build put in the manifest
 }
 
 // Build carries out a plan: it bakes in dependency order with opt.Jobs
@@ -177,6 +178,7 @@ func Build(ctx context.Context, a *Analysis, p *Plan, opt BuildOptions) (*Report
 		nodes:    make(map[label.Label]*node, len(p.Targets)),
 		total:    len(p.Targets),
 		manifest: startManifest(opt.OutDir, opt.RunID, p.Platform.Name(), opt.Warn),
+		recorded: map[string]bool{},
 	}
 	report := &Report{}
 	for _, t := range p.Targets {
@@ -360,7 +362,7 @@ func (b *builder) finished(n *node) {
 	b.done++
 	done := b.done
 	if n.record != nil {
-		b.manifest.Images[n.out.Target.Image.Label.String()] = manifestEntry(n.record, n.out.Images)
+		b.setManifest(n.out.Target.Image.Label.String(), manifestEntry(n.record, n.out.Images))
 	}
 	b.mu.Unlock()
 	b.emit(Event{Type: EventImageDone, Label: n.out.Target.Image.Label.String(), Key: n.out.Target.Key.Hex, Done: done, Total: b.total})
@@ -398,7 +400,7 @@ func (b *builder) record(ctx context.Context, n *node, change func(rec *cache.Re
 	n.mu.Unlock()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.manifest.Images[n.out.Target.Image.Label.String()] = manifestEntry(rec, images)
+	b.setManifest(n.out.Target.Image.Label.String(), manifestEntry(rec, images))
 	return b.writeManifestLocked()
 }
 

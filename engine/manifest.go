@@ -32,6 +32,13 @@ type ManifestEntry struct {
 	Run    string            `json:"run"`
 }
 
+// setManifest puts the entry of label, which this build recorded, in
+// the manifest; b.mu is held.
+func (b *builder) setManifest(label string, e ManifestEntry) {
+	b.manifest.Images[label] = e
+	b.recorded[label] = true
+}
+
 // manifestEntry is what the manifest says of the image rec records.
 func manifestEntry(rec *cache.Record, images map[string]string) ManifestEntry {
 	return ManifestEntry{Key: rec.Key, Images: maps.Clone(images), Baked: rec.Created.UTC(), Run: rec.RunID}
@@ -82,6 +89,18 @@ func (b *builder) writeManifest() error {
 func (b *builder) writeManifestLocked() error {
 	if b.opt.OutDir == "" {
 		return nil
+	}
+	// Another build into the same output directory may have written
+	// since this one began: its entries are kept, this one's put over
+	// them, under a lock so neither write is lost.
+	unlock := lockManifest(filepath.Join(b.opt.OutDir, ".manifest.lock"), b.opt.Warn)
+	defer unlock()
+	if disk, err := ReadManifest(b.opt.OutDir); err == nil && disk.Platform == b.manifest.Platform && disk.Images != nil {
+		for l, e := range disk.Images {
+			if _, ours := b.recorded[l]; !ours {
+				b.manifest.Images[l] = e
+			}
+		}
 	}
 	data, err := json.MarshalIndent(b.manifest, "", "  ")
 	if err != nil {
