@@ -195,7 +195,8 @@ func transient(err error) bool {
 	}
 	var opErr *net.OpError
 	var netErr net.Error
-	return errors.As(err, &opErr) || errors.As(err, &netErr) && netErr.Timeout() || errors.Is(err, io.ErrUnexpectedEOF) ||
+	return errors.As(err, &opErr) || errors.As(err, &netErr) && netErr.Timeout() ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || // a connection closed before, or during, the answer
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
 }
 

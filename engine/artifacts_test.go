@@ -169,6 +169,10 @@ func TestFetchRetriesWhatMayPass(t *testing.T) {
 		case n == 2:
 			http.Error(w, "slow down", http.StatusTooManyRequests)
 		case n == 3:
+			// The connection closed before any answer.
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+		case n == 4:
 			// Half the body, then the connection is cut.
 			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
 			w.Write([]byte(body[:len(body)/2]))
@@ -181,17 +185,17 @@ func TestFetchRetriesWhatMayPass(t *testing.T) {
 	}))
 	defer srv.Close()
 	var waits []int
-	f := &engine.Fetcher{Dir: t.TempDir(), Backoff: func(n int) time.Duration { waits = append(waits, n); return 0 }}
+	f := &engine.Fetcher{Dir: t.TempDir(), Attempts: 5, Backoff: func(n int) time.Duration { waits = append(waits, n); return 0 }}
 	var last engine.Progress
 	p, err := f.FetchWithProgress(context.Background(), srv.URL+"/app.tar", sha(body), func(p engine.Progress) { last = p })
 	if err != nil {
-		t.Fatalf("Fetch after two refusals and a cut: %v", err)
+		t.Fatalf("Fetch after two refusals, a closed connection and a cut: %v", err)
 	}
 	if got, _ := os.ReadFile(p); string(got) != body {
 		t.Errorf("fetched %d bytes, want the %d of the body", len(got), len(body))
 	}
-	if requests.Load() != 4 || len(waits) != 3 {
-		t.Errorf("%d requests and %d waits, want 4 and 3", requests.Load(), len(waits))
+	if requests.Load() != 5 || len(waits) != 4 {
+		t.Errorf("%d requests and %d waits, want 5 and 4", requests.Load(), len(waits))
 	}
 	if last.Done != int64(len(body)) || last.Total != int64(len(body)) {
 		t.Errorf("last progress %+v, want all %d bytes of %d", last, len(body), len(body))

@@ -93,6 +93,9 @@ func (b *builder) writeManifestLocked() error {
 	// Another build into the same output directory may have written
 	// since this one began: its entries are kept, this one's put over
 	// them, under a lock so neither write is lost.
+	if err := os.MkdirAll(b.opt.OutDir, 0o755); err != nil {
+		return err
+	}
 	unlock := lockManifest(filepath.Join(b.opt.OutDir, ".manifest.lock"), b.opt.Warn)
 	defer unlock()
 	if disk, err := ReadManifest(b.opt.OutDir); err == nil && disk.Platform == b.manifest.Platform && disk.Images != nil {

@@ -58,17 +58,18 @@ floating source must be in IMAGES.lock on both sides.`,
 			if err != nil {
 				return err
 			}
-			ws, err := rules.FindWorkspace(tree)
-			if err != nil {
-				return fmt.Errorf("the workspace at %s: %w", since, err)
-			}
-			loader, err := rules.NewLoader(ws, s.loader.Config())
-			if err != nil {
-				return fmt.Errorf("the workspace at %s: %w", since, err)
-			}
-			before, err := analyzeOffline(c.Context(), s, loader, []label.Pattern{{Recursive: true, Selects: label.Rules}})
-			if err != nil {
-				return fmt.Errorf("the workspace at %s:\n%w", since, err)
+			// The revision's own workspace, at the same place, or none:
+			// searching upward from the checkout would find this one.
+			before := &engine.Analysis{}
+			if ws, err := rules.FindWorkspace(tree); err == nil && sameDir(ws.Root, tree) {
+				loader, err := rules.NewLoader(ws, s.loader.Config())
+				if err != nil {
+					return fmt.Errorf("the workspace at %s: %w", since, err)
+				}
+				before, err = analyzeOffline(c.Context(), s, loader, []label.Pattern{{Recursive: true, Selects: label.Rules}})
+				if err != nil {
+					return fmt.Errorf("the workspace at %s:\n%w", since, err)
+				}
 			}
 			affected := engine.AffectedSince(before, now)
 			if opts.output == "json" {
@@ -181,14 +182,59 @@ func gitTree(ctx context.Context, root, rev string) (wsRoot string, cleanup func
 		if p == "" || p == rules.OutDir || strings.HasPrefix(p, rules.OutDir+"/") {
 			continue
 		}
-		if !freeIn(wsRoot, p) {
-			continue // the revision has something there: its own wins
-		}
-		if err := linkTree(filepath.Join(root, p), filepath.Join(wsRoot, p)); err != nil {
+		if err := linkIgnored(root, wsRoot, p); err != nil {
 			return "", cleanup, fmt.Errorf("copying the ignored %s: %w", p, err)
 		}
 	}
 	return wsRoot, cleanup, nil
+}
+
+// linkIgnored puts the working tree's ignored rel (under root) into the
+// checkout at wsRoot: whole where its place is free; entry by entry where
+// the revision has a real directory there (a .keep it tracks, say); not
+// at all where the revision has anything else, or reaches it through
+// anything but real directories: the revision's own wins.
+func linkIgnored(root, wsRoot, rel string) error {
+	if freeIn(wsRoot, rel) {
+		return linkTree(filepath.Join(root, rel), filepath.Join(wsRoot, rel))
+	}
+	if !realDirIn(wsRoot, rel) {
+		return nil
+	}
+	src, err := os.Lstat(filepath.Join(root, rel))
+	if err != nil || !src.IsDir() {
+		return nil
+	}
+	entries, err := os.ReadDir(filepath.Join(root, rel))
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := linkIgnored(root, wsRoot, filepath.Join(rel, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// realDirIn reports whether rel under dir is a directory reached through
+// directories alone.
+func realDirIn(dir, rel string) bool {
+	p := dir
+	for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
+		p = filepath.Join(p, part)
+		if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
+			return false
+		}
+	}
+	return true
+}
+
+// sameDir reports whether a and b name one directory.
+func sameDir(a, b string) bool {
+	ra, err1 := filepath.EvalSymlinks(a)
+	rb, err2 := filepath.EvalSymlinks(b)
+	return err1 == nil && err2 == nil && ra == rb
 }
 
 // freeIn reports whether rel can be written under dir without going

@@ -122,3 +122,39 @@ func TestAffectedWritesNothingThroughARevisionsSymlink(t *testing.T) {
 		t.Errorf("affected left %v", left)
 	}
 }
+
+// A revision from before the workspace existed has no images: every image
+// is new. An ignored directory where the revision tracks a file (a .keep)
+// is taken from the working tree all the same, entry by entry.
+func TestAffectedSinceBeforeTheWorkspaceAndIntoTrackedDirectories(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	gitIn := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", root, "-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	writeFiles(t, root, map[string]string{"README": "before imgraph\n"})
+	gitIn("init", "-q")
+	gitIn("add", ".")
+	gitIn("commit", "-q", "-m", "before")
+	ws := &testWorkspace{root: root, cache: t.TempDir()}
+	writeFiles(t, root, map[string]string{
+		"IMAGES.star":          `workspace(name = "t", platform = "local")`,
+		"base/IMAGES.star":     `image(name = "al2023", source = rootfs(path = "rootfs"))`,
+		"base/rootfs/.keep":    "",
+		"base/rootfs/etc/made": "generated\n",
+		".gitignore":           "base/rootfs/*\n!base/rootfs/.keep\n",
+	})
+	r := ws.imgraph(t, nil, "affected", "--since", "HEAD")
+	if r.code != exitOK || !strings.Contains(r.stdout, "//base:al2023") || !strings.Contains(r.stdout, "new") {
+		t.Fatalf("affected since a revision without the workspace: %v\nwant //base:al2023, new", r)
+	}
+	gitIn("add", ".")
+	gitIn("commit", "-q", "-m", "imgraph")
+	if r := ws.imgraph(t, nil, "affected", "--since", "HEAD"); r.code != exitOK || !strings.Contains(r.stdout, "0 images affected") {
+		t.Errorf("affected with the generated files ignored beside a tracked .keep: %v\nwant none", r)
+	}
+}

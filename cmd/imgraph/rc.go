@@ -65,76 +65,83 @@ func withRC(root *cobra.Command, e *env, args []string) ([]string, error) {
 		return args, nil
 	}
 	var before []string
-	// add appends a line's flags, and expands the configs they name.
-	var add func(l rcLine, common bool) error
-	expanded := map[string]bool{}
-	expand := func(config string, fromCommandLine bool) error {
+	// add appends a line's flags in order, expanding each --config where
+	// it stands (as Bazel does), so the flags after it override it.
+	var add func(flags []string, common bool, stack []string) error
+	var expand func(config string, stack []string) error
+	expand = func(config string, stack []string) error {
 		if config == "" {
 			return usagef("--config needs a name, as in --config=ci")
 		}
-		if expanded[config] {
-			return nil // named twice, or a cycle
+		if slices.Contains(stack, config) {
+			return usagef("--config=%s names itself: %s", config, strings.Join(append(stack, config), " -> "))
 		}
-		expanded[config] = true
-		found := false
+		// A config may have nothing for this command (a common line
+		// serves every command); one that no line defines is a mistake.
+		if !slices.ContainsFunc(lines, func(l rcLine) bool { return l.config == config }) {
+			return usagef("--config=%s: no line of %s in %s says %s:%s or common:%s", config, RCFile, strings.Join(rcFiles(e, args), " or "), name, config, config)
+		}
 		for _, l := range lines {
 			if l.config == config && (l.command == name || l.command == "common") {
-				found = true
-				if err := add(l, l.command == "common"); err != nil {
+				if err := add(l.args, l.command == "common", append(stack, config)); err != nil {
 					return err
 				}
 			}
 		}
-		// A config named for every command (by a common line) may have
-		// nothing for this one; one named on its command line must.
-		if !found && fromCommandLine && !slices.ContainsFunc(lines, func(l rcLine) bool { return l.config == config }) {
-			return usagef("--config=%s: no line of %s in %s says %s:%s or common:%s", config, RCFile, strings.Join(rcFiles(e, args), " or "), name, config, config)
-		}
 		return nil
 	}
-	add = func(l rcLine, common bool) error {
-		flags := l.args
+	add = func(flags []string, common bool, stack []string) error {
 		if common {
 			flags = knownFlags(root, cmd, flags)
 		}
-		for _, c := range configsIn(flags) {
-			if err := expand(c, false); err != nil {
-				return err
+		for i := 0; i < len(flags); i++ {
+			f := flags[i]
+			switch {
+			case strings.HasPrefix(f, "--config="):
+				if err := expand(strings.TrimPrefix(f, "--config="), stack); err != nil {
+					return err
+				}
+			case f == "--config":
+				if i+1 == len(flags) {
+					return usagef("--config needs a name, as in --config=ci")
+				}
+				i++
+				if err := expand(flags[i], stack); err != nil {
+					return err
+				}
+			default:
+				before = append(before, f)
 			}
 		}
-		before = append(before, withoutConfigs(flags)...)
 		return nil
 	}
 	for _, l := range lines {
 		if l.config == "" && l.command == "common" {
-			if err := add(l, true); err != nil {
+			if err := add(l.args, true, nil); err != nil {
 				return nil, err
 			}
 		}
 	}
 	for _, l := range lines {
 		if l.config == "" && l.command == name {
-			if err := add(l, false); err != nil {
+			if err := add(l.args, false, nil); err != nil {
 				return nil, err
 			}
 		}
 	}
+	// The command line's configs expand after the rc's own lines, even
+	// one a line named: the command line wins.
 	for _, c := range configsIn(args) {
-		if err := expand(c, true); err != nil {
+		if err := expand(c, nil); err != nil {
 			return nil, err
 		}
 	}
-	// The rc's flags go right after the command's name (which Find took
-	// out of rest), so the command line's own come later and win.
-	at, j := 0, 0
-	for i, a := range args {
-		if j < len(rest) && a == rest[j] {
-			j++
-		} else {
-			at = i + 1
-		}
-	}
-	return slices.Concat(args[:at], before, args[at:]), nil
+	// The command's words, then the rc's flags, then every other word of
+	// the command line in its order (Find took the command's words out of
+	// rest): the command line's flags, before the command's name or after
+	// it, come later and win.
+	words := strings.Fields(strings.TrimPrefix(cmd.CommandPath(), root.Name()))
+	return slices.Concat(words, before, rest), nil
 }
 
 // ignoreRC reports whether the command line says --ignore-rc (or
@@ -171,54 +178,54 @@ func configsIn(flags []string) []string {
 	return out
 }
 
-// withoutConfigs is flags without their --config flags: those are
-// expanded where they are named.
-func withoutConfigs(flags []string) []string {
-	var out []string
-	for i := 0; i < len(flags); i++ {
-		switch {
-		case strings.HasPrefix(flags[i], "--config="):
-		case flags[i] == "--config":
-			i++
-		default:
-			out = append(out, flags[i])
-		}
-	}
-	return out
-}
-
 // knownFlags is flags without those cmd does not take (with their
 // values): a common line serves every command.
 func knownFlags(root, cmd *cobra.Command, flags []string) []string {
 	var out []string
 	for i := 0; i < len(flags); i++ {
 		f := flags[i]
-		name, _, hasValue := strings.Cut(strings.TrimLeft(f, "-"), "=")
-		short := !strings.HasPrefix(f, "--")
+		if !strings.HasPrefix(f, "-") || f == "-" || f == "--" {
+			continue // the value of a flag left out
+		}
+		var name string
+		var hasValue, short bool
+		if strings.HasPrefix(f, "--") {
+			name, _, hasValue = strings.Cut(f[2:], "=")
+		} else {
+			// -j, -j8, -kj8: the first letter names the flag; anything
+			// after it is its value, or more flags, and stays with it.
+			name, hasValue, short = string([]rune(f[1:])[0]), len([]rune(f)) > 2, true
+		}
 		lookup := func(fs *pflag.FlagSet) *pflag.Flag {
 			if short {
 				return fs.ShorthandLookup(name)
 			}
 			return fs.Lookup(name)
 		}
+		if name == "config" {
+			// Expanded where it stands, for whichever command it serves.
+			out = append(out, f)
+			if !hasValue && i+1 < len(flags) {
+				out = append(out, flags[i+1])
+				i++
+			}
+			continue
+		}
 		known := lookup(cmd.Flags()) != nil || lookup(cmd.InheritedFlags()) != nil
 		// Whether the flag takes the next word as its value, by any
 		// command's definition of it.
 		takesValue := false
-		if !hasValue && f != "--config" {
+		if !hasValue {
 			for _, c := range append([]*cobra.Command{root}, root.Commands()...) {
-				if fl := lookup(c.Flags()); fl != nil {
-					takesValue = fl.NoOptDefVal == ""
-					break
+				fl := lookup(c.Flags())
+				if fl == nil {
+					fl = lookup(c.PersistentFlags())
 				}
-				if fl := lookup(c.PersistentFlags()); fl != nil {
+				if fl != nil {
 					takesValue = fl.NoOptDefVal == ""
 					break
 				}
 			}
-		}
-		if f == "--config" {
-			known, takesValue = true, true
 		}
 		if known {
 			out = append(out, f)

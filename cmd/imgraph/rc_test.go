@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -120,5 +122,51 @@ plan:js --output json
 	}
 	if r := ws.imgraph(t, nil, "plan", "--config="); r.code != exitBadInput {
 		t.Errorf("plan --config= (no name): %v", r)
+	}
+}
+
+// Configs expand where they stand, the command line's last of all (even
+// one an rc line named); a config no line defines is a mistake; a short
+// flag with its value attached is read as one; and the command line's
+// flags win wherever they stand, before the command's name too.
+func TestRCFileOrder(t *testing.T) {
+	t.Parallel()
+	ws := newWorkspace(t, map[string]string{
+		"base/IMAGES.star": `image(name = "al2023", source = rootfs(path = "rootfs"), salt = var("salt", default = "none"))`,
+	})
+	salt := func(rc string, args ...string) string {
+		t.Helper()
+		writeFiles(t, ws.root, map[string]string{RCFile: rc})
+		r := ws.imgraph(t, nil, args...)
+		if r.code != exitOK {
+			return fmt.Sprintf("exit %d: %s", r.code, r.stderr)
+		}
+		for _, l := range strings.Split(r.stdout, "\n") {
+			if strings.Contains(l, "salt") {
+				return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "salt:"))
+			}
+		}
+		return "no salt in:\n" + r.stdout
+	}
+	explain := []string{"explain", "//base:al2023"}
+	for _, tc := range []struct {
+		name, rc string
+		args     []string
+		want     string
+	}{
+		{"the command line's config after the rc's lines", "common --config=fast\ncommon --var salt=default\ncommon:fast --var salt=fast\n",
+			append(slices.Clone(explain), "--config=fast"), "fast"},
+		{"a config where it stands", "common --var salt=line --config=x\ncommon:x --var salt=x\n", explain, "x"},
+		{"flags after a config override it", "common --config=x --var salt=line\ncommon:x --var salt=x\n", explain, "line"},
+		{"a flag before the command's name", "common --var salt=rc\n", append([]string{"--var", "salt=cli"}, explain...), "cli"},
+		{"a short flag with its value", "common -j8 --var salt=rc\n", explain, "rc"},
+		{"a flag no command takes, with a value", "common --no-such-flag some-value --var salt=rc\n", explain, "rc"},
+	} {
+		if got := salt(tc.rc, tc.args...); got != tc.want {
+			t.Errorf("%s: salt %s, want %s", tc.name, got, tc.want)
+		}
+	}
+	if got := salt("common --config=cii\ncommon:ci --var salt=ci\n", explain...); !strings.Contains(got, "exit 2") || !strings.Contains(got, "--config=cii") {
+		t.Errorf("an rc line naming a config no line defines: %s", got)
 	}
 }

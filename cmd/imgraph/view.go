@@ -252,7 +252,11 @@ func elide(label string, width int) string {
 		w += runewidth.RuneWidth(r[i])
 	}
 	if width <= 1 {
-		return string(r[i:])
+		// No room for "…": the last character, if it fits.
+		if last := r[len(r)-1]; width == 1 && runewidth.RuneWidth(last) == 1 {
+			return string(last)
+		}
+		return ""
 	}
 	return "…" + string(r[i:])
 }

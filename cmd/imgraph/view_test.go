@@ -66,6 +66,7 @@ func TestFitCountsColumns(t *testing.T) {
 	}{
 		{"//a/b/c:name", 8, "…/c:name"},
 		{"//チーム:名前", 6, "…:名前"},
+		{"//a:bcd", 1, "d"},
 	} {
 		if got := elide(c.s, c.width); got != c.want {
 			t.Errorf("elide(%q, %d) = %q, want %q", c.s, c.width, got, c.want)
