@@ -27,13 +27,7 @@ image(name = "web", parent = "//base:al2023", provision = [shell(script = "web.s
 		"apps/java.sh": "echo java\n",
 		"apps/web.sh":  "echo web\n",
 	})
-	gitIn := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("git", append([]string{"-C", ws.root, "-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	gitIn := gitAt(t, ws.root)
 	gitIn("init", "-q")
 	gitIn("add", ".")
 	gitIn("commit", "-q", "-m", "first")
@@ -83,13 +77,7 @@ func TestAffectedWritesNothingThroughARevisionsSymlink(t *testing.T) {
 	ws := newWorkspace(t, map[string]string{
 		"base/IMAGES.star": `image(name = "al2023", source = rootfs(path = "rootfs"))`,
 	})
-	gitIn := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("git", append([]string{"-C", ws.root, "-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	gitIn := gitAt(t, ws.root)
 	if err := os.Symlink(outside, filepath.Join(ws.root, "gen")); err != nil {
 		t.Fatal(err)
 	}
@@ -129,13 +117,7 @@ func TestAffectedWritesNothingThroughARevisionsSymlink(t *testing.T) {
 func TestAffectedSinceBeforeTheWorkspaceAndIntoTrackedDirectories(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	gitIn := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("git", append([]string{"-C", root, "-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	gitIn := gitAt(t, root)
 	writeFiles(t, root, map[string]string{"README": "before imgraph\n"})
 	gitIn("init", "-q")
 	gitIn("add", ".")
@@ -156,5 +138,16 @@ func TestAffectedSinceBeforeTheWorkspaceAndIntoTrackedDirectories(t *testing.T) 
 	gitIn("commit", "-q", "-m", "imgraph")
 	if r := ws.imgraph(t, nil, "affected", "--since", "HEAD"); r.code != exitOK || !strings.Contains(r.stdout, "0 images affected") {
 		t.Errorf("affected with the generated files ignored beside a tracked .keep: %v\nwant none", r)
+	}
+}
+
+// gitAt runs git in dir, as a user named t.
+func gitAt(t *testing.T, dir string) func(args ...string) {
+	return func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
 	}
 }
