@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -151,6 +152,15 @@ func gitTree(ctx context.Context, root, rev string) (wsRoot string, cleanup func
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return "", cleanup, err
 	}
+	// A run killed with kill -9 leaves its checkout; one a day old is no
+	// run's any more (a run takes minutes).
+	if stale, _ := filepath.Glob(filepath.Join(out, ".affected-*")); len(stale) > 0 {
+		for _, d := range stale {
+			if fi, err := os.Lstat(d); err == nil && fi.IsDir() && time.Since(fi.ModTime()) > staleCheckout {
+				removeAll(d)
+			}
+		}
+	}
 	tmp, err := os.MkdirTemp(out, ".affected-")
 	if err != nil {
 		return "", cleanup, err
@@ -236,6 +246,10 @@ func sameDir(a, b string) bool {
 	rb, err2 := filepath.EvalSymlinks(b)
 	return err1 == nil && err2 == nil && ra == rb
 }
+
+// staleCheckout is how old a checkout of an earlier affected run must be
+// for a later one to remove it.
+const staleCheckout = 24 * time.Hour
 
 // freeIn reports whether rel can be written under dir without going
 // through anything but real directories: every parent that exists is a

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // affected --since names exactly the images below a script edited since
@@ -108,6 +109,23 @@ func TestAffectedWritesNothingThroughARevisionsSymlink(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(ws.root, "imgraph-out", ".affected-*")); len(left) != 0 {
 		t.Errorf("affected left %v", left)
+	}
+	// What a killed run left goes once it is a day old; a running one's stays.
+	old, running := filepath.Join(ws.root, "imgraph-out", ".affected-killed"), filepath.Join(ws.root, "imgraph-out", ".affected-running")
+	writeFiles(t, old, map[string]string{"tree/x": ""})
+	writeFiles(t, running, map[string]string{"tree/x": ""})
+	dayAgo := time.Now().Add(-25 * time.Hour)
+	if err := os.Chtimes(old, dayAgo, dayAgo); err != nil {
+		t.Fatal(err)
+	}
+	if r := ws.imgraph(t, nil, "affected", "--since", "HEAD"); r.code != exitOK {
+		t.Fatalf("affected: %v", r)
+	}
+	if _, err := os.Stat(old); err == nil {
+		t.Error("a day-old checkout was left")
+	}
+	if _, err := os.Stat(running); err != nil {
+		t.Errorf("a running affected's checkout was removed: %v", err)
 	}
 }
 
