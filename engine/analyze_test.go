@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"context"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imgraph/imgraph/bake/local"
 	"github.com/imgraph/imgraph/cache"
 	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/internal/gen"
@@ -30,7 +28,7 @@ func TestAnalysisLoadsByNeed(t *testing.T) {
 		if _, err := gen.Write(root, gen.Config{Images: 400, Packages: 60, Depth: 5, FanOut: 3, SharedFiles: 6, Seed: seed}); err != nil {
 			t.Fatal(err)
 		}
-		whole := analyzeIn(t, root, "//...")
+		whole := analyze(t, root, rules.Config{})
 		pkgs := slices.Sorted(maps.Keys(whole.Result.Loaded))
 		var someImage label.Label
 		for _, l := range whole.Targets {
@@ -46,8 +44,8 @@ func TestAnalysisLoadsByNeed(t *testing.T) {
 			{"//" + pkgs[1] + "/...", "//" + pkgs[2] + "/..."},
 		} {
 			name := fmt.Sprintf("seed %d, %v", seed, ps)
-			a := analyzeIn(t, root, ps...)
-			want := engine.Select(whole.Graph, parsePatterns(t, ps...))
+			a := analyze(t, root, rules.Config{}, ps...)
+			want := engine.Select(whole.Graph, patterns(t, ps...))
 			if !slices.Equal(a.Targets, want) {
 				t.Errorf("%s: targets %v, want %v", name, a.Targets, want)
 			}
@@ -63,7 +61,7 @@ func TestAnalysisLoadsByNeed(t *testing.T) {
 			for _, l := range a.Closure {
 				need[l.Pkg] = true
 			}
-			for _, p := range parsePatterns(t, ps...) {
+			for _, p := range patterns(t, ps...) {
 				for _, pkg := range pkgs {
 					if !p.Negative && p.MatchesPackage(pkg) {
 						need[pkg] = true
@@ -77,36 +75,6 @@ func TestAnalysisLoadsByNeed(t *testing.T) {
 			}
 		}
 	}
-}
-
-func analyzeIn(t *testing.T, root string, patterns ...string) *engine.Analysis {
-	t.Helper()
-	ws, err := rules.FindWorkspace(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := rules.NewLoader(ws, rules.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := engine.Analyze(context.Background(), l, engine.AnalyzeOptions{Patterns: parsePatterns(t, patterns...), Platform: local.Platform{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
-func parsePatterns(t *testing.T, ps ...string) []label.Pattern {
-	t.Helper()
-	var out []label.Pattern
-	for _, s := range ps {
-		p, err := label.ParsePattern(s, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, p)
-	}
-	return out
 }
 
 // countingDigests counts what a DigestCache answers.
@@ -138,17 +106,9 @@ func TestKeysWithADigestCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	analyze := func(dc engine.DigestCache) *engine.Analysis {
+	analyzeWith := func(dc engine.DigestCache) *engine.Analysis {
 		t.Helper()
-		ws, err := rules.FindWorkspace(root)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := rules.NewLoader(ws, rules.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := engine.Analyze(context.Background(), l, engine.AnalyzeOptions{Patterns: parsePatterns(t, "//..."), Platform: local.Platform{}, Digests: dc})
+		a, err := tryAnalyze(t, root, rules.Config{}, engine.AnalyzeOptions{Digests: dc})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,13 +124,13 @@ func TestKeysWithADigestCache(t *testing.T) {
 	}
 	// Files just written are read again by every run until they settle.
 	racy := &countingDigests{FileIndex: store.Digests()}
-	sameKeys("a run right after the files were written", analyze(racy), analyze(nil))
+	sameKeys("a run right after the files were written", analyzeWith(racy), analyzeWith(nil))
 	if err := racy.Save(); err != nil {
 		t.Fatal(err)
 	}
 	waitForTheClock(t, root)
 	first := &countingDigests{FileIndex: store.Digests()}
-	sameKeys("first run", analyze(first), analyze(nil))
+	sameKeys("first run", analyzeWith(first), analyzeWith(nil))
 	if first.hits.Load() != 0 || first.misses.Load() == 0 {
 		t.Fatalf("first run: %d hits, %d misses; want no hits: nothing was recorded", first.hits.Load(), first.misses.Load())
 	}
@@ -183,8 +143,8 @@ func TestKeysWithADigestCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := &countingDigests{FileIndex: store.Digests()}
-	before := analyze(nil)
-	sameKeys("second run", analyze(second), before)
+	before := analyzeWith(nil)
+	sameKeys("second run", analyzeWith(second), before)
 	if second.misses.Load() != 0 || second.hits.Load() != first.misses.Load() {
 		t.Fatalf("second run: %d hits and %d misses, want %d hits", second.hits.Load(), second.misses.Load(), first.misses.Load())
 	}
@@ -201,8 +161,8 @@ func TestKeysWithADigestCache(t *testing.T) {
 	if err := os.Chtimes(script, fi.ModTime(), fi.ModTime()); err != nil {
 		t.Fatal(err)
 	}
-	after := analyze(&countingDigests{FileIndex: store.Digests()})
-	sameKeys("after an edit that kept the size and the time", after, analyze(nil))
+	after := analyzeWith(&countingDigests{FileIndex: store.Digests()})
+	sameKeys("after an edit that kept the size and the time", after, analyzeWith(nil))
 	changed := 0
 	for l, k := range after.Keys {
 		if before.Keys[l].Hex != k.Hex {

@@ -1,16 +1,13 @@
 package engine_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
 
-	"github.com/imgraph/imgraph/bake/local"
 	"github.com/imgraph/imgraph/cache"
 	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/internal/gen"
-	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
 )
 
@@ -35,19 +32,11 @@ func BenchmarkAnalyze(b *testing.B) {
 			b.Fatal(err)
 		}
 		analyze := func(b *testing.B, dc *cache.FileIndex) {
-			ws, err := rules.FindWorkspace(root)
-			if err != nil {
-				b.Fatal(err)
-			}
-			l, err := rules.NewLoader(ws, rules.Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			opts := engine.AnalyzeOptions{Patterns: []label.Pattern{{Recursive: true, Selects: label.Rules}}, Platform: local.Platform{}}
+			opts := engine.AnalyzeOptions{}
 			if dc != nil {
 				opts.Digests = dc
 			}
-			a, err := engine.Analyze(context.Background(), l, opts)
+			a, err := tryAnalyze(b, root, rules.Config{}, opts)
 			if err != nil {
 				b.Fatal(err)
 			}

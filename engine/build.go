@@ -215,21 +215,9 @@ func Build(ctx context.Context, a *Analysis, p *Plan, opt BuildOptions) (*Report
 	case report.Failed > 0:
 		err = &BuildError{Failed: report.Failed, Skipped: report.Skipped}
 	}
-	code := exitCodeOf(err)
+	code := ExitCode(err)
 	b.emit(Event{Type: EventBuildFinish, Done: b.done, Total: b.total, ExitCode: &code, Counts: report.Counts()})
 	return report, err
-}
-
-// exitCodeOf is the exit code imgraph ends a build that returned err with
-// (the CLI's, which the build_finish event tells).
-func exitCodeOf(err error) int {
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, context.Canceled):
-		return 130
-	}
-	return 1
 }
 
 func (b *builder) emit(e Event) {

@@ -514,9 +514,7 @@ func TestTheManifestKeepsWhatOtherBuildsRecorded(t *testing.T) {
 	var observer engine.Observer
 	build := func(run string, pattern string) {
 		// Called from goroutines: errors, not Fatal.
-		ws, _ := rules.FindWorkspace(root)
-		l, _ := rules.NewLoader(ws, rules.Config{})
-		a, err := engine.Analyze(context.Background(), l, engine.AnalyzeOptions{Patterns: parsePatterns(t, pattern), Platform: local.Platform{}})
+		a, err := tryAnalyze(t, root, rules.Config{}, engine.AnalyzeOptions{}, pattern)
 		if err != nil {
 			t.Error(err)
 			return

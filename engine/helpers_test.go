@@ -53,7 +53,7 @@ func chmod(t *testing.T, root, name string, mode os.FileMode) {
 	}
 }
 
-func patterns(t *testing.T, ps ...string) []label.Pattern {
+func patterns(t testing.TB, ps ...string) []label.Pattern {
 	t.Helper()
 	if len(ps) == 0 {
 		ps = []string{"//..."}
@@ -69,7 +69,7 @@ func patterns(t *testing.T, ps ...string) []label.Pattern {
 	return out
 }
 
-func loader(t *testing.T, root string, cfg rules.Config) *rules.Loader {
+func loader(t testing.TB, root string, cfg rules.Config) *rules.Loader {
 	t.Helper()
 	ws, err := rules.FindWorkspace(root)
 	if err != nil {
@@ -84,7 +84,7 @@ func loader(t *testing.T, root string, cfg rules.Config) *rules.Loader {
 
 // tryAnalyze analyses the workspace at root for the patterns (//... when
 // none are given).
-func tryAnalyze(t *testing.T, root string, cfg rules.Config, opt engine.AnalyzeOptions, ps ...string) (*engine.Analysis, error) {
+func tryAnalyze(t testing.TB, root string, cfg rules.Config, opt engine.AnalyzeOptions, ps ...string) (*engine.Analysis, error) {
 	t.Helper()
 	opt.Patterns = patterns(t, ps...)
 	l := loader(t, root, cfg)
@@ -95,7 +95,7 @@ func tryAnalyze(t *testing.T, root string, cfg rules.Config, opt engine.AnalyzeO
 }
 
 // platformOf is the platform a loader resolved select() for.
-func platformOf(t *testing.T, l *rules.Loader) bake.Platform {
+func platformOf(t testing.TB, l *rules.Loader) bake.Platform {
 	t.Helper()
 	for _, p := range []bake.Platform{aws.Platform{}, local.Platform{}} {
 		if p.Name() == l.Platform() {

@@ -25,6 +25,10 @@ const OutDir = "imgraph-out"
 // ignoredDirs are never searched for packages.
 var ignoredDirs = map[string]bool{".git": true, "node_modules": true, OutDir: true}
 
+// Ignored reports whether a directory of this name is never searched for
+// packages, nor for the .star files of a workspace.
+func Ignored(dirName string) bool { return ignoredDirs[dirName] }
+
 // IgnoreMarker in a directory hides it and everything below it.
 const IgnoreMarker = ".imgraphignore"
 

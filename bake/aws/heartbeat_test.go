@@ -20,18 +20,7 @@ import (
 // stops when nothing is registered.
 func TestHeartbeatRenewsLiveResources(t *testing.T) {
 	w := newSimWorld(t, Options{})
-	client, err := w.baker.ec2In(home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := client.CreateSecurityGroup(context.Background(), &ec2.CreateSecurityGroupInput{
-		GroupName: awssdk.String("beating"), Description: awssdk.String("a live run's"),
-		TagSpecifications: tagSpecs([]types.Tag{heartbeatTag(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}, types.ResourceTypeSecurityGroup),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := awssdk.ToString(out.GroupId)
+	id := liveGroups(t, w, []types.Tag{heartbeatTag(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}, "beating")[0]
 	beat := func() string {
 		for _, g := range w.sim.State().Regions[home].SecurityGroups {
 			if g.ID == id {
@@ -62,19 +51,10 @@ func TestHeartbeatRenewsLiveResources(t *testing.T) {
 // and the gone one is forgotten.
 func TestHeartbeatOutlivesAGoneResource(t *testing.T) {
 	w := newSimWorld(t, Options{})
+	ids := liveGroups(t, w, nil, "deleted", "live")
 	client, err := w.baker.ec2In(home)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var ids []string
-	for _, name := range []string{"deleted", "live"} {
-		out, err := client.CreateSecurityGroup(context.Background(), &ec2.CreateSecurityGroupInput{
-			GroupName: awssdk.String(name), Description: awssdk.String("a live run's"),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, awssdk.ToString(out.GroupId))
 	}
 	if _, err := client.DeleteSecurityGroup(context.Background(), &ec2.DeleteSecurityGroupInput{GroupId: &ids[0]}); err != nil {
 		t.Fatal(err)
@@ -107,16 +87,7 @@ func TestHeartbeatOutlivesAGoneResource(t *testing.T) {
 // beat, which has its resources, and returns.
 func TestHeartbeatDoneStopsAHangingBeat(t *testing.T) {
 	w := newSimWorld(t, Options{})
-	client, err := w.baker.ec2In(home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := client.CreateSecurityGroup(context.Background(), &ec2.CreateSecurityGroupInput{
-		GroupName: awssdk.String("beating"), Description: awssdk.String("a live run's"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := liveGroups(t, w, nil, "beating")[0]
 	sent, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	w.hook(func(action string) answer {
@@ -130,7 +101,7 @@ func TestHeartbeatDoneStopsAHangingBeat(t *testing.T) {
 	defer close(release)
 	clock := newFakeClock()
 	h := &heart{b: w.baker, interval: time.Hour, ticks: clock.After}
-	done := h.alive(home, awssdk.ToString(out.GroupId))
+	done := h.alive(home, id)
 	clock.waitTimers(t, 1)
 	clock.Advance(time.Hour)
 	<-sent
@@ -189,4 +160,27 @@ func TestHeartbeatOfANewImage(t *testing.T) {
 	if _, err := time.Parse(time.RFC3339, beat); err != nil {
 		t.Errorf("the new image's heartbeat is %q: %v", beat, err)
 	}
+}
+
+// liveGroups creates a security group of each name in the home region,
+// tagged with tags, as a live run's, and returns their ids.
+func liveGroups(t *testing.T, w *simWorld, tags []types.Tag, names ...string) []string {
+	t.Helper()
+	client, err := w.baker.ec2In(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, name := range names {
+		in := &ec2.CreateSecurityGroupInput{GroupName: awssdk.String(name), Description: awssdk.String("a live run's")}
+		if tags != nil {
+			in.TagSpecifications = tagSpecs(tags, types.ResourceTypeSecurityGroup)
+		}
+		out, err := client.CreateSecurityGroup(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, awssdk.ToString(out.GroupId))
+	}
+	return ids
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgraph/imgraph/engine"
+	"github.com/imgraph/imgraph/internal/sandbox"
 	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
 )
@@ -157,7 +158,7 @@ func gitTree(ctx context.Context, root, rev string) (wsRoot string, cleanup func
 	if stale, _ := filepath.Glob(filepath.Join(out, ".affected-*")); len(stale) > 0 {
 		for _, d := range stale {
 			if fi, err := os.Lstat(d); err == nil && fi.IsDir() && time.Since(fi.ModTime()) > staleCheckout {
-				removeAll(d)
+				sandbox.RemoveTree(d)
 			}
 		}
 	}
@@ -165,7 +166,7 @@ func gitTree(ctx context.Context, root, rev string) (wsRoot string, cleanup func
 	if err != nil {
 		return "", cleanup, err
 	}
-	cleanup = func() { removeAll(tmp) }
+	cleanup = func() { sandbox.RemoveTree(tmp) }
 	tree := filepath.Join(tmp, "tree")
 	index := []string{"GIT_INDEX_FILE=" + filepath.Join(tmp, "index")}
 	treeish, prefix := rev+"^{tree}", ""
@@ -269,18 +270,6 @@ func freeIn(dir, rel string) bool {
 		}
 	}
 	return false
-}
-
-// removeAll removes a tree, read-only directories (which a root
-// filesystem has) included.
-func removeAll(dir string) {
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			os.Chmod(p, 0o700)
-		}
-		return nil
-	})
-	os.RemoveAll(dir)
 }
 
 func git(ctx context.Context, dir string, args ...string) (string, error) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -12,17 +11,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/imgraph/imgraph/bake"
-	"github.com/imgraph/imgraph/bake/local"
-	"github.com/imgraph/imgraph/cache"
 	"github.com/imgraph/imgraph/cache/remote"
-	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/internal/emulators"
 	"github.com/imgraph/imgraph/internal/gen"
-	"github.com/imgraph/imgraph/label"
-	"github.com/imgraph/imgraph/rules"
+	"github.com/imgraph/imgraph/internal/gen/prebaked"
 )
 
 // BenchmarkNoopBuild1000Shared is `imgraph build` of 1,000 images that a
@@ -50,15 +43,7 @@ func BenchmarkNoopBuild1000Shared(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	ws, err := rules.FindWorkspace(root)
-	if err != nil {
-		b.Fatal(err)
-	}
-	loader, err := rules.NewLoader(ws, rules.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	a, err := engine.Analyze(ctx, loader, engine.AnalyzeOptions{Patterns: []label.Pattern{{Recursive: true, Selects: label.Rules}}, Platform: local.Platform{}})
+	recs, err := prebaked.Records(ctx, root)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -73,26 +58,14 @@ func BenchmarkNoopBuild1000Shared(b *testing.B) {
 	}
 	// What the earlier build left: every record in the shared cache, and
 	// (the local platform's images being trees on this machine) every image.
-	localDir := b.TempDir()
-	for l, k := range a.Keys {
-		inputs, _ := json.Marshal(k.Parts)
-		im := a.Graph.Images[l]
-		images := map[string]string{}
-		for _, r := range im.Regions {
-			images[r] = k.Hex
-		}
-		rec := &cache.Record{Key: k.Hex, Label: l.String(), Platform: rules.PlatformLocal, Images: images,
-			Tags: bake.Want(im).Tags, ShareWith: im.ShareWith, PublishSSM: im.PublishSSM, Inputs: inputs, Created: time.Now().UTC()}
+	for _, rec := range recs {
 		if err := shared.Put(ctx, rec); err != nil {
 			b.Fatal(err)
 		}
-		// A whole image: a tree, and the count of its top entries.
-		if err := os.MkdirAll(filepath.Join(localDir, "images", k.Hex, "etc"), 0o755); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(localDir, "images", k.Hex+".entries"), []byte("1\n"), 0o644); err != nil {
-			b.Fatal(err)
-		}
+	}
+	localDir := b.TempDir()
+	if err := prebaked.Images(ctx, localDir, recs); err != nil {
+		b.Fatal(err)
 	}
 	b.Setenv("IMGRAPH_CACHE_DIR", localDir)
 

@@ -118,7 +118,7 @@ func starFiles(s *session, args []string) ([]string, error) {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() && p != dir && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules" || d.Name() == rules.OutDir) {
+			if d.IsDir() && p != dir && rules.Ignored(d.Name()) {
 				return filepath.SkipDir
 			}
 			if d.Type().IsRegular() && strings.HasSuffix(d.Name(), ".star") {

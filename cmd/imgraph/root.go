@@ -11,17 +11,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgraph/imgraph/engine"
 	"github.com/imgraph/imgraph/internal/trace"
 	"github.com/imgraph/imgraph/rules"
 )
 
-// Exit codes, as the README promises them.
+// Exit codes, as the README promises them (engine.ExitCode picks them).
 const (
-	exitOK          = 0
-	exitBakeFailed  = 1
-	exitBadInput    = 2
+	exitOK          = engine.ExitOK
+	exitBakeFailed  = engine.ExitBakeFailed
+	exitBadInput    = engine.ExitBadInput
 	exitChanges     = 3 // plan --detailed-exitcode: a build would change something
-	exitInterrupted = 130
+	exitInterrupted = engine.ExitInterrupted
 )
 
 // exitStatus ends a command that did its work with an exit code that says
@@ -216,12 +217,6 @@ func usageArgs(c *cobra.Command) {
 	}
 }
 
-// badInput is what every error the user can cause says of itself.
-type badInput interface{ BadInput() bool }
-
-// bakeFailed is what a failed build says of itself.
-type bakeFailed interface{ BakeFailed() bool }
-
 // report prints err once, as text or (with --output json) as one JSON
 // object, and picks the exit code.
 func report(w io.Writer, err error, asJSON bool) int {
@@ -229,7 +224,7 @@ func report(w io.Writer, err error, asJSON bool) int {
 	if errors.As(err, &status) {
 		return int(status)
 	}
-	code := exitCode(err)
+	code := engine.ExitCode(err)
 	if asJSON {
 		// An error that cannot be written has nowhere else to go.
 		_ = json.NewEncoder(w).Encode(errorJSONOf(err, code))
@@ -245,21 +240,6 @@ func report(w io.Writer, err error, asJSON bool) int {
 		fmt.Fprintln(w, "error: "+err.Error())
 	}
 	return code
-}
-
-// exitCode is what err makes imgraph exit with.
-func exitCode(err error) int {
-	var bi badInput
-	var bf bakeFailed
-	switch {
-	case errors.Is(err, context.Canceled):
-		return exitInterrupted
-	case errors.As(err, &bi) && bi.BadInput():
-		return exitBadInput
-	case errors.As(err, &bf) && bf.BakeFailed():
-		return exitBakeFailed
-	}
-	return exitBakeFailed
 }
 
 // errorJSON is an error as --output json prints it on stderr. An error

@@ -47,29 +47,21 @@ func TestPlainView(t *testing.T) {
 // Lines are measured in terminal columns: a wide character takes two.
 func TestFitCountsColumns(t *testing.T) {
 	for _, c := range []struct {
+		name  string
+		cut   func(string, int) string
 		s     string
 		width int
 		want  string
 	}{
-		{"abcdef", 4, "abc…"},
-		{"abc", 4, "abc"},
-		{"日本語テキスト", 7, "日本語…"},
+		{"fit", fit, "abcdef", 4, "abc…"},
+		{"fit", fit, "abc", 4, "abc"},
+		{"fit", fit, "日本語テキスト", 7, "日本語…"},
+		{"elide", elide, "//a/b/c:name", 8, "…/c:name"},
+		{"elide", elide, "//チーム:名前", 6, "…:名前"},
+		{"elide", elide, "//a:bcd", 1, "d"},
 	} {
-		if got := fit(c.s, c.width); got != c.want {
-			t.Errorf("fit(%q, %d) = %q, want %q", c.s, c.width, got, c.want)
-		}
-	}
-	for _, c := range []struct {
-		s     string
-		width int
-		want  string
-	}{
-		{"//a/b/c:name", 8, "…/c:name"},
-		{"//チーム:名前", 6, "…:名前"},
-		{"//a:bcd", 1, "d"},
-	} {
-		if got := elide(c.s, c.width); got != c.want {
-			t.Errorf("elide(%q, %d) = %q, want %q", c.s, c.width, got, c.want)
+		if got := c.cut(c.s, c.width); got != c.want {
+			t.Errorf("%s(%q, %d) = %q, want %q", c.name, c.s, c.width, got, c.want)
 		}
 	}
 }
