@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/imgraph/imgraph/rules"
 )
@@ -42,7 +43,14 @@ type Platform interface {
 type Baker interface {
 	Platform
 	// Bake bakes one image in the home region and returns its id there.
+	// When the image has tests, they run on a fresh instance of the new
+	// image first, and an image whose tests fail is removed: Bake returns
+	// an image only once its tests pass (a *TestFailure otherwise).
 	Bake(ctx context.Context, job *Job) (string, error)
+	// Test runs an image's tests on a fresh instance of one of its baked
+	// images, and removes that instance whatever the outcome; the image
+	// itself is left as it is. Tests that fail are a *TestFailure.
+	Test(ctx context.Context, job *TestJob) error
 	// Copy copies a baked image to another region and returns the copy's id.
 	Copy(ctx context.Context, job *CopyJob) (string, error)
 	// Publish applies an image's distribution in one region: its tags,
@@ -97,6 +105,9 @@ type Job struct {
 	// indexed like Image.Provision (see Environment): the engine resolves
 	// it, secrets included, once.
 	Env []map[string]string
+	// TestEnv is each test's environment, indexed like Image.Tests (see
+	// TestEnvironment).
+	TestEnv []map[string]string
 	// Tags are every tag the image carries (see ImageTags).
 	Tags map[string]string
 
@@ -105,6 +116,18 @@ type Job struct {
 	Log io.Writer
 	// Phase reports what the bake is doing now ("launch", "provision [1] shell").
 	Phase func(phase string)
+}
+
+// TestJob runs the tests of one baked image.
+type TestJob struct {
+	Image  *rules.Image
+	Key    string
+	RunID  string
+	Region string
+	ID     string              // the image tested, in Region
+	Env    []map[string]string // each test's environment (see TestEnvironment)
+	Log    io.Writer           // as Job.Log
+	Phase  func(phase string)
 }
 
 // CopyJob copies one baked image to another region.
@@ -134,6 +157,7 @@ const (
 	PhasePrepare   = "prepare"
 	PhaseProvision = "provision"
 	PhaseCapture   = "capture"
+	PhaseTest      = "test"
 	PhaseCopy      = "copy"
 	PhaseCleanup   = "cleanup"
 )
@@ -141,6 +165,16 @@ const (
 // DescribeProvisioner names provisioner i of an image the way every
 // platform's phases and errors do: provision [1] shell (//apps/api:install.sh).
 func DescribeProvisioner(i int, p *rules.Provisioner) string {
+	return describeStep(PhaseProvision, i, p)
+}
+
+// DescribeTest names test i of an image as DescribeProvisioner names a
+// provisioner: test [0] shell (//apps/api:smoke.sh).
+func DescribeTest(i int, p *rules.Provisioner) string {
+	return describeStep(PhaseTest, i, p)
+}
+
+func describeStep(phase string, i int, p *rules.Provisioner) string {
 	what := ""
 	switch {
 	case p.Script != nil:
@@ -150,5 +184,23 @@ func DescribeProvisioner(i int, p *rules.Provisioner) string {
 	case p.Src != nil:
 		what = p.Src.Label.String() + " -> " + p.Dest
 	}
-	return fmt.Sprintf("%s [%d] %s (%s)", PhaseProvision, i, p.Kind, what)
+	return fmt.Sprintf("%s [%d] %s (%s)", phase, i, p.Kind, what)
 }
+
+// TestFailure is an image whose tests failed: the bake or re-test worked,
+// the image did not pass. Test names the test that failed, as DescribeTest
+// does.
+type TestFailure struct {
+	Test string
+	Err  error
+}
+
+func (e *TestFailure) Error() string {
+	// The error of a test that ran usually starts with its name already.
+	if msg := e.Err.Error(); strings.HasPrefix(msg, e.Test) {
+		return msg
+	}
+	return e.Test + ": " + e.Err.Error()
+}
+
+func (e *TestFailure) Unwrap() error { return e.Err }

@@ -30,13 +30,24 @@ func ArtifactVar(name string) string { return "IMGRAPH_ARTIFACT_" + strings.ToUp
 // names of the secret_env variables secret does not know, sorted and
 // once each; a bake must not start while any is missing.
 func Environment(im *rules.Image, secret func(name string) (string, bool)) (env []map[string]string, secrets []string, missing []string) {
-	env = make([]map[string]string, len(im.Provision))
-	for i := range im.Provision {
-		p := &im.Provision[i]
+	return environment(im.Provision, im.Artifacts, secret)
+}
+
+// TestEnvironment is Environment for im's tests, indexed like im.Tests.
+// The artifacts are the bake's and are gone from the image, so their paths
+// are not given.
+func TestEnvironment(im *rules.Image, secret func(name string) (string, bool)) (env []map[string]string, secrets []string, missing []string) {
+	return environment(im.Tests, nil, secret)
+}
+
+func environment(steps []rules.Provisioner, artifacts []rules.Artifact, secret func(name string) (string, bool)) (env []map[string]string, secrets []string, missing []string) {
+	env = make([]map[string]string, len(steps))
+	for i := range steps {
+		p := &steps[i]
 		if p.Kind != rules.ProvisionShell {
 			continue
 		}
-		vars := make(map[string]string, len(p.Env)+len(p.SecretEnv)+len(im.Artifacts))
+		vars := make(map[string]string, len(p.Env)+len(p.SecretEnv)+len(artifacts))
 		for k, v := range p.Env {
 			vars[k] = v
 		}
@@ -54,7 +65,7 @@ func Environment(im *rules.Image, secret func(name string) (string, bool)) (env 
 			vars[name] = v
 			secrets = append(secrets, v)
 		}
-		for _, a := range im.Artifacts {
+		for _, a := range artifacts {
 			vars[ArtifactVar(a.Name)] = ArtifactPath(a.Name)
 		}
 		env[i] = vars

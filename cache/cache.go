@@ -24,6 +24,9 @@ type Record struct {
 	Inputs     json.RawMessage   `json:"inputs,omitempty"` // the key's named parts; opaque to the cache
 	RunID      string            `json:"run_id,omitempty"`
 	Created    time.Time         `json:"created"`
+	// Tested is the digest of the tests the image last passed (the
+	// engine's Key.Tests); "" when none ran on it.
+	Tested string `json:"tested,omitempty"`
 }
 
 // Summary is the record without its Inputs: all a build needs of a key it

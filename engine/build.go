@@ -40,6 +40,9 @@ type KeyLocker interface {
 type BuildOptions struct {
 	Jobs      int  // bakes at once
 	KeepGoing bool // let independent branches finish after a failure
+	// TestOnly runs the plan's tests and nothing else: no image is
+	// copied or published (imgraph test).
+	TestOnly bool
 	RunID     string
 	Baker     bake.Baker // the plan's platform
 	Store     Store
@@ -59,7 +62,7 @@ type BuildOptions struct {
 // Outcome is what a build did with one image.
 type Outcome struct {
 	Target  *Target
-	Action  Action            // what happened: bake, copy, share, retag, cached or skipped
+	Action  Action            // what happened: bake, test, copy, share, retag, cached or skipped
 	Images  map[string]string // region -> image id, after the build
 	Err     error             // why it failed
 	Reason  string            // why it was skipped, or reused
@@ -239,12 +242,19 @@ func (b *builder) run(ctx context.Context, n *node) {
 		if !b.bake(ctx, n) {
 			return
 		}
+	case ActionSkipped:
+		b.skip(n, strings.Join(t.Reasons, "; "))
+		return
+	case ActionTest:
+		if !b.retest(ctx, n, t.Record) {
+			return
+		}
 	default:
 		if !b.reuse(ctx, n, t.Record) {
 			return
 		}
 	}
-	if t.Action != ActionCached {
+	if t.Action != ActionCached && !b.opt.TestOnly {
 		// What another build baked meanwhile may lack what this one wants.
 		b.distribute(ctx, n)
 	}
@@ -409,21 +419,22 @@ func (b *builder) bake(ctx context.Context, n *node) bool {
 		// are seen.
 		recs, err := b.opt.Store.Get(ctx, []string{t.Key.Hex})
 		if rec := recs[t.Key.Hex]; err == nil && rec != nil && b.usable(ctx, rec) {
+			if t.Key.Tests != "" && rec.Tested != t.Key.Tests {
+				n.out.Action = ActionTest
+				n.out.Reason = "baked by another build at the same time, which did not pass these tests"
+				return b.retest(ctx, n, rec)
+			}
 			n.out.Action = ActionCached
 			n.out.Reason = "baked by another build at the same time"
 			return b.reuse(ctx, n, rec)
 		}
 	}
-	select {
-	case b.slots <- struct{}{}:
-	case <-ctx.Done():
-		b.interrupted(ctx, n, EventBake, b.home, ctx.Err())
+	if !b.takeSlot(ctx, n, EventBake) {
 		return false
 	}
 	// The slot is held until the bake is recorded and reported, so the
 	// events never show more than --jobs bakes at once.
 	defer func() { <-b.slots }()
-	n.started = b.opt.Now()
 	id, err := b.bakeInSlot(ctx, n)
 	if err != nil {
 		b.interrupted(ctx, n, EventBake, b.home, err)
@@ -433,6 +444,7 @@ func (b *builder) bake(ctx context.Context, n *node) bool {
 		*rec = cache.Record{
 			Key: t.Key.Hex, Label: lbl, Platform: b.a.Platform.Name(),
 			Images: map[string]string{b.home: id}, RunID: b.opt.RunID, Created: b.opt.Now().UTC(),
+			Tested: t.Key.Tests, // the bake returned the image once they passed
 		}
 	})
 	if err != nil {
@@ -448,6 +460,109 @@ func (b *builder) bake(ctx context.Context, n *node) bool {
 	return true
 }
 
+// takeSlot waits for one of the --jobs slots, and says whether it got one;
+// the caller gives it back.
+func (b *builder) takeSlot(ctx context.Context, n *node, action string) bool {
+	select {
+	case b.slots <- struct{}{}:
+		n.started = b.opt.Now()
+		return true
+	case <-ctx.Done():
+		b.interrupted(ctx, n, action, b.home, ctx.Err())
+		return false
+	}
+}
+
+// retest runs the tests of an image baked before, as rec records it, and
+// records that it passed them. Its children start once it has: an image
+// that fails its tests is no parent. The image itself stays whatever the
+// outcome: it was baked and kept by an earlier run, and may be in use.
+func (b *builder) retest(ctx context.Context, n *node, rec *cache.Record) bool {
+	t := n.out.Target
+	lbl := t.Image.Label.String()
+	n.record = rec
+	n.out.Images = maps.Clone(rec.Images)
+	home := n.out.Images[b.home]
+	if !b.takeSlot(ctx, n, EventTest) {
+		return false
+	}
+	defer func() { <-b.slots }()
+	if err := b.testInSlot(ctx, n, home); err != nil {
+		b.interrupted(ctx, n, EventTest, b.home, err)
+		return false
+	}
+	err := b.record(ctx, n, func(r *cache.Record) {
+		r.Tested = t.Key.Tests
+		if t.Found {
+			r.Platform, r.RunID, r.Created = b.a.Platform.Name(), b.opt.RunID, b.opt.Now().UTC()
+		}
+	})
+	if err != nil {
+		b.fail(n, EventTest, b.home, fmt.Errorf("recording the tests' outcome: %w", err))
+		return false
+	}
+	b.keepLog(ctx, n)
+	b.emit(Event{Type: EventFinish, Label: lbl, Key: t.Key.Hex, Action: EventTest, Region: b.home, Image: home,
+		Log: n.out.Log, ElapsedMS: b.opt.Now().Sub(n.started).Milliseconds()})
+	n.ready(true, home)
+	return true
+}
+
+// testInSlot has the platform run the image's tests on a fresh instance
+// of id.
+func (b *builder) testInSlot(ctx context.Context, n *node, id string) error {
+	t := n.out.Target
+	im := t.Image
+	lbl := im.Label.String()
+	env, secrets, missing := bake.TestEnvironment(im, b.opt.Secret)
+	if len(missing) > 0 {
+		return missingSecrets(lbl, missing)
+	}
+	log, done, err := b.openLog(n, EventTest, id, secrets)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return b.opt.Baker.Test(ctx, &bake.TestJob{
+		Image: im, Key: t.Key.Hex, RunID: b.opt.RunID, Region: b.home, ID: id, Env: env, Log: log,
+		Phase: func(phase string) {
+			b.emit(Event{Type: EventPhase, Label: lbl, Key: t.Key.Hex, Action: EventTest, Region: b.home, Phase: phase})
+		},
+	})
+}
+
+// openLog opens the log of the image's bake or test (a test-only run
+// writes the test's where the bake's was) and says the action starts; the
+// log masks secrets. done closes it.
+func (b *builder) openLog(n *node, action, image string, secrets []string) (log *Redactor, done func(), err error) {
+	im := n.out.Target.Image
+	logPath := filepath.Join(b.opt.OutDir, "logs", filepath.FromSlash(im.Label.Pkg), im.Label.Name+".log")
+	n.out.Log = logPath
+	b.emit(Event{Type: EventStart, Label: im.Label.String(), Key: n.out.Target.Key.Hex, Action: action, Region: b.home, Image: image, Log: logPath})
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return nil, nil, err
+	}
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	log = NewRedactor(f, secrets)
+	return log, func() {
+		log.Flush()
+		f.Close()
+	}, nil
+}
+
+// missingSecrets is the error of an image that needs secret_env variables
+// imgraph's environment lacks.
+func missingSecrets(lbl string, missing []string) error {
+	e := &MissingSecretsError{Missing: map[string][]string{}}
+	for _, name := range missing {
+		e.Missing[name] = []string{lbl}
+	}
+	return e
+}
+
 // usable reports whether every image rec names exists.
 func (b *builder) usable(ctx context.Context, rec *cache.Record) bool {
 	gone, err := missingImages(ctx, map[string]*cache.Record{rec.Key: rec}, b.opt.Baker)
@@ -460,30 +575,19 @@ func (b *builder) bakeInSlot(ctx context.Context, n *node) (string, error) {
 	t := n.out.Target
 	im := t.Image
 	lbl := im.Label.String()
-	logPath := filepath.Join(b.opt.OutDir, "logs", filepath.FromSlash(im.Label.Pkg), im.Label.Name+".log")
-	n.out.Log = logPath
-	b.emit(Event{Type: EventStart, Label: lbl, Key: t.Key.Hex, Action: EventBake, Region: b.home, Log: logPath})
 	env, secrets, missing := bake.Environment(im, b.opt.Secret)
-	if len(missing) > 0 {
-		e := &MissingSecretsError{Missing: map[string][]string{}}
-		for _, name := range missing {
-			e.Missing[name] = []string{lbl}
-		}
-		return "", e
+	testEnv, testSecrets, testMissing := bake.TestEnvironment(im, b.opt.Secret)
+	if missing = slices.Compact(slices.Sorted(slices.Values(slices.Concat(missing, testMissing)))); len(missing) > 0 {
+		return "", missingSecrets(lbl, missing)
 	}
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return "", err
-	}
-	logFile, err := os.Create(logPath)
+	log, done, err := b.openLog(n, EventBake, "", slices.Concat(secrets, testSecrets))
 	if err != nil {
 		return "", err
 	}
-	defer logFile.Close()
-	log := NewRedactor(logFile, secrets)
-	defer log.Flush()
+	defer done()
 	job := &bake.Job{
 		Image: im, Key: t.Key.Hex, Platform: b.a.Platform.Name(), RunID: b.opt.RunID, Region: b.home,
-		SourceID: t.SourceID, Source: im.Source, Env: env, Tags: bake.ImageTags(im, t.Key.Hex), Log: log,
+		SourceID: t.SourceID, Source: im.Source, Env: env, TestEnv: testEnv, Tags: bake.ImageTags(im, t.Key.Hex), Log: log,
 		Phase: func(phase string) {
 			b.emit(Event{Type: EventPhase, Label: lbl, Key: t.Key.Hex, Action: EventBake, Region: b.home, Phase: phase})
 		},
@@ -603,10 +707,14 @@ func (e *MissingSecretsError) BadInput() bool { return true }
 func CheckSecrets(p *Plan, lookup func(string) (string, bool)) error {
 	missing := map[string][]string{}
 	for _, t := range p.Targets {
-		if t.Action != ActionBake {
-			continue
+		var names []string
+		if t.Action == ActionBake {
+			_, _, names = bake.Environment(t.Image, lookup)
 		}
-		_, _, names := bake.Environment(t.Image, lookup)
+		if t.Action == ActionBake || t.Action == ActionTest {
+			_, _, tests := bake.TestEnvironment(t.Image, lookup)
+			names = slices.Compact(slices.Sorted(slices.Values(slices.Concat(names, tests))))
+		}
 		for _, name := range names {
 			missing[name] = append(missing[name], t.Image.Label.String())
 		}

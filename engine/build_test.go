@@ -111,6 +111,7 @@ func (b *tickBaker) Copy(ctx context.Context, job *bake.CopyJob) (string, error)
 	return job.ID + "-" + job.To, nil
 }
 func (b *tickBaker) Publish(context.Context, *bake.PublishJob) error { return nil }
+func (b *tickBaker) Test(context.Context, *bake.TestJob) error       { return nil }
 func (b *tickBaker) Exist(_ context.Context, images []bake.ImageRef) (map[bake.ImageRef]bool, error) {
 	return allExist(images), nil
 }

@@ -27,7 +27,8 @@ const EventsSchema = 1
 
 // Actions of start, phase, finish and fail events.
 const (
-	EventBake    = "bake"    // an image baked in the home region
+	EventBake    = "bake"    // an image baked (and tested, if it has tests) in the home region
+	EventTest    = "test"    // an image baked before tested again in the home region
 	EventCopy    = "copy"    // copied to another region
 	EventPublish = "publish" // a new image given its tags, shares and SSM parameter in a region
 	EventRetag   = "retag"   // an image baked before given its tags (and description) again
@@ -41,7 +42,7 @@ type Event struct {
 	Type      string    `json:"type"`
 	Label     string    `json:"label,omitempty"`
 	Key       string    `json:"key,omitempty"`
-	Action    string    `json:"action,omitempty"` // bake, copy, publish, retag, share
+	Action    string    `json:"action,omitempty"` // bake, test, copy, publish, retag, share
 	Region    string    `json:"region,omitempty"`
 	Phase     string    `json:"phase,omitempty"`
 	Image     string    `json:"image,omitempty"`
@@ -60,8 +61,8 @@ type Event struct {
 	Platform      string   `json:"platform,omitempty"`
 
 	// build_finish says how it ended: the exit code imgraph ends with
-	// for it, and the images by what became of them (bake, copy, share,
-	// retag, cached, failed, skipped).
+	// for it, and the images by what became of them (bake, test, copy,
+	// share, retag, cached, failed, skipped).
 	ExitCode *int           `json:"exit_code,omitempty"`
 	Counts   map[string]int `json:"counts,omitzero"` // {} for a build of nothing
 }

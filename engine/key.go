@@ -19,6 +19,10 @@ const KeySchema = "1"
 type Key struct {
 	Hex   string
 	Parts []bake.KeyPart
+	// Tests is the digest of the image's tests ("" when it has none),
+	// computed from TestParts; it is not part of Hex (see testsKey).
+	Tests     string
+	TestParts []bake.KeyPart
 }
 
 // Short is the key's first twelve hex digits, for people.

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,9 +47,11 @@ func Keys(ctx context.Context, g *Graph, labels []label.Label, cfg KeyConfig) (m
 		out := make([]Key, len(gen))
 		errs := make([]error, len(gen))
 		err := parallel.ForEach(ctx, parallel.CPU(), len(gen), func(i int) error {
+			im := g.Images[gen[i]]
 			var parts []bake.KeyPart
-			if parts, errs[i] = imageParts(g.Images[gen[i]], keys, digests, cfg); errs[i] == nil {
+			if parts, errs[i] = imageParts(im, keys, digests, cfg); errs[i] == nil {
 				out[i] = newKey(parts)
+				out[i].Tests, out[i].TestParts = testsKey(im, digests)
 			}
 			return nil
 		})
@@ -151,7 +154,7 @@ func digestFiles(ctx context.Context, g *Graph, labels []label.Label, dc DigestC
 	var jobs []job
 	for _, l := range labels {
 		im := g.Images[l]
-		for _, p := range im.Provision {
+		for _, p := range slices.Concat(im.Provision, im.Tests) {
 			for _, f := range []*rules.File{p.Script, p.Src} {
 				if f != nil && !seen[digestKey{f.Path, false}] {
 					seen[digestKey{f.Path, false}] = true
@@ -231,6 +234,22 @@ func imageParts(im *rules.Image, keys map[label.Label]Key, digests map[digestKey
 		parts = append(parts, bake.KeyPart{Name: cfg.Platform.Name(), Parts: own})
 	}
 	return parts, nil
+}
+
+// testsKey is the digest of an image's tests, and the parts it is
+// computed from; "" when the image has none. It is kept apart from the
+// image's key: tests decide whether an image is kept, not what it holds,
+// so a changed test re-tests the image and never rebakes it or its
+// children.
+func testsKey(im *rules.Image, digests map[digestKey]fileDigest) (string, []bake.KeyPart) {
+	if len(im.Tests) == 0 {
+		return "", nil
+	}
+	parts := []bake.KeyPart{{Name: "schema", Value: KeySchema}}
+	for i, p := range im.Tests {
+		parts = append(parts, provisionerPart(i, p, digests))
+	}
+	return newKey(parts).Hex, parts
 }
 
 func sourcePart(im *rules.Image, digests map[digestKey]fileDigest, sources map[label.Label]string) (bake.KeyPart, error) {

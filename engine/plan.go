@@ -23,7 +23,8 @@ const (
 	ActionCopy    Action = "copy"    // baked, but missing in a wanted region
 	ActionShare   Action = "share"   // baked; its launch permissions changed
 	ActionRetag   Action = "retag"   // baked; its tags, description or SSM name changed
-	ActionSkipped Action = "skipped" // a parent failed (only after a build)
+	ActionTest    Action = "test"    // baked; its tests changed since it last passed them
+	ActionSkipped Action = "skipped" // not done: a parent failed, or (imgraph test) not baked
 )
 
 // Target is one image of a plan.
@@ -99,9 +100,11 @@ func MakePlan(ctx context.Context, a *Analysis, store Records, images Images) (*
 		case rec != nil:
 			t.Record = rec
 			t.Action, t.Reasons = distribution(p.Platform, t, rec)
+			retest(t)
 		case found[t.Key.Hex] != nil:
 			t.Record, t.Found = foundRecord(t, found[t.Key.Hex]), true
 			t.Action, t.Reasons = distribution(p.Platform, t, t.Record)
+			retest(t)
 			t.Reasons = append([]string{"found by its imgraph:key tag; recorded again"}, t.Reasons...)
 		default:
 			t.Action = ActionBake
@@ -249,6 +252,49 @@ func distribution(platform bake.Platform, t *Target, rec *cache.Record) (Action,
 		reasons = []string{"baked as " + ShortID(rec.Images[im.Regions[0]])}
 	}
 	return action, reasons
+}
+
+// retest makes a baked image's action test when it has not passed the
+// tests it has now; what its distribution needs is done once they pass.
+func retest(t *Target) {
+	if t.Key.Tests == "" || t.Record.Tested == t.Key.Tests {
+		return
+	}
+	why := "tests changed since it last passed them; re-tested, not rebaked"
+	switch {
+	case t.Found:
+		why = "tests not known to have run on it; re-tested, not rebaked"
+	case t.Record.Tested == "":
+		why = "tests never ran on it; re-tested, not rebaked"
+	}
+	if t.Action == ActionCached {
+		t.Reasons = nil // "baked as ...": it still is, but that is not what happens
+	}
+	t.Action = ActionTest
+	t.Reasons = append([]string{why}, t.Reasons...)
+}
+
+// ForTests turns a plan into what `imgraph test` does: the images of
+// targets that have tests are tested again, whatever they last passed;
+// images that are not baked are skipped (their tests cannot run) and the
+// rest are left as they are. Nothing is baked or distributed.
+func (p *Plan) ForTests(targets []label.Label) {
+	want := make(map[label.Label]bool, len(targets))
+	for _, l := range targets {
+		want[l] = true
+	}
+	for _, t := range p.Targets {
+		switch {
+		case t.Action == ActionBake:
+			t.Action, t.Reasons = ActionSkipped, []string{"not baked: imgraph build bakes and tests it"}
+		case !want[t.Image.Label]:
+			t.Action, t.Reasons = ActionCached, []string{"not tested: an ancestor of the images asked for"}
+		case len(t.Image.Tests) == 0:
+			t.Action, t.Reasons = ActionCached, []string{"not tested: it has no tests"}
+		default:
+			t.Action, t.Reasons = ActionTest, []string{"tested again, as asked"}
+		}
+	}
 }
 
 // bakeReasons says why an image with no cached bake must bake: its parent

@@ -24,6 +24,7 @@ type fakePlatform struct {
 
 	mu       sync.Mutex
 	bakes    []*bake.Job
+	tests    []string // "label image" of every image whose tests ran
 	copies   []*bake.CopyJob
 	publishs []*bake.PublishJob
 }
@@ -42,7 +43,32 @@ func (p *fakePlatform) Bake(_ context.Context, job *bake.Job) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.bakes = append(p.bakes, job)
-	return "fake-" + job.Key[:8], nil
+	id := "fake-" + job.Key[:8]
+	if err := p.runTests(job.Image, id); err != nil {
+		return "", err // and the image is gone
+	}
+	return id, nil
+}
+
+// Test "runs" an image's tests: an inline test whose first command is
+// "false" fails.
+func (p *fakePlatform) Test(_ context.Context, job *bake.TestJob) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.runTests(job.Image, job.ID)
+}
+
+func (p *fakePlatform) runTests(im *rules.Image, id string) error {
+	if len(im.Tests) == 0 {
+		return nil
+	}
+	p.tests = append(p.tests, im.Label.String()+" "+id)
+	for i, t := range im.Tests {
+		if len(t.Inline) > 0 && t.Inline[0] == "false" {
+			return &bake.TestFailure{Test: bake.DescribeTest(i, &t), Err: errors.New("exited with status 1")}
+		}
+	}
+	return nil
 }
 
 func (p *fakePlatform) Copy(_ context.Context, job *bake.CopyJob) (string, error) {

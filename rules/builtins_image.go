@@ -49,7 +49,7 @@ func imageBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args starl
 type imageArgs struct {
 	name, parent, salt, description optString
 	source                          starlark.Value
-	provision                       provisionList
+	provision, tests                provisionList
 	artifacts                       artifactDict
 	regions                         stringList
 	tags                            stringDict
@@ -63,7 +63,7 @@ func unpackImageArgs(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark
 	a := &imageArgs{source: starlark.None}
 	params := []any{
 		"name", &a.name, "parent?", &a.parent, "source?", &a.source,
-		"provision?", &a.provision, "artifacts?", &a.artifacts, "salt?", &a.salt,
+		"provision?", &a.provision, "tests?", &a.tests, "artifacts?", &a.artifacts, "salt?", &a.salt,
 		"regions?", &a.regions, "tags?", &a.tags, "description?", &a.description,
 	}
 	if err := unpack(b, args, kwargs, append(params, a.aws.params()...)...); err != nil {
@@ -103,6 +103,7 @@ func newImage(pkg string, pos Pos, homeRegion string, a *imageArgs) *Image {
 		Label:       label.Label{Pkg: pkg, Name: a.name.s},
 		Pos:         pos,
 		Provision:   a.provision,
+		Tests:       a.tests,
 		Artifacts:   a.artifacts,
 		Salt:        a.salt.s,
 		Regions:     imageRegions(homeRegion, a.regions),
@@ -176,13 +177,15 @@ func (p *imageProblems) resolveParentOrSource(im *Image, a *imageArgs) {
 // that names it: a script is one file; a copy sends a file or a tree; a
 // rootfs is a tree or a tarball.
 func (p *imageProblems) checkFiles(im *Image) {
-	for i := range im.Provision {
-		pr := &im.Provision[i]
-		if pr.Script != nil {
-			p.checkFile(pr.Pos, "script", pr.Script, false)
-		}
-		if pr.Src != nil {
-			p.checkFile(pr.Pos, "copy src", pr.Src, true)
+	for _, list := range [][]Provisioner{im.Provision, im.Tests} {
+		for i := range list {
+			pr := &list[i]
+			if pr.Script != nil {
+				p.checkFile(pr.Pos, "script", pr.Script, false)
+			}
+			if pr.Src != nil {
+				p.checkFile(pr.Pos, "copy src", pr.Src, true)
+			}
 		}
 	}
 	if im.Source != nil && im.Source.File != nil {

@@ -59,6 +59,10 @@ type Image struct {
 	Provision []Provisioner
 	Artifacts []Artifact // sorted by name
 	Salt      string
+	// Tests run on a fresh instance of the baked image; only an image
+	// whose tests pass is kept. They decide whether the image is kept,
+	// not what it holds: a change re-tests it, and never rebakes it.
+	Tests []Provisioner
 
 	// Distribution: never part of the key.
 	Regions     []string // where the finished image must exist; sorted, home first
@@ -194,16 +198,19 @@ type Artifact struct {
 	Pos    Pos
 }
 
-// Files lists every file the image sends, in provisioner order.
+// Files lists every file the image sends, in provisioner order, then
+// the tests' files.
 func (im *Image) Files() []*File {
 	var fs []*File
-	for i := range im.Provision {
-		p := &im.Provision[i]
-		if p.Script != nil {
-			fs = append(fs, p.Script)
-		}
-		if p.Src != nil {
-			fs = append(fs, p.Src)
+	for _, list := range [][]Provisioner{im.Provision, im.Tests} {
+		for i := range list {
+			p := &list[i]
+			if p.Script != nil {
+				fs = append(fs, p.Script)
+			}
+			if p.Src != nil {
+				fs = append(fs, p.Src)
+			}
 		}
 	}
 	if im.Source != nil && im.Source.File != nil {

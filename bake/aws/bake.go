@@ -68,7 +68,13 @@ type bakeState struct {
 	imageLost    bool // its answer is in doubt: it may have made the image
 	imageSweep   bool // to look for that image once the instance is gone
 	imageID      string
-	imageDone    bool // the image is available and is the bake's result
+	image        *types.Image // as it was once available
+	imageBeat    func()       // stops the image's heartbeat
+	imageDone    bool         // the image is the bake's result: kept, or another run's
+
+	// testing: the "provisioners" are an image's tests, run on an
+	// instance of the image (see Test).
+	testing bool
 }
 
 // Bake bakes job's image in job.Region and returns its id.
@@ -132,6 +138,22 @@ func bakeSteps() []step[*bakeState] {
 		&stepProvision{},
 		&stepStopInstance{},
 		&stepCreateImage{},
+		&stepTestImage{},
+		&stepKeepImage{},
+	}
+}
+
+// testSteps are the steps of a test of an image: a bake's, up to its
+// provisioners, which are the tests.
+func testSteps() []step[*bakeState] {
+	return []step[*bakeState]{
+		&stepKeyPair{},
+		&stepSecurityGroup{},
+		&stepRunInstance{},
+		&stepAuthorizeSSH{},
+		&stepConnect{},
+		&stepUpload{},
+		&stepProvision{},
 	}
 }
 

@@ -14,10 +14,10 @@ import (
 )
 
 // stepCreateImage makes the image from the stopped instance and waits
-// until it is available. Until then the image and its snapshots also
-// carry the temporary tags, so that a killed bake's partial image is found
-// by Cleanup; a failed or cancelled one is deregistered with its
-// snapshots by this step's cleanup.
+// until it is available. Until stepKeepImage keeps it, the image and its
+// snapshots also carry the temporary tags, so that a killed bake's
+// partial image is found by Cleanup; a failed or cancelled one (its tests
+// failed, say) is deregistered with its snapshots by this step's cleanup.
 type stepCreateImage struct{}
 
 func (*stepCreateImage) Name() string { return "create image" }
@@ -74,17 +74,13 @@ func (*stepCreateImage) Run(ctx context.Context, s *bakeState) error {
 			return fmt.Errorf("creating image %s: another run's image of that name came and went %d times", s.imageName, attempt+1)
 		}
 	}
-	stopBeating := s.beating(s.imageID)
+	s.imageBeat = s.beating(s.imageID)
 	fmt.Fprintf(s.log, "==> creating image %s (%s)\n", s.imageID, s.imageName)
 	img, err := waitForImage(ctx, s.ec2, s.imageID, s.region, s.b.opts.PollInterval, s.b.waitTimeout(imageWaitTimeout))
 	if err != nil {
 		return err
 	}
-	stopBeating() // before the tags go, or a late beat could put one back
-	if err := tagImage(ctx, s.ec2, img, nil, bake.TagTemporary, bake.TagCreated, TagHeartbeat); err != nil {
-		return err
-	}
-	s.imageDone = true
+	s.image = img
 	fmt.Fprintf(s.log, "==> image %s is available\n", s.imageID)
 	return nil
 }

@@ -27,10 +27,14 @@ type stepProvision struct{}
 func (*stepProvision) Name() string { return bake.PhaseProvision }
 
 func (*stepProvision) Run(ctx context.Context, s *bakeState) error {
+	describe, phase := bake.DescribeProvisioner, bake.PhaseProvision
+	if s.testing {
+		describe, phase = bake.DescribeTest, bake.PhaseTest
+	}
 	for i := range s.job.Image.Provision {
 		p := &s.job.Image.Provision[i]
-		desc := bake.DescribeProvisioner(i, p)
-		s.phase(fmt.Sprintf("%s [%d] %s", bake.PhaseProvision, i, p.Kind))
+		desc := describe(i, p)
+		s.phase(fmt.Sprintf("%s [%d] %s", phase, i, p.Kind))
 		fmt.Fprintf(s.log, "==> %s\n", desc)
 		var err error
 		switch p.Kind {
@@ -42,7 +46,14 @@ func (*stepProvision) Run(ctx context.Context, s *bakeState) error {
 			err = fmt.Errorf("the aws platform cannot run a %q provisioner", p.Kind)
 		}
 		if err != nil {
-			return provisionError(ctx, desc, err)
+			// A test that ran and exited badly failed; one that could not
+			// run is an error of the test's.
+			var exit *ssh.ExitError
+			failed := s.testing && ctx.Err() == nil && errors.As(err, &exit)
+			if err = provisionError(ctx, desc, err); failed {
+				err = &bake.TestFailure{Test: desc, Err: err}
+			}
+			return err
 		}
 	}
 	err := s.run(ctx, s.sudo+"/bin/sh -c "+shellQuote("rm -rf "+bake.TempPrefix+"*"), nil)

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -13,6 +14,7 @@ import (
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/cache"
 	"github.com/imgraph/imgraph/internal/sandbox"
+	"github.com/imgraph/imgraph/rules"
 )
 
 // stepPath is the PATH of every shell step.
@@ -82,7 +84,9 @@ func (b *Baker) Bake(ctx context.Context, job *bake.Job) (id string, err error) 
 	case err != nil:
 		return "", err // it may be whole: leave it be
 	case st == whole:
-		return job.Key, nil
+		// Another bake made it; its tests may not have been these. It
+		// is not this bake's to remove, whatever they say.
+		return job.Key, b.test(ctx, b.ImageDir(job.Key), job.Key, job.Image, job.TestEnv, job.Log, job.Phase)
 	case st == damaged:
 		if err := b.removeDamaged(job.Key); err != nil {
 			return "", err
@@ -112,10 +116,72 @@ func (b *Baker) Bake(ctx context.Context, job *bake.Job) (id string, err error) 
 			return "", err
 		}
 	}
+	if err := r.scrub(ctx); err != nil {
+		return "", err
+	}
+	// Before capture: an image that fails its tests never appears, and
+	// its tree goes with the bake's.
+	if err := b.test(ctx, r.tmp, job.Key, job.Image, job.TestEnv, r.log, r.phase); err != nil {
+		return "", err
+	}
 	if err := r.capture(ctx); err != nil {
 		return "", err
 	}
 	return job.Key, nil
+}
+
+// Test runs job's tests on a fresh copy of its image's tree.
+func (b *Baker) Test(ctx context.Context, job *bake.TestJob) error {
+	if err := checkID(job.ID); err != nil {
+		return err
+	}
+	if job.Image == nil {
+		return errors.New("local: test of a job with no image")
+	}
+	if ok, err := b.exists(job.ID); err != nil || !ok {
+		return cmp.Or(err, fmt.Errorf("local: image %s of %s is not baked on this machine", bake.ShortKey(job.ID), job.Image.Label))
+	}
+	return b.test(ctx, b.ImageDir(job.ID), job.Key, job.Image, job.Env, job.Log, job.Phase)
+}
+
+// test runs im's tests, each in its own sandbox, on a copy of tree made
+// for them: what a test writes never reaches the image. The copy is
+// removed on every path out. A test that fails is a *bake.TestFailure.
+func (b *Baker) test(ctx context.Context, tree, key string, im *rules.Image, env []map[string]string, log io.Writer, phase func(string)) (err error) {
+	if len(im.Tests) == 0 {
+		return nil
+	}
+	if log == nil {
+		log = io.Discard
+	}
+	if phase == nil {
+		phase = func(string) {}
+	}
+	phase(bake.PhaseTest)
+	tmp := b.store.Path("images", ".tmp-test-"+key+"-"+randomHex())
+	defer func() {
+		if rerr := sandbox.RemoveTree(tmp); rerr != nil && err == nil {
+			err = fmt.Errorf("local: removing %s: %w", tmp, rerr)
+		}
+	}()
+	if err := b.sandbox.CopyTree(ctx, tree, tmp, b.warn); err != nil {
+		return fmt.Errorf("local: copying the image for its tests: %w", err)
+	}
+	for i := range im.Tests {
+		p := &im.Tests[i]
+		desc := bake.DescribeTest(i, p)
+		phase(fmt.Sprintf("%s [%d] %s", bake.PhaseTest, i, p.Kind))
+		if err := b.runStep(ctx, tmp, desc, p, envAt(env, i), log); err != nil {
+			// A test that ran and exited badly failed; one that could
+			// not run is an error of the test's.
+			var exit *sandbox.ExitError
+			if ctx.Err() == nil && errors.As(err, &exit) {
+				return &bake.TestFailure{Test: desc, Err: err}
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // bakeRun is one bake in progress; its steps are in step_*.go.

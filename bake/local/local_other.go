@@ -23,6 +23,9 @@ func New(store *cache.Local, opts Options) (*Baker, error) { return nil, unsuppo
 // Bake fails: the local platform needs Linux.
 func (b *Baker) Bake(ctx context.Context, job *bake.Job) (string, error) { return "", unsupported() }
 
+// Test fails: the local platform needs Linux.
+func (b *Baker) Test(ctx context.Context, job *bake.TestJob) error { return unsupported() }
+
 // Export fails: the local platform needs Linux.
 func (b *Baker) Export(ctx context.Context, id string, format string, out string) error {
 	return unsupported()

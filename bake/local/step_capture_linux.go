@@ -14,14 +14,21 @@ import (
 	"github.com/imgraph/imgraph/internal/sandbox"
 )
 
-// capture removes imgraph's own files from the tree and renames it into
-// place. If another bake of the same key got there first, its image stands
-// and this tree is left for cleanup.
-func (r *bakeRun) capture(ctx context.Context) error {
+// scrub removes imgraph's own files from the tree, so that it holds what
+// the image will hold before its tests see it.
+func (r *bakeRun) scrub(ctx context.Context) error {
 	r.phase(bake.PhaseCapture)
 	if err := r.b.run(ctx, &sandbox.Step{Root: r.tmp, Scrub: bake.TempPrefix}, r.log); err != nil {
 		return fmt.Errorf("local: removing imgraph's files from the image: %w", err)
 	}
+	return nil
+}
+
+// capture renames the finished tree into place. If another bake of the
+// same key got there first, its image stands and this tree is left for
+// cleanup.
+func (r *bakeRun) capture(ctx context.Context) error {
+	r.phase(bake.PhaseCapture)
 	if err := ctx.Err(); err != nil {
 		return err
 	}

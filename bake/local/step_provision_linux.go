@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"path/filepath"
 	"sort"
@@ -18,13 +19,18 @@ import (
 // provision runs provisioner i in its own sandbox.
 func (r *bakeRun) provision(ctx context.Context, i int) error {
 	p := &r.job.Image.Provision[i]
-	desc := bake.DescribeProvisioner(i, p)
 	r.phase(fmt.Sprintf("%s [%d] %s", bake.PhaseProvision, i, p.Kind))
-	fmt.Fprintf(r.log, "==> %s\n", desc)
-	step := &sandbox.Step{Root: r.tmp, Mounts: true}
+	return r.b.runStep(ctx, r.tmp, bake.DescribeProvisioner(i, p), p, envAt(r.job.Env, i), r.log)
+}
+
+// runStep runs one provisioner (or test), described as desc, in its own
+// sandbox chrooted into root, with env on top of a clean base.
+func (b *Baker) runStep(ctx context.Context, root, desc string, p *rules.Provisioner, env map[string]string, log io.Writer) error {
+	fmt.Fprintf(log, "==> %s\n", desc)
+	step := &sandbox.Step{Root: root, Mounts: true}
 	switch p.Kind {
 	case rules.ProvisionShell:
-		step.Env = r.env(i)
+		step.Env = stepEnv(env)
 		if p.Script != nil {
 			// The script runs from a private directory; capture removes it.
 			dest := bake.TempPrefix + randomHex() + "/" + filepath.Base(p.Script.Path)
@@ -47,7 +53,7 @@ func (r *bakeRun) provision(ctx context.Context, i int) error {
 	default:
 		return fmt.Errorf("%s: the local platform cannot run a %q provisioner", desc, p.Kind)
 	}
-	err := r.b.run(ctx, step, r.log)
+	err := b.run(ctx, step, log)
 	var exit *sandbox.ExitError
 	switch {
 	case err == nil:
@@ -60,15 +66,21 @@ func (r *bakeRun) provision(ctx context.Context, i int) error {
 	return fmt.Errorf("%s: %w", desc, err)
 }
 
-// env is shell provisioner i's whole environment: a clean base, then
-// what the job gives it (its env, its secrets, the artifacts' paths).
-func (r *bakeRun) env(i int) []string {
-	vars := map[string]string{"PATH": stepPath, "HOME": "/root"}
-	if i < len(r.job.Env) {
-		maps.Copy(vars, r.job.Env[i])
+// envAt is entry i of a job's environments, nil when there is none.
+func envAt(env []map[string]string, i int) map[string]string {
+	if i < len(env) {
+		return env[i]
 	}
-	env := make([]string, 0, len(vars))
-	for k, v := range vars {
+	return nil
+}
+
+// stepEnv is a shell step's whole environment: a clean base, then what
+// the job gives it (its env, its secrets, the artifacts' paths).
+func stepEnv(vars map[string]string) []string {
+	all := map[string]string{"PATH": stepPath, "HOME": "/root"}
+	maps.Copy(all, vars)
+	env := make([]string, 0, len(all))
+	for k, v := range all {
 		env = append(env, k+"="+v)
 	}
 	sort.Strings(env)
