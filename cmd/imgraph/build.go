@@ -28,6 +28,7 @@ type buildFlags struct {
 	downloadStall   time.Duration
 	downloadTimeout time.Duration
 	downloadTries   int
+	testOnly        bool // imgraph test: run the tests of baked images, bake nothing
 }
 
 func buildCommand(e *env, opts *options) *cobra.Command {
@@ -37,35 +38,37 @@ func buildCommand(e *env, opts *options) *cobra.Command {
 		Short: "Bake what is needed of the selected images",
 		Long: `Build bakes the images the patterns select (default //...) and their
 parents, skipping every image whose key is already baked, with --jobs bakes at
-once. Each bake's output goes to imgraph-out/logs/<package>/<name>.log and the
-result to imgraph-out/manifest.json. Ctrl-C stops the build and undoes every
-bake in flight; a second Ctrl-C stops the cleanups' waits (what can be
-undone at once is, and what is left is listed); a third exits at once.`,
+once. An image with tests is kept only once they pass on a fresh instance of
+it; an image whose tests changed is tested again, not rebaked. Each bake's
+output goes to imgraph-out/logs/<package>/<name>.log and the result to
+imgraph-out/manifest.json. Ctrl-C stops the build and undoes every bake in
+flight; a second Ctrl-C stops the cleanups' waits (what can be undone at once
+is, and what is left is listed); a third exits at once.`,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := checkOutput(opts, "text", "json"); err != nil {
-				return err
-			}
-			if f.jobs < 1 {
-				return usagef("--jobs %d: at least one bake must run at a time", f.jobs)
-			}
 			if f.downloadStall <= 0 || f.downloadTimeout <= 0 {
 				return usagef("--download-stall and --download-timeout must be positive durations, such as 30s")
 			}
 			if f.downloadTries < 1 {
 				return usagef("--download-attempts %d: a download is tried at least once", f.downloadTries)
 			}
-			if !slices.Contains([]string{"auto", "tty", "plain"}, f.view.progress) {
-				return usagef("--progress %q: want auto (a live view on a terminal, plain lines elsewhere), tty or plain", f.view.progress)
+			if err := checkRunFlags(e, opts, &f); err != nil {
+				return err
 			}
-			if !slices.Contains([]string{"auto", "yes", "no"}, f.view.color) {
-				return usagef("--color %q: want auto, yes or no", f.view.color)
-			}
-			f.view.noColor = e.getenv("NO_COLOR") != ""
-			f.view.dumb = e.getenv("TERM") == "dumb"
 			return runBuild(c.Context(), e, opts, &f, args)
 		},
 	}
-	c.Flags().IntVarP(&f.jobs, "jobs", "j", runtime.NumCPU(), "bakes at once")
+	addRunFlags(c, opts, &f)
+	c.Flags().DurationVar(&f.downloadStall, "download-stall", engine.DefaultStall, "give up a download of an artifact or root filesystem that receives nothing for this long")
+	c.Flags().DurationVar(&f.downloadTimeout, "download-timeout", engine.DefaultTimeout, "give up a download that takes longer than this")
+	c.Flags().IntVar(&f.downloadTries, "download-attempts", engine.DefaultAttempts, "try a download that fails for a reason that may pass (5xx, 429, a cut or stalled connection) this many times, with backoff")
+	c.Flags().BoolVar(&opts.locked, "locked", false, "fail if IMAGES.lock would have to change")
+	return c
+}
+
+// addRunFlags adds the flags of every command that runs a build: how many
+// at once, what it shows, and where its events and trace go.
+func addRunFlags(c *cobra.Command, opts *options, f *buildFlags) {
+	c.Flags().IntVarP(&f.jobs, "jobs", "j", runtime.NumCPU(), "bakes (and tests) at once")
 	c.Flags().StringVar(&f.view.progress, "progress", "auto", "auto: a live view on a terminal, plain lines elsewhere; tty; plain")
 	c.Flags().StringVar(&f.view.color, "color", "auto", "colour failures red and what is done green: auto (on a terminal, unless NO_COLOR is set), yes or no")
 	c.Flags().BoolVar(&f.view.timestamps, "timestamps", true, "start each plain line with its time")
@@ -74,12 +77,26 @@ undone at once is, and what is left is listed); a third exits at once.`,
 	c.Flags().BoolVarP(&f.keepGoing, "keep-going", "k", false, "after a failure, finish what does not depend on it")
 	c.Flags().StringVar(&opts.traceFile, "profile", "", "write a trace of the command to FILE, in the Chrome trace event format (open it in Perfetto)")
 	c.Flags().StringVar(&f.events, "events", "", "write every event of the build to FILE as JSON lines")
-	c.Flags().DurationVar(&f.downloadStall, "download-stall", engine.DefaultStall, "give up a download of an artifact or root filesystem that receives nothing for this long")
-	c.Flags().DurationVar(&f.downloadTimeout, "download-timeout", engine.DefaultTimeout, "give up a download that takes longer than this")
-	c.Flags().IntVar(&f.downloadTries, "download-attempts", engine.DefaultAttempts, "try a download that fails for a reason that may pass (5xx, 429, a cut or stalled connection) this many times, with backoff")
-	c.Flags().BoolVar(&opts.locked, "locked", false, "fail if IMAGES.lock would have to change")
 	c.Flags().StringVar(&opts.sshCIDR, "ssh-cidr", "", "aws: the only source admitted on the SSH port (default: this machine's address, as a /32)")
-	return c
+}
+
+// checkRunFlags checks the flags addRunFlags adds.
+func checkRunFlags(e *env, opts *options, f *buildFlags) error {
+	if err := checkOutput(opts, "text", "json"); err != nil {
+		return err
+	}
+	if f.jobs < 1 {
+		return usagef("--jobs %d: at least one bake must run at a time", f.jobs)
+	}
+	if !slices.Contains([]string{"auto", "tty", "plain"}, f.view.progress) {
+		return usagef("--progress %q: want auto (a live view on a terminal, plain lines elsewhere), tty or plain", f.view.progress)
+	}
+	if !slices.Contains([]string{"auto", "yes", "no"}, f.view.color) {
+		return usagef("--color %q: want auto, yes or no", f.view.color)
+	}
+	f.view.noColor = e.getenv("NO_COLOR") != ""
+	f.view.dumb = e.getenv("TERM") == "dumb"
+	return nil
 }
 
 func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []string) error {
@@ -90,6 +107,9 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 	a, p, err := s.plan(ctx, args, true)
 	if err != nil {
 		return err
+	}
+	if f.testOnly {
+		p.ForTests(a.Targets)
 	}
 	if len(a.LockChanges) > 0 {
 		if err := a.Lock.Write(s.ws.Root); err != nil {
@@ -135,7 +155,7 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 	// Warnings go through the view, so none is drawn over by its block.
 	warn := view.warn(e.warn)
 	report, err := engine.Build(ctx, a, p, engine.BuildOptions{
-		Jobs: f.jobs, KeepGoing: f.keepGoing, RunID: s.runID,
+		Jobs: f.jobs, KeepGoing: f.keepGoing, TestOnly: f.testOnly, RunID: s.runID,
 		Baker: s.baker, Store: s.caches.store, Locker: s.caches.store, Observer: observers,
 		OutDir: outDir,
 		Fetcher: &engine.Fetcher{Dir: s.caches.local.Path("artifacts"), Root: s.ws.Root, S3: aws.S3Opener(opts.profile, warn),
@@ -148,6 +168,9 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 	view.close()
 	if events != nil && events.Err() != nil && err == nil {
 		err = fmt.Errorf("writing the events to %s: %w", f.events, events.Err())
+	}
+	if f.testOnly && err == nil && report.Skipped > 0 {
+		err = &notBakedError{n: report.Skipped}
 	}
 	if report != nil {
 		if opts.output == "json" {
@@ -201,7 +224,7 @@ func writeSummary(w io.Writer, r *engine.Report, home string) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, countLine(len(r.Outcomes), r.Counts(), []countWord{
-		{"bake", "baked"}, {"copy", "copied"}, {"share", "shared"}, {"retag", "retagged"},
+		{"bake", "baked"}, {"test", "tested"}, {"copy", "copied"}, {"share", "shared"}, {"retag", "retagged"},
 		{"cached", "cached"}, {"failed", "failed"}, {"skipped", "skipped"},
 	}))
 	if adopted {

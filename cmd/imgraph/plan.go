@@ -111,7 +111,7 @@ func summarize(p *engine.Plan) string {
 		counts[string(a)] = n
 	}
 	return countLine(len(p.Targets), counts, []countWord{
-		{"bake", "to bake"}, {"copy", "to copy"}, {"share", "to share"}, {"retag", "to retag"},
+		{"bake", "to bake"}, {"test", "to test"}, {"copy", "to copy"}, {"share", "to share"}, {"retag", "to retag"},
 		{"cached", "cached"}, {"skipped", "skipped"},
 	})
 }

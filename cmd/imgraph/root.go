@@ -126,6 +126,7 @@ func run(ctx context.Context, e *env, args []string) int {
 
 	root.AddCommand(
 		buildCommand(e, opts),
+		testCommand(e, opts),
 		planCommand(e, opts),
 		exportCommand(e, opts),
 		queryCommand(e, opts),

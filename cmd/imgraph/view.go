@@ -213,11 +213,11 @@ func (v *view) count() string { return fmt.Sprintf("[%d/%d]", len(v.done), v.tot
 
 func verbOf(action string, done bool) string {
 	if done {
-		return map[string]string{engine.EventBake: "baked", engine.EventCopy: "copied", engine.EventPublish: "published",
-			engine.EventRetag: "retagged", engine.EventShare: "shared"}[action]
+		return map[string]string{engine.EventBake: "baked", engine.EventTest: "tested", engine.EventCopy: "copied",
+			engine.EventPublish: "published", engine.EventRetag: "retagged", engine.EventShare: "shared"}[action]
 	}
-	return map[string]string{engine.EventBake: "baking", engine.EventCopy: "copying", engine.EventPublish: "publishing",
-		engine.EventRetag: "retagging", engine.EventShare: "sharing"}[action]
+	return map[string]string{engine.EventBake: "baking", engine.EventTest: "testing", engine.EventCopy: "copying",
+		engine.EventPublish: "publishing", engine.EventRetag: "retagging", engine.EventShare: "sharing"}[action]
 }
 
 func firstLine(s string) string {
