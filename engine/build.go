@@ -43,16 +43,16 @@ type BuildOptions struct {
 	// TestOnly runs the plan's tests and nothing else: no image is
 	// copied or published (imgraph test).
 	TestOnly bool
-	RunID     string
-	Baker     bake.Baker // the plan's platform
-	Store     Store
-	Locker    KeyLocker // nil: no other process shares the cache
-	Observer  Observer  // nil: no events
-	OutDir    string    // imgraph-out: logs and the manifest
-	Fetcher   *Fetcher
-	Secret    func(name string) (string, bool) // looks up secret_env values
-	Now       func() time.Time                 // nil: time.Now
-	Warn      func(format string, args ...any) // nil: warnings are dropped
+	RunID    string
+	Baker    bake.Baker // the plan's platform
+	Store    Store
+	Locker   KeyLocker // nil: no other process shares the cache
+	Observer Observer  // nil: no events
+	OutDir   string    // imgraph-out: logs and the manifest
+	Fetcher  *Fetcher
+	Secret   func(name string) (string, bool) // looks up secret_env values
+	Now      func() time.Time                 // nil: time.Now
+	Warn     func(format string, args ...any) // nil: warnings are dropped
 	// Command and Version go into the build_start event: the command
 	// line that started the build, and imgraph's version.
 	Command []string
