@@ -55,7 +55,7 @@ func TestSimFaultAtEachStep(t *testing.T) {
 		{name: "stop instances", faults: []ec2sim.Fault{errorFault("StopInstances")}, want: "stop: stopping instance"},
 		{name: "create image", faults: []ec2sim.Fault{errorFault("CreateImage")}, want: "create image: creating image imgraph-t-faulty-"},
 		{name: "image fails", faults: []ec2sim.Fault{{Kind: ec2sim.FaultImageFails}}, want: "create image: image ami-"},
-		{name: "untag image", faults: []ec2sim.Fault{errorFault("DeleteTags")}, want: "create image: untagging image"},
+		{name: "untag image", faults: []ec2sim.Fault{errorFault("DeleteTags")}, want: "keep image: untagging image"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newSimWorld(t, tc.opts)

@@ -28,7 +28,6 @@ func (r *bakeRun) scrub(ctx context.Context) error {
 // same key got there first, its image stands and this tree is left for
 // cleanup.
 func (r *bakeRun) capture(ctx context.Context) error {
-	r.phase(bake.PhaseCapture)
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -1,0 +1,92 @@
+package aws
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/rules"
+)
+
+// instancesOf lists the instances launched from image id, as "state run".
+func (w *simWorld) instancesOf(id string) []string {
+	var out []string
+	for _, in := range w.sim.State().Regions[home].Instances {
+		if in.ImageID == id {
+			out = append(out, in.State+" "+in.Tags[bake.TagRun])
+		}
+	}
+	return out
+}
+
+// An image's tests run on an instance launched from the new image before
+// the image is kept; Test runs them again without a bake; an image that
+// fails them is deregistered with its snapshots; nothing of a test is
+// left behind.
+func TestSimImageTests(t *testing.T) {
+	w := newSimWorld(t, Options{})
+	run := newRunID()
+	ctx := context.Background()
+
+	im := w.image("tested", inlineShell("echo built > /etc/built"))
+	im.Tests = []rules.Provisioner{inlineShell("test -f /etc/built", "echo tested > /etc/tested")}
+	job := w.job(im, run, "")
+	id, err := w.baker.Bake(ctx, job.Job)
+	if err != nil {
+		t.Fatalf("bake: %v\nlog:\n%s", err, job.log)
+	}
+	if got := w.instancesOf(id); !slices.Equal(got, []string{"terminated " + run}) {
+		t.Errorf("instances launched from the new image: %q, want the test's, terminated", got)
+	}
+	if img := w.imageState(home, id); img == nil || img.State != "available" || img.Tags[bake.TagTemporary] != "" {
+		t.Errorf("the tested image: %+v, want it available and kept", img)
+	}
+	if !slices.Contains(job.Phases(), "test [0] shell") || !strings.Contains(job.log.String(), "==> test [0] shell (inline)") {
+		t.Errorf("phases %q; log:\n%s", job.Phases(), job.log)
+	}
+	w.noLeftovers(t, run)
+
+	// Again, without a bake: a second instance of the image, no image made.
+	created := w.sim.Calls()[home]["CreateImage"]
+	var log bytes.Buffer
+	if err := w.baker.Test(ctx, &bake.TestJob{Image: im, Key: job.Key, RunID: run, Region: home, ID: id, Log: &lockedWriter{w: &log}}); err != nil {
+		t.Fatalf("test: %v\nlog:\n%s", err, log.String())
+	}
+	if got := w.instancesOf(id); len(got) != 2 || w.sim.Calls()[home]["CreateImage"] != created {
+		t.Errorf("after Test: instances of the image %q, %d more CreateImage calls; want a second instance and none",
+			got, w.sim.Calls()[home]["CreateImage"]-created)
+	}
+	w.noLeftovers(t, run)
+
+	// A test that fails again leaves the image it tested: it was kept.
+	failing := *im
+	failing.Tests = []rules.Provisioner{inlineShell("test -f /etc/missing")}
+	err = w.baker.Test(ctx, &bake.TestJob{Image: &failing, Key: job.Key, RunID: run, Region: home, ID: id})
+	var failed *bake.TestFailure
+	if !errors.As(err, &failed) || failed.Test != "test [0] shell (inline)" {
+		t.Errorf("a failing re-test: %v, want a TestFailure naming it", err)
+	}
+	if img := w.imageState(home, id); img == nil || img.State != "available" {
+		t.Errorf("the image a failing re-test tested: %+v, want it left as it was", img)
+	}
+	w.noLeftovers(t, run)
+
+	// A new image that fails its test is not kept.
+	bad := w.image("failing", inlineShell("echo built > /etc/built"))
+	bad.Tests = []rules.Provisioner{inlineShell("true"), inlineShell("test -f /etc/missing")}
+	badJob := w.job(bad, run, "")
+	_, err = w.baker.Bake(ctx, badJob.Job)
+	if !errors.As(err, &failed) || !strings.Contains(err.Error(), "test [1] shell (inline) exited with status 1") {
+		t.Fatalf("bake with a failing test: %v, want a TestFailure naming test [1]\nlog:\n%s", err, badJob.log)
+	}
+	for _, img := range w.sim.State().Regions[home].Images {
+		if img.Tags[bake.TagKey] == badJob.Key && img.State != "deregistered" {
+			t.Errorf("the image that failed its test is %s: %+v", img.State, img)
+		}
+	}
+	w.noLeftovers(t, run)
+}
