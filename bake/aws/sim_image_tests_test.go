@@ -90,3 +90,29 @@ func TestSimImageTests(t *testing.T) {
 	}
 	w.noLeftovers(t, run)
 }
+
+// Ctrl-C while a new image's test runs: the test's instance and the
+// untested image both go, and nothing of the run is left.
+func TestSimCancelDuringATest(t *testing.T) {
+	w := newSimWorld(t, Options{})
+	run := newRunID()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	im := w.image("cancelled", inlineShell("echo built > /etc/built"))
+	im.Tests = []rules.Provisioner{inlineShell("sleep 60")}
+	job := w.job(im, run, "")
+	job.onPhase = func(p string) {
+		if p == "test [0] shell" {
+			cancel()
+		}
+	}
+	if _, err := w.baker.Bake(ctx, job.Job); !errors.Is(err, context.Canceled) {
+		t.Fatalf("bake cancelled during its test: %v, want context.Canceled\nlog:\n%s", err, job.log)
+	}
+	for _, img := range w.sim.State().Regions[home].Images {
+		if img.Tags[bake.TagKey] == job.Key {
+			t.Errorf("the untested image is %s: %+v", img.State, img)
+		}
+	}
+	w.noLeftovers(t, run)
+}

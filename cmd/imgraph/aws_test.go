@@ -227,8 +227,21 @@ func TestAWSBuildOfTheExamples(t *testing.T) {
 	if left := leftovers(sim); len(left) > 0 {
 		t.Errorf("the build left temporary resources: %v", left)
 	}
-	if n := sim.Calls()["us-east-1"]["RunInstances"]; n != 9 {
-		t.Errorf("%d RunInstances calls, want 9", n)
+	// One instance per bake, and one for the base's test, launched from
+	// the new base image.
+	if n := sim.Calls()["us-east-1"]["RunInstances"]; n != 10 {
+		t.Errorf("%d RunInstances calls, want 9 bakes and 1 test", n)
+	}
+	base := m.Images["//examples/base:base"].Images["us-east-1"]
+	var fromBase []string
+	for _, in := range st.Regions["us-east-1"].Instances {
+		if in.ImageID == base {
+			fromBase = append(fromBase, in.State)
+		}
+	}
+	// The base's children start from it too: their bakes' instances.
+	if children := 3; len(fromBase) != children+1 || slices.ContainsFunc(fromBase, func(s string) bool { return s != "terminated" }) {
+		t.Errorf("instances launched from the base image: %q, want its test's and its children's bakes', all terminated", fromBase)
 	}
 
 	// A second build bakes nothing, its hits checked with one

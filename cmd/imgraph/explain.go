@@ -19,7 +19,10 @@ func explainCommand(e *env, opts *options) *cobra.Command {
 		Short: "Print an image's key and every input it covers",
 		Long: `Explain prints the key of one image and the named inputs it was computed
 from. With --diff it names each input that differs from the last bake of that
-image the cache holds: the reason a build would bake it again.`,
+image the cache holds: the reason a build would bake it again. An image's
+tests have a digest of their own, printed after its key: they decide whether
+an image is kept, not what it holds, so a change to them re-tests the image
+and never rebakes it; --diff says whether the last bake passed these tests.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkOutput(opts, "text", "json"); err != nil {
@@ -38,12 +41,17 @@ image the cache holds: the reason a build would bake it again.`,
 				return err
 			}
 			key := a.Keys[l]
+			var tests *testsJSON
+			if key.Tests != "" {
+				tests = &testsJSON{Digest: key.Tests, Parts: key.TestParts}
+			}
 			if !diff {
 				if opts.output == "json" {
-					return writeJSON(e.stdout, explainJSON{Label: l.String(), Key: key.Hex, Parts: key.Parts})
+					return writeJSON(e.stdout, explainJSON{Label: l.String(), Key: key.Hex, Parts: key.Parts, Tests: tests})
 				}
 				fmt.Fprintf(e.stdout, "%s\nkey %s\n", l, key.Hex)
 				writeParts(e.stdout, key.Parts, "  ")
+				writeTests(e.stdout, key)
 				return nil
 			}
 			caches, err := s.cache(c.Context())
@@ -54,13 +62,19 @@ image the cache holds: the reason a build would bake it again.`,
 			if err != nil {
 				return err
 			}
-			out := explainJSON{Label: l.String(), Key: key.Hex, Parts: key.Parts, Changes: []string{}}
+			out := explainJSON{Label: l.String(), Key: key.Hex, Parts: key.Parts, Tests: tests, Changes: []string{}}
 			switch {
 			case since.Last == nil:
 				out.Status = "never baked"
 			case since.Unchanged(key):
 				out.Status = "unchanged"
 				out.LastKey = since.Last.Key
+				if tests != nil {
+					tests.Status = "passed"
+					if since.Last.Tested != key.Tests {
+						tests.Status = "changed"
+					}
+				}
 			default:
 				out.Status = "changed"
 				out.LastKey = since.Last.Key
@@ -80,6 +94,11 @@ image the cache holds: the reason a build would bake it again.`,
 				fmt.Fprintln(e.stdout, "never baked: the cache holds no bake of this image")
 			case "unchanged":
 				fmt.Fprintln(e.stdout, "unchanged since the last bake")
+				if tests != nil && tests.Status == "changed" {
+					fmt.Fprintf(e.stdout, "tests %s: not the tests the last bake passed; a build tests it again, without baking\n", bake.ShortKey(key.Tests))
+				} else if tests != nil {
+					fmt.Fprintf(e.stdout, "tests %s: passed by the last bake\n", bake.ShortKey(key.Tests))
+				}
 			default:
 				fmt.Fprintf(e.stdout, "changed since the last bake (key %s):\n", bake.ShortKey(out.LastKey))
 				for _, ch := range out.Changes {
@@ -97,9 +116,28 @@ type explainJSON struct {
 	Label   string         `json:"label"`
 	Key     string         `json:"key"`
 	Parts   []bake.KeyPart `json:"parts"`
+	Tests   *testsJSON     `json:"tests,omitempty"`
 	Status  string         `json:"status,omitempty"`
 	LastKey string         `json:"last_key,omitempty"`
 	Changes []string       `json:"changes,omitempty"`
+}
+
+// testsJSON is an image's tests as explain gives them: their digest, the
+// parts it covers and, with --diff, whether the last bake passed them
+// ("passed", or "changed" since it did).
+type testsJSON struct {
+	Digest string         `json:"digest"`
+	Parts  []bake.KeyPart `json:"parts"`
+	Status string         `json:"status,omitempty"`
+}
+
+// writeTests prints the digest of the image's tests and what it covers.
+func writeTests(w io.Writer, key engine.Key) {
+	if key.Tests == "" {
+		return
+	}
+	fmt.Fprintf(w, "tests %s (not in the key: a change re-tests the image, never rebakes it)\n", key.Tests)
+	writeParts(w, key.TestParts, "  ")
 }
 
 // writeParts prints a key's tree, one part a line.
