@@ -100,6 +100,11 @@ func runStep(step *Step) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("making mounts private: %w", err)
 	}
+	if step.Overlay != nil {
+		if err := mountOverlay(step.Root, step.Overlay); err != nil {
+			return err
+		}
+	}
 	if step.Mounts {
 		if err := mountSystem(step.Root); err != nil {
 			return err

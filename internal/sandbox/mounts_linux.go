@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -60,6 +61,44 @@ func mountSystem(root string) error {
 		}
 	}
 	return os.Chmod(filepath.Join(dev, "shm"), 0o1777)
+}
+
+// mountOverlay mounts ov at root. Directory renames copy rather than
+// redirect, and files are never linked to an index, so an upper directory
+// is a plain tree of changes (with whiteouts and opaque marks) that any
+// reader can apply on its layers.
+func mountOverlay(root string, ov *Overlay) error {
+	opts := OverlayOptions(ov)
+	if len(opts) > unix.Getpagesize()-1 {
+		return fmt.Errorf("mounting the image's layers: %d layers make mount options longer than a page", len(ov.Lower))
+	}
+	if err := unix.Mount("overlay", root, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("mounting the image's %d layers: %w", len(ov.Lower), err)
+	}
+	return nil
+}
+
+// OverlayOptions are the mount options of ov.
+func OverlayOptions(ov *Overlay) string {
+	opts := "lowerdir=" + strings.Join(escapeAll(ov.Lower), ":") + ",upperdir=" + escape(ov.Upper) +
+		",workdir=" + escape(ov.Work) + ",redirect_dir=off,index=off,metacopy=off"
+	if ov.UserXattr {
+		opts += ",userxattr"
+	}
+	return opts
+}
+
+// escape escapes what mount options give a meaning to in a path.
+func escape(p string) string {
+	return strings.NewReplacer(`\`, `\\`, ":", `\:`, ",", `\,`).Replace(p)
+}
+
+func escapeAll(ps []string) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = escape(p)
+	}
+	return out
 }
 
 // mountPoint makes sure root/name is a real directory: mount(2) follows

@@ -53,6 +53,12 @@ func (s *Sandbox) Run(ctx context.Context, step *Step, stdin io.Reader, stdout, 
 		defer r.Close()
 		input = r
 	}
+	if step.Overlay != nil {
+		st, ov := *step, *step.Overlay
+		ov.UserXattr = s.userns
+		st.Overlay = &ov
+		step = &st
+	}
 	config, err := json.Marshal(step)
 	if err != nil {
 		return err

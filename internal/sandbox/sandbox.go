@@ -19,10 +19,15 @@ import (
 	"syscall"
 )
 
-// Step is what one sandbox does, in this order: extract a tarball into the
-// empty tree, place files, scrub paths, run a command.
+// Step is what one sandbox does, in this order: mount its overlay, extract
+// a tarball into the empty tree, place files, scrub paths, run a command.
 type Step struct {
 	Root string // the tree, an absolute path on the host
+	// Overlay, when set, makes the tree an overlay mounted at Root (an
+	// empty directory) in the sandbox's own mount namespace: what the step
+	// writes lands in Overlay.Upper, and the mount goes with the sandbox,
+	// however it ends.
+	Overlay *Overlay
 	// Mounts: mount /proc and a minimal /dev, for steps that run commands.
 	Mounts bool
 	// Owners: set the ownership a tarball records (only as real root:
@@ -35,6 +40,17 @@ type Step struct {
 	Scrub string
 	Argv  []string // exec'd last, with Env as its whole environment
 	Env   []string
+}
+
+// Overlay is a tree made of read-only layers and a writable upper
+// directory, as overlayfs stacks them.
+type Overlay struct {
+	Lower []string // layers, the top one first; at least one
+	Upper string   // receives every change, whiteouts included
+	Work  string   // overlayfs's own, empty, on Upper's file system
+	// UserXattr: the overlay is mounted in a user namespace, where
+	// overlayfs keeps its marks in user.overlay.* attributes (Run sets it).
+	UserXattr bool
 }
 
 // Placement puts a host file or directory into the tree.

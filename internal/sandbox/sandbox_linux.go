@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -22,6 +23,8 @@ type Sandbox struct {
 	// asRoot is why a caller that is root goes through a user namespace
 	// all the same.
 	asRoot error
+	// noOverlay is why a step cannot be an overlay here; nil when it can.
+	noOverlay error
 }
 
 // New starts a sandbox around an empty tree it makes in dir (the system's
@@ -48,6 +51,7 @@ func newSandbox(ctx context.Context, dir string, asRoot bool) (*Sandbox, error) 
 	if asRoot {
 		err := s.probe(ctx, dir)
 		if err == nil {
+			s.noOverlay = s.probeOverlay(ctx, dir)
 			return s, nil
 		}
 		if ctx.Err() != nil {
@@ -62,8 +66,47 @@ func newSandbox(ctx context.Context, dir string, asRoot bool) (*Sandbox, error) 
 		}
 		return nil, &UnavailableError{AsRoot: s.asRoot, UserNamespace: err}
 	}
+	s.noOverlay = s.probeOverlay(ctx, dir)
 	return s, nil
 }
+
+// probeOverlay mounts an overlay of an empty layer in a sandbox, writes
+// and deletes through it, and checks what the upper directory recorded.
+func (s *Sandbox) probeOverlay(ctx context.Context, dir string) error {
+	base, err := os.MkdirTemp(dir, ".tmp-probe-overlay-*")
+	if err != nil {
+		return err
+	}
+	defer RemoveTree(base)
+	ov := &Overlay{Lower: []string{filepath.Join(base, "lower")}, Upper: filepath.Join(base, "upper"), Work: filepath.Join(base, "work")}
+	root := filepath.Join(base, "root")
+	for _, d := range []string{ov.Lower[0], ov.Upper, ov.Work, root} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(ov.Lower[0], "gone"), nil, 0o644); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	var out bytes.Buffer
+	err = s.Run(ctx, &Step{Root: root, Overlay: ov, Scrub: "/gone"}, nil, &out, &out)
+	if err != nil {
+		if out.Len() > 0 {
+			err = fmt.Errorf("%w (%s)", err, strings.TrimSpace(out.String()))
+		}
+		return err
+	}
+	if !IsWhiteout(filepath.Join(ov.Upper, "gone")) {
+		return errors.New("a file deleted through the overlay left no whiteout")
+	}
+	return nil
+}
+
+// Overlays reports why steps cannot be overlays on this machine (no
+// overlayfs, or not in a user namespace), or nil when they can.
+func (s *Sandbox) Overlays() error { return s.noOverlay }
 
 // probe starts one sandbox around an empty tree, with every mount a
 // command's sandbox makes.
@@ -101,10 +144,21 @@ func (s *Sandbox) CopyTree(ctx context.Context, src, dst string, warn func(forma
 	if _, err := os.Lstat(dst); err == nil {
 		return fmt.Errorf("copying to %s: it exists", dst)
 	}
-	tc := &treeCopy{ctx: ctx, owners: s.owners, times: true, fileMode: -1, warn: warn}
+	tc := &treeCopy{ctx: ctx, owners: s.owners, times: true, fileMode: -1, xattrs: true, warn: warn}
 	if err := tc.copyTree(src, dst); err != nil {
 		RemoveTree(dst)
 		return err
 	}
 	return nil
+}
+
+// ApplyLayer applies layer, an overlay's upper directory, onto the tree
+// dst, as overlayfs shows one on the other: a whiteout removes what it
+// names, an opaque directory replaces the one below it, and every other
+// entry replaces (a directory: merges into) what dst holds there. Modes,
+// times, extended attributes and (for a caller that is root) ownership
+// are kept; overlayfs's own marks are not copied.
+func (s *Sandbox) ApplyLayer(ctx context.Context, layer, dst string, warn func(format string, args ...any)) error {
+	tc := &treeCopy{ctx: ctx, owners: s.owners, times: true, fileMode: -1, xattrs: true, layer: true, warn: warn}
+	return tc.applyLayer(layer, dst)
 }

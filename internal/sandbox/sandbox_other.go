@@ -40,3 +40,17 @@ func (s *Sandbox) Run(ctx context.Context, step *Step, stdin io.Reader, stdout, 
 func (s *Sandbox) CopyTree(ctx context.Context, src, dst string, warn func(format string, args ...any)) error {
 	return unsupported()
 }
+
+// Overlays fails: sandboxes need Linux.
+func (s *Sandbox) Overlays() error { return unsupported() }
+
+// IsWhiteout reports false: overlays need Linux.
+func IsWhiteout(path string) bool { return false }
+
+// IsOpaque reports false: overlays need Linux.
+func IsOpaque(path string) bool { return false }
+
+// ApplyLayer fails: sandboxes need Linux.
+func (s *Sandbox) ApplyLayer(ctx context.Context, layer, dst string, warn func(format string, args ...any)) error {
+	return unsupported()
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"sort"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,6 +27,12 @@ type treeCopy struct {
 	// through a symlink: only inside the sandbox's chroot, where it
 	// cannot lead out of the image.
 	followDest bool
+	// xattrs copies extended attributes (but overlayfs's own marks).
+	xattrs bool
+	// layer applies the source as an overlay layer on the existing
+	// destination: a whiteout removes what it names, an opaque directory
+	// replaces the one below, and every other entry replaces what is there.
+	layer bool
 	// links, when set, keeps hard links linked: the first copy of each
 	// inode, by its path below root.
 	links map[fileID]string
@@ -68,6 +75,44 @@ func (tc *treeCopy) copyTree(src, dst string) error {
 	if err := tc.setMeta(int(d.Fd()), &st, false); err != nil {
 		return fmt.Errorf("copying %s: %w", src, err)
 	}
+	if err := tc.copyXattrs(int(s.Fd()), int(d.Fd()), "/"); err != nil {
+		return fmt.Errorf("copying %s: %w", src, err)
+	}
+	if tc.times {
+		return tc.setTimes(unix.AT_FDCWD, dst, &st)
+	}
+	return nil
+}
+
+// applyLayer applies the layer src onto the existing directory dst (see
+// treeCopy.layer); the layer's top directory gives dst its metadata, as
+// an overlay's upper directory gives the merged tree its own.
+func (tc *treeCopy) applyLayer(src, dst string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(src, &st); err != nil {
+		return fmt.Errorf("applying %s: %w", src, err)
+	}
+	s, err := openDir(unix.AT_FDCWD, src, false)
+	if err != nil {
+		return fmt.Errorf("applying %s: %w", src, err)
+	}
+	defer s.Close()
+	d, err := openDir(unix.AT_FDCWD, dst, false)
+	if err != nil {
+		return fmt.Errorf("applying to %s: %w", dst, err)
+	}
+	defer d.Close()
+	tc.root = d
+	tc.links = map[fileID]string{}
+	if err := tc.copyDir(s, d, ""); err != nil {
+		return err
+	}
+	if err := tc.setMeta(int(d.Fd()), &st, false); err != nil {
+		return fmt.Errorf("applying %s: %w", src, err)
+	}
+	if err := tc.copyXattrs(int(s.Fd()), int(d.Fd()), "/"); err != nil {
+		return fmt.Errorf("applying %s: %w", src, err)
+	}
 	if tc.times {
 		return tc.setTimes(unix.AT_FDCWD, dst, &st)
 	}
@@ -106,6 +151,28 @@ func (tc *treeCopy) copyEntry(src, dst *os.File, name, rel string) error {
 		}
 		return fmt.Errorf("copying %s: %w", rel, err)
 	}
+	if tc.layer {
+		// What the layer's entry replaces goes first: a whiteout is only
+		// that, and a directory is merged with the one below unless it is
+		// opaque or stands where something else stood.
+		var dst unix.Stat_t
+		err := unix.Fstatat(dfd, name, &dst, unix.AT_SYMLINK_NOFOLLOW)
+		switch {
+		case errors.Is(err, unix.ENOENT):
+			if isWhiteout(&st) {
+				return nil
+			}
+		case err != nil:
+			return wrap(err)
+		case isWhiteout(&st) || st.Mode&unix.S_IFMT != unix.S_IFDIR || dst.Mode&unix.S_IFMT != unix.S_IFDIR || opaqueAt(sfd, name):
+			if err := removeAt(dfd, name); err != nil {
+				return wrap(err)
+			}
+			if isWhiteout(&st) {
+				return nil
+			}
+		}
+	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
 		if err := unix.Mkdirat(dfd, name, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
@@ -125,6 +192,9 @@ func (tc *treeCopy) copyEntry(src, dst *os.File, name, rel string) error {
 			return err
 		}
 		if err := tc.setMeta(int(d.Fd()), &st, false); err != nil {
+			return wrap(err)
+		}
+		if err := tc.copyXattrs(int(s.Fd()), int(d.Fd()), rel); err != nil {
 			return wrap(err)
 		}
 	case unix.S_IFREG:
@@ -208,6 +278,10 @@ func (tc *treeCopy) copyFile(sfd, dfd int, name, rel string, st *unix.Stat_t) er
 		}
 	}
 	err = tc.setMeta(out, st, true)
+	if err == nil {
+		// After chown, which clears file capabilities.
+		err = tc.copyXattrs(in, out, rel)
+	}
 	if cerr := outFile.Close(); err == nil {
 		err = cerr
 	}
@@ -232,6 +306,121 @@ func (tc *treeCopy) setMeta(fd int, st *unix.Stat_t, regular bool) error {
 		mode = uint32(tc.fileMode)
 	}
 	return unix.Fchmod(fd, mode)
+}
+
+// copyXattrs copies the extended attributes of the open file in to out,
+// but overlayfs's own marks. One the destination refuses (a trusted.*
+// attribute without root, a file system without them) is skipped and
+// told to warn.
+func (tc *treeCopy) copyXattrs(in, out int, rel string) error {
+	if !tc.xattrs {
+		return nil
+	}
+	names, err := listXattrs(in)
+	if err != nil {
+		if errors.Is(err, unix.ENOTSUP) {
+			return nil
+		}
+		return err
+	}
+	for _, name := range names {
+		if overlayAttr(name) {
+			continue
+		}
+		value, err := getXattr(in, name)
+		if errors.Is(err, unix.ENODATA) {
+			continue // gone meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		if err := unix.Fsetxattr(out, name, value, 0); err != nil {
+			if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOTSUP) {
+				tc.warnf("skipped attribute %s of /%s: %v", name, rel, err)
+				continue
+			}
+			return fmt.Errorf("setting attribute %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func listXattrs(fd int) ([]string, error) {
+	size, err := unix.Flistxattr(fd, nil)
+	if err != nil || size == 0 {
+		return nil, err
+	}
+	buf := make([]byte, size)
+	n, err := unix.Flistxattr(fd, buf)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, name := range strings.Split(string(buf[:n]), "\x00") {
+		if name != "" {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}
+
+func getXattr(fd int, name string) ([]byte, error) {
+	size, err := unix.Fgetxattr(fd, name, nil)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, size)
+	n, err := unix.Fgetxattr(fd, name, buf)
+	if err != nil {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+// opaqueAt reports whether the directory dirfd/name is an opaque one of
+// an overlay's upper directory.
+func opaqueAt(dirfd int, name string) bool {
+	d, err := openDir(dirfd, name, false)
+	if err != nil {
+		return false
+	}
+	defer d.Close()
+	buf := make([]byte, 4)
+	for _, attr := range opaqueAttrs {
+		if n, err := unix.Fgetxattr(int(d.Fd()), attr, buf); err == nil && n == 1 && buf[0] == 'y' {
+			return true
+		}
+	}
+	return false
+}
+
+// removeAt removes dirfd/name and, for a directory, everything below it,
+// through descriptors: a symlink inside is removed, never followed.
+func removeAt(dirfd int, name string) error {
+	err := unix.Unlinkat(dirfd, name, 0)
+	if err == nil || errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if !errors.Is(err, unix.EISDIR) && !errors.Is(err, unix.EPERM) {
+		return err
+	}
+	d, err := openDir(dirfd, name, false)
+	if err != nil {
+		return err
+	}
+	names, err := d.Readdirnames(-1)
+	if err == nil {
+		for _, n := range names {
+			if err = removeAt(int(d.Fd()), n); err != nil {
+				break
+			}
+		}
+	}
+	d.Close()
+	if err != nil {
+		return err
+	}
+	return unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR)
 }
 
 func (tc *treeCopy) setTimes(dirfd int, name string, st *unix.Stat_t) error {
