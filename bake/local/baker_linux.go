@@ -1,7 +1,6 @@
 package local
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/cache"
@@ -84,9 +84,19 @@ func (b *Baker) Bake(ctx context.Context, job *bake.Job) (id string, err error) 
 	case err != nil:
 		return "", err // it may be whole: leave it be
 	case st == whole:
+		layers, err := b.layerDirs(job.Key)
+		var broken *brokenChainError
+		if errors.As(err, &broken) {
+			// Its own layer is whole but lies on one that is not: the
+			// parent bakes first, with the same key, and puts it back.
+			return "", fmt.Errorf("%w; bake its parent first", err)
+		}
+		if err != nil {
+			return "", err
+		}
 		// Another bake made it; its tests may not have been these. It
 		// is not this bake's to remove, whatever they say.
-		return job.Key, b.test(ctx, b.ImageDir(job.Key), job.Key, job.Image, job.TestEnv, job.Log, job.Phase)
+		return job.Key, b.test(ctx, layers, job.Key, job.Image, job.TestEnv, job.Log, job.Phase)
 	case st == damaged:
 		if err := b.removeDamaged(job.Key); err != nil {
 			return "", err
@@ -121,7 +131,7 @@ func (b *Baker) Bake(ctx context.Context, job *bake.Job) (id string, err error) 
 	}
 	// Before capture: an image that fails its tests never appears, and
 	// its tree goes with the bake's.
-	if err := b.test(ctx, r.tmp, job.Key, job.Image, job.TestEnv, r.log, r.phase); err != nil {
+	if err := b.test(ctx, append([]string{r.layer}, r.lowers...), job.Key, job.Image, job.TestEnv, r.log, r.phase); err != nil {
 		return "", err
 	}
 	if err := r.capture(ctx); err != nil {
@@ -130,7 +140,7 @@ func (b *Baker) Bake(ctx context.Context, job *bake.Job) (id string, err error) 
 	return job.Key, nil
 }
 
-// Test runs job's tests on a fresh copy of its image's tree.
+// Test runs job's tests on a fresh tree of its image.
 func (b *Baker) Test(ctx context.Context, job *bake.TestJob) error {
 	if err := checkID(job.ID); err != nil {
 		return err
@@ -138,16 +148,22 @@ func (b *Baker) Test(ctx context.Context, job *bake.TestJob) error {
 	if job.Image == nil {
 		return errors.New("local: test of a job with no image")
 	}
-	if ok, err := b.exists(job.ID); err != nil || !ok {
-		return cmp.Or(err, fmt.Errorf("local: image %s of %s is not baked on this machine", bake.ShortKey(job.ID), job.Image.Label))
+	layers, err := b.layerDirs(job.ID)
+	var broken *brokenChainError
+	if errors.As(err, &broken) {
+		return fmt.Errorf("local: image %s of %s is not baked on this machine: %w", bake.ShortKey(job.ID), job.Image.Label, err)
 	}
-	return b.test(ctx, b.ImageDir(job.ID), job.Key, job.Image, job.Env, job.Log, job.Phase)
+	if err != nil {
+		return err
+	}
+	return b.test(ctx, layers, job.Key, job.Image, job.Env, job.Log, job.Phase)
 }
 
-// test runs im's tests, each in its own sandbox, on a copy of tree made
-// for them: what a test writes never reaches the image. The copy is
-// removed on every path out. A test that fails is a *bake.TestFailure.
-func (b *Baker) test(ctx context.Context, tree, key string, im *rules.Image, env []map[string]string, log io.Writer, phase func(string)) (err error) {
+// test runs im's tests, each in its own sandbox, on a tree of the image
+// whose layers are given made for them: what a test writes never reaches
+// the image. The tree is removed on every path out. A test that fails is a
+// *bake.TestFailure.
+func (b *Baker) test(ctx context.Context, layers []string, key string, im *rules.Image, env []map[string]string, log io.Writer, phase func(string)) (err error) {
 	if len(im.Tests) == 0 {
 		return nil
 	}
@@ -164,14 +180,15 @@ func (b *Baker) test(ctx context.Context, tree, key string, im *rules.Image, env
 			err = fmt.Errorf("local: removing %s: %w", tmp, rerr)
 		}
 	}()
-	if err := b.sandbox.CopyTree(ctx, tree, tmp, b.warn); err != nil {
-		return fmt.Errorf("local: copying the image for its tests: %w", err)
+	t, _, _, err := b.newTree(ctx, layers, tmp)
+	if err != nil {
+		return fmt.Errorf("local: a tree for the image's tests: %w", err)
 	}
 	for i := range im.Tests {
 		p := &im.Tests[i]
 		desc := bake.DescribeTest(i, p)
 		phase(fmt.Sprintf("%s [%d] %s", bake.PhaseTest, i, p.Kind))
-		if err := b.runStep(ctx, tmp, desc, p, envAt(env, i), log); err != nil {
+		if err := b.runStep(ctx, t, desc, p, envAt(env, i), log); err != nil {
 			// A test that ran and exited badly failed; one that could
 			// not run is an error of the test's.
 			var exit *sandbox.ExitError
@@ -186,11 +203,74 @@ func (b *Baker) test(ctx context.Context, tree, key string, im *rules.Image, env
 
 // bakeRun is one bake in progress; its steps are in step_*.go.
 type bakeRun struct {
-	b     *Baker
-	job   *bake.Job
-	tmp   string // the tree being baked, renamed into place by capture
-	log   io.Writer
-	phase func(string)
+	b      *Baker
+	job    *bake.Job
+	tmp    string   // where the bake works, removed on every path out
+	tree   tree     // where its steps run
+	layer  string   // what receives their changes, renamed into place by capture
+	lowers []string // the parent's layers the tree lies on, when it is an overlay
+	log    io.Writer
+	phase  func(string)
+}
+
+// tree is where a step runs: a directory, or an overlay mounted at one.
+type tree struct {
+	root    string
+	overlay *sandbox.Overlay
+}
+
+// step is a sandbox step in the tree.
+func (t tree) step() *sandbox.Step { return &sandbox.Step{Root: t.root, Overlay: t.overlay} }
+
+// newTree makes, at dir (which must not exist), a tree for steps to run in
+// that holds the image whose layers are given, its own first: an overlay
+// of them with an upper directory of its own, or where overlays do not
+// work (or the layers are too many to mount), a copy of them. It returns
+// the tree, the directory that receives the steps' changes, and the
+// layers the tree lies on (none when it is a copy).
+func (b *Baker) newTree(ctx context.Context, layers []string, dir string) (tree, string, []string, error) {
+	ov := &sandbox.Overlay{Lower: layers, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work")}
+	why := b.sandbox.Overlays()
+	if why == nil && len(sandbox.OverlayOptions(ov)) >= os.Getpagesize() {
+		why = fmt.Errorf("its %d layers are too many to mount at once", len(layers))
+	}
+	if why != nil {
+		b.copyOnce.Do(func() {
+			b.warn("local: each bake copies its parent's tree, as overlays cannot be used here: %v", why)
+		})
+		if err := b.flatten(ctx, layers, dir); err != nil {
+			return tree{}, "", nil, err
+		}
+		return tree{root: dir}, dir, nil, nil
+	}
+	root := filepath.Join(dir, "root")
+	for _, d := range []string{dir, ov.Upper, ov.Work, root} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return tree{}, "", nil, fmt.Errorf("local: %w", err)
+		}
+	}
+	// The upper directory's top is the tree's: it gives the merged tree
+	// its mode, owner and times.
+	if err := b.sandbox.CopyMeta(layers[0], ov.Upper); err != nil {
+		return tree{}, "", nil, fmt.Errorf("local: %w", err)
+	}
+	return tree{root: root, overlay: ov}, ov.Upper, layers, nil
+}
+
+// flatten makes dst (which must not exist) the whole tree of the image
+// whose layers are given, its own first.
+func (b *Baker) flatten(ctx context.Context, layers []string, dst string) error {
+	last := len(layers) - 1
+	if err := b.sandbox.CopyTree(ctx, layers[last], dst, b.warn); err != nil {
+		return fmt.Errorf("local: copying layer %s: %w", filepath.Base(layers[last]), err)
+	}
+	for i := last - 1; i >= 0; i-- {
+		if err := b.sandbox.ApplyLayer(ctx, layers[i], dst, b.warn); err != nil {
+			sandbox.RemoveTree(dst)
+			return fmt.Errorf("local: applying layer %s: %w", filepath.Base(layers[i]), err)
+		}
+	}
+	return nil
 }
 
 func randomHex() string {
@@ -208,6 +288,9 @@ func (b *Baker) removeDamaged(id string) error {
 	if err := os.Rename(b.ImageDir(id), aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		// (Not there: another bake moved it first.)
 		return fmt.Errorf("local: moving the damaged image %s aside: %w", id, err)
+	}
+	if err := os.Remove(b.parentPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("local: removing the damaged image %s: %w", id, err)
 	}
 	// Its count goes after it, never before: a tree without a count that
 	// holds anything counts as whole.

@@ -59,7 +59,7 @@ func TestChain(t *testing.T) {
 	if got, want := imageFile(t, b, leaf, "seen"), "from base\nmid\n"; got != want {
 		t.Errorf("grandchild saw %q, want %q", got, want)
 	}
-	if _, err := os.Stat(filepath.Join(b.ImageDir(leaf), "etc")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(imageTree(t, b, leaf), "etc")); !os.IsNotExist(err) {
 		t.Errorf("grandchild's /etc: %v, want it removed", err)
 	}
 }
@@ -102,7 +102,7 @@ func TestCopyKeepsMetadata(t *testing.T) {
 	child, _ := bakeOK(t, b, childJob(image("child"), base))
 	want := treeHash(t, rootfs)
 	for name, id := range map[string]string{"root image": base, "child": child} {
-		dir := b.ImageDir(id)
+		dir := imageTree(t, b, id)
 		if got := treeHash(t, dir); got != want {
 			t.Errorf("%s: the tree differs from the root filesystem it was copied from", name)
 		}

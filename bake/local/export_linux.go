@@ -10,9 +10,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/imgraph/imgraph/internal/sandbox"
 )
 
 // fileID is an inode: writeTar archives a file with several links once.
@@ -25,21 +28,24 @@ func (b *Baker) Export(ctx context.Context, id string, format string, out string
 	if err := checkID(id); err != nil {
 		return err
 	}
-	if ok, err := b.exists(id); err != nil {
+	layers, err := b.layerDirs(id)
+	var broken *brokenChainError
+	if errors.As(err, &broken) {
+		return &BadInputError{Msg: fmt.Sprintf("image %s is not baked on this machine (%v)", id, err)}
+	}
+	if err != nil {
 		return err
-	} else if !ok {
-		return &BadInputError{Msg: fmt.Sprintf("image %s is not baked on this machine", id)}
 	}
 	switch format {
 	case "tar":
-		return b.exportTar(ctx, id, out)
+		return b.exportTar(ctx, layers, out)
 	case "dir":
-		return b.exportDir(ctx, id, out)
+		return b.exportDir(ctx, layers, out)
 	}
 	return &BadInputError{Msg: fmt.Sprintf("unknown export format %q", format), Hint: `the formats are "tar" and "dir"`}
 }
 
-func (b *Baker) exportDir(ctx context.Context, id, out string) error {
+func (b *Baker) exportDir(ctx context.Context, layers []string, out string) error {
 	entries, err := os.ReadDir(out)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -55,7 +61,7 @@ func (b *Baker) exportDir(ctx context.Context, id, out string) error {
 			return fmt.Errorf("local: export: %w", err)
 		}
 	}
-	if err := b.sandbox.CopyTree(ctx, b.ImageDir(id), out, b.warn); err != nil {
+	if err := b.flatten(ctx, layers, out); err != nil {
 		return fmt.Errorf("local: export: %w", err)
 	}
 	return nil
@@ -63,9 +69,9 @@ func (b *Baker) exportDir(ctx context.Context, id, out string) error {
 
 // exportTar writes the tar file beside out and renames it into place, so
 // out is the whole archive or, on failure, what it was before.
-func (b *Baker) exportTar(ctx context.Context, id, out string) (err error) {
+func (b *Baker) exportTar(ctx context.Context, layers []string, out string) (err error) {
 	if out == "-" {
-		return b.writeTarTo(ctx, id, os.Stdout)
+		return b.writeTarTo(ctx, layers, os.Stdout)
 	}
 	if info, err := os.Stat(out); err == nil && info.IsDir() {
 		return &BadInputError{Msg: fmt.Sprintf("export: %s is a directory", out), Hint: "name a file to write the tar to, or use --format dir"}
@@ -88,12 +94,27 @@ func (b *Baker) exportTar(ctx context.Context, id, out string) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	return b.writeTarTo(ctx, id, f)
+	return b.writeTarTo(ctx, layers, f)
 }
 
-func (b *Baker) writeTarTo(ctx context.Context, id string, w io.Writer) error {
+// writeTarTo archives the image whose layers are given, its own first: a
+// whole tree as it is, a chain flattened first, beside the cache's
+// images and removed once archived.
+func (b *Baker) writeTarTo(ctx context.Context, layers []string, w io.Writer) (err error) {
+	root := layers[0]
+	if len(layers) > 1 {
+		root = b.store.Path("images", ".tmp-export-"+randomHex())
+		defer func() {
+			if rerr := sandbox.RemoveTree(root); rerr != nil && err == nil {
+				err = fmt.Errorf("local: export: %w", rerr)
+			}
+		}()
+		if err := b.flatten(ctx, layers, root); err != nil {
+			return fmt.Errorf("local: export: %w", err)
+		}
+	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	if err := writeTar(ctx, b.ImageDir(id), bw); err != nil {
+	if err := writeTar(ctx, root, bw); err != nil {
 		return fmt.Errorf("local: export: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
@@ -180,6 +201,11 @@ func writeTar(ctx context.Context, root string, w io.Writer) error {
 		default:
 			return nil // sockets do not outlive their server
 		}
+		if h.Typeflag == tar.TypeReg || h.Typeflag == tar.TypeDir {
+			if h.PAXRecords, err = xattrRecords(p); err != nil {
+				return err
+			}
+		}
 		if err := tw.WriteHeader(h); err != nil {
 			return err
 		}
@@ -196,4 +222,41 @@ func writeTar(ctx context.Context, root string, w io.Writer) error {
 		return err
 	}
 	return tw.Close()
+}
+
+// xattrRecords are the extended attributes of path as tar keeps them
+// (SCHILY.xattr.<name>), but overlayfs's own marks; nil when it has none.
+func xattrRecords(path string) (map[string]string, error) {
+	size, err := unix.Llistxattr(path, nil)
+	if errors.Is(err, unix.ENOTSUP) || err == nil && size == 0 {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, size)
+	n, err := unix.Llistxattr(path, buf)
+	if err != nil {
+		return nil, err
+	}
+	var records map[string]string
+	for _, name := range strings.Split(string(buf[:n]), "\x00") {
+		if name == "" || strings.HasPrefix(name, "trusted.overlay.") || strings.HasPrefix(name, "user.overlay.") {
+			continue
+		}
+		vsize, err := unix.Lgetxattr(path, name, nil)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		value := make([]byte, vsize)
+		vn, err := unix.Lgetxattr(path, name, value)
+		if err != nil {
+			continue
+		}
+		if records == nil {
+			records = map[string]string{}
+		}
+		records["SCHILY.xattr."+name] = string(value[:vn])
+	}
+	return records, nil
 }

@@ -125,10 +125,21 @@ func bakeOK(t *testing.T, b *local.Baker, job *bake.Job) (string, string) {
 	return id, log.String()
 }
 
+// imageTree is a baked image's whole tree, its layers flattened into a
+// directory of the test's.
+func imageTree(t *testing.T, b *local.Baker, id string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "tree")
+	if err := b.Export(context.Background(), id, "dir", dir); err != nil {
+		t.Fatalf("image %s: %v", id[:8], err)
+	}
+	return dir
+}
+
 // imageFile reads a file of a baked image from the host.
 func imageFile(t *testing.T, b *local.Baker, id, name string) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(b.ImageDir(id), filepath.FromSlash(name)))
+	data, err := os.ReadFile(filepath.Join(imageTree(t, b, id), filepath.FromSlash(name)))
 	if err != nil {
 		t.Fatalf("image %s: %v", id[:8], err)
 	}

@@ -1,17 +1,22 @@
 // Package local is the local platform: it bakes root filesystems on any
-// Linux machine. An image is a directory tree in the local cache, named by
-// its key; each provisioner runs in a sandbox (internal/sandbox): a chroot of
-// a copy of the parent's tree, inside fresh mount, PID, UTS and IPC
+// Linux machine. An image is a chain of layers in the local cache, named by
+// keys (see layers.go); each provisioner runs in a sandbox
+// (internal/sandbox): a chroot inside fresh mount, PID, UTS and IPC
 // namespaces (entered through a user namespace when imgraph is not root), so
-// nothing a step starts or mounts outlives it.
+// nothing a step starts or mounts outlives it. Where overlayfs is available,
+// a child's sandboxes mount its parent's layers read-only under a fresh
+// upper directory, which becomes the child's own layer: what its
+// provisioners changed. Elsewhere a bake copies its parent's tree, and its
+// layer is a whole tree.
 //
 // Layout under the cache directory:
 //
-//	images/<key>/                the tree of a baked image; it appears complete
-//	images/<key>.entries         how many entries the tree held at its top when captured
+//	images/<key>/                the image's layer: a whole tree, or its changes on its parent's; it appears complete
+//	images/<key>.parent          the image the layer lies on; absent for a whole tree
+//	images/<key>.entries         how many entries the layer held at its top when captured
 //	images/<key>.json            the tags Publish last applied
 //	images/.tmp-<key>-<random>/  a bake in progress, renamed into place at the end
-//	images.index                 the images seen whole, by what stat said of their trees
+//	images.index                 the layers seen whole, and their parents, by what stat said of their directories
 package local
 
 import (
@@ -51,7 +56,8 @@ type Baker struct {
 	sandbox *sandbox.Sandbox // where every step of a bake runs
 
 	wholeOnce  sync.Once
-	wholeIndex *cache.FileIndex // the images seen whole, by their tree's stat; see whole
+	wholeIndex *cache.FileIndex // the layers seen whole, by their directory's stat; see whole
+	copyOnce   sync.Once        // says once that bakes copy trees (see newTree)
 }
 
 var _ bake.Baker = (*Baker)(nil)
@@ -73,7 +79,8 @@ func (e *BadInputError) Error() string {
 // BadInput marks the error as the user's to fix (exit code 2).
 func (e *BadInputError) BadInput() bool { return true }
 
-// ImageDir is where a baked image's tree is (or would be).
+// ImageDir is where a baked image's own layer is (or would be): its whole
+// tree only when it lies on no parent.
 func (b *Baker) ImageDir(id string) string {
 	return b.store.Path("images", id)
 }
@@ -148,11 +155,15 @@ func (b *Baker) state(id string) (imageState, error) {
 	return whole, nil
 }
 
-// exists reports whether id is a baked image, whole; an error is one
-// reading it.
+// exists reports whether id is a baked image whose every layer is whole;
+// an error is one reading it.
 func (b *Baker) exists(id string) (bool, error) {
-	st, err := b.state(id)
-	return st == whole, err
+	_, err := b.chain(id)
+	var broken *brokenChainError
+	if errors.As(err, &broken) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // entriesPath is where the number of entries at the top of an image's
@@ -219,26 +230,63 @@ func (b *Baker) whole(ctx context.Context, n int, id func(i int) string) ([]bool
 	return ok, nil
 }
 
-// seenWhole is exists, answered by the index when it can be.
+// seenWhole is exists, answered by the index when it can be. An image
+// whose own layer is whole but lies on one that is not is a miss, with a
+// warning: it bakes again once its parent has.
 func (b *Baker) seenWhole(id string) (bool, error) {
 	if checkID(id) != nil {
 		return false, nil
 	}
+	layer := id
+	for range maxChain {
+		ok, parent, err := b.seenLayer(layer)
+		if err != nil || !ok {
+			if err == nil && layer != id {
+				b.warn("%v", &brokenChainError{id: id, layer: layer, why: "is missing or damaged"})
+			}
+			return false, err
+		}
+		if parent == "" {
+			return true, nil
+		}
+		layer = parent
+	}
+	b.warn("%v", &brokenChainError{id: id, why: fmt.Sprintf("its chain of layers is longer than %d (do its parents loop?)", maxChain)})
+	return false, nil
+}
+
+// seenLayer reports whether id's own layer is whole, and the parent it
+// lies on: the index remembers both by what stat says of the layer's
+// directory, since a layer names its parent before it has its name and
+// never changes after.
+func (b *Baker) seenLayer(id string) (ok bool, parent string, err error) {
 	dir := b.ImageDir(id)
 	before, err := os.Lstat(dir)
 	if err != nil || !before.IsDir() {
-		return b.exists(id)
+		st, err := b.state(id)
+		return st == whole, "", err
 	}
-	if v, ok := b.wholeIndex.Lookup(id, before); ok && v == "whole" {
-		return true, nil
-	}
-	ok, err := b.exists(id)
-	if ok && err == nil {
-		if after, err := os.Lstat(dir); err == nil {
-			b.wholeIndex.Store(id, before, after, "whole")
+	if v, ok := b.wholeIndex.Lookup(id, before); ok {
+		if parent, ok := strings.CutPrefix(v, "whole"); ok {
+			return true, strings.TrimSpace(parent), nil
 		}
 	}
-	return ok, err
+	st, err := b.state(id)
+	if err != nil || st != whole {
+		return false, "", err
+	}
+	if parent, err = b.parentOf(id); err != nil {
+		var broken *brokenChainError
+		if errors.As(err, &broken) {
+			b.warn("%v", err)
+			return false, "", nil
+		}
+		return false, "", err
+	}
+	if after, err := os.Lstat(dir); err == nil {
+		b.wholeIndex.Store(id, before, after, strings.TrimSpace("whole "+parent))
+	}
+	return true, parent, nil
 }
 
 // Copy returns the image's own id: every region shares this machine's tree.

@@ -1,8 +1,8 @@
 package local
 
 import (
-	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -12,9 +12,10 @@ import (
 	"github.com/imgraph/imgraph/internal/sandbox"
 )
 
-// prepare makes the tree the provisioners run in: a copy of the parent's
-// tree (never the tree itself) or the root filesystem of the source, with
-// the artifacts placed under /tmp/imgraph-artifacts.
+// prepare makes the tree the provisioners run in: an overlay of the
+// parent's layers with an upper directory of the bake's own (or a copy of
+// the parent's tree, never the tree itself), or the root filesystem of the
+// source, with the artifacts placed under /tmp/imgraph-artifacts.
 func (r *bakeRun) prepare(ctx context.Context) error {
 	r.phase(bake.PhasePrepare)
 	job := r.job
@@ -23,17 +24,23 @@ func (r *bakeRun) prepare(ctx context.Context) error {
 		if err := checkID(job.Parent); err != nil {
 			return err
 		}
-		if ok, err := r.b.exists(job.Parent); err != nil || !ok {
-			return cmp.Or(err, fmt.Errorf("local: parent image %s of %s is not baked on this machine", job.Parent, job.Image.Label))
+		layers, err := r.b.layerDirs(job.Parent)
+		var broken *brokenChainError
+		if errors.As(err, &broken) {
+			return fmt.Errorf("local: parent image %s of %s is not baked on this machine: %w", job.Parent, job.Image.Label, err)
 		}
-		if err := r.copyTree(ctx, r.b.ImageDir(job.Parent)); err != nil {
-			return fmt.Errorf("local: copying parent image %s: %w", job.Parent, err)
+		if err != nil {
+			return err
+		}
+		if r.tree, r.layer, r.lowers, err = r.b.newTree(ctx, layers, r.tmp); err != nil {
+			return fmt.Errorf("local: a tree on parent image %s: %w", bake.ShortKey(job.Parent), err)
 		}
 	case job.SourceFile != "":
 		info, err := os.Stat(job.SourceFile)
 		if err != nil {
 			return &BadInputError{Msg: fmt.Sprintf("%s: rootfs: %v", job.Image.Label, err)}
 		}
+		r.tree, r.layer = tree{root: r.tmp}, r.tmp
 		if info.IsDir() {
 			if err := r.copyTree(ctx, job.SourceFile); err != nil {
 				return fmt.Errorf("local: copying rootfs %s: %w", job.SourceFile, err)
@@ -62,7 +69,7 @@ func (r *bakeRun) prepare(ctx context.Context) error {
 	if len(job.Artifacts) == 0 {
 		return nil
 	}
-	step := &sandbox.Step{Root: r.tmp}
+	step := r.tree.step()
 	for _, name := range slices.Sorted(maps.Keys(job.Artifacts)) {
 		step.Place = append(step.Place, sandbox.Placement{
 			Src: job.Artifacts[name], Dest: bake.ArtifactPath(name), Mode: -1, DirMode: 0o755,

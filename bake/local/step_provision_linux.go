@@ -20,14 +20,15 @@ import (
 func (r *bakeRun) provision(ctx context.Context, i int) error {
 	p := &r.job.Image.Provision[i]
 	r.phase(fmt.Sprintf("%s [%d] %s", bake.PhaseProvision, i, p.Kind))
-	return r.b.runStep(ctx, r.tmp, bake.DescribeProvisioner(i, p), p, envAt(r.job.Env, i), r.log)
+	return r.b.runStep(ctx, r.tree, bake.DescribeProvisioner(i, p), p, envAt(r.job.Env, i), r.log)
 }
 
 // runStep runs one provisioner (or test), described as desc, in its own
-// sandbox chrooted into root, with env on top of a clean base.
-func (b *Baker) runStep(ctx context.Context, root, desc string, p *rules.Provisioner, env map[string]string, log io.Writer) error {
+// sandbox chrooted into t, with env on top of a clean base.
+func (b *Baker) runStep(ctx context.Context, t tree, desc string, p *rules.Provisioner, env map[string]string, log io.Writer) error {
 	fmt.Fprintf(log, "==> %s\n", desc)
-	step := &sandbox.Step{Root: root, Mounts: true}
+	step := t.step()
+	step.Mounts = true
 	switch p.Kind {
 	case rules.ProvisionShell:
 		step.Env = stepEnv(env)

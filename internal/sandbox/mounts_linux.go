@@ -81,11 +81,12 @@ func mountOverlay(root string, ov *Overlay) error {
 // OverlayOptions are the mount options of ov.
 func OverlayOptions(ov *Overlay) string {
 	opts := "lowerdir=" + strings.Join(escapeAll(ov.Lower), ":") + ",upperdir=" + escape(ov.Upper) +
-		",workdir=" + escape(ov.Work) + ",redirect_dir=off,index=off,metacopy=off"
+		",workdir=" + escape(ov.Work) + ",index=off,metacopy=off"
 	if ov.UserXattr {
-		opts += ",userxattr"
+		// Never redirects in a user namespace, and refuses to be told so.
+		return opts + ",userxattr"
 	}
-	return opts
+	return opts + ",redirect_dir=off"
 }
 
 // escape escapes what mount options give a meaning to in a path.

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // probeTimeout bounds New's check that a sandbox starts: a few
@@ -161,4 +163,31 @@ func (s *Sandbox) CopyTree(ctx context.Context, src, dst string, warn func(forma
 func (s *Sandbox) ApplyLayer(ctx context.Context, layer, dst string, warn func(format string, args ...any)) error {
 	tc := &treeCopy{ctx: ctx, owners: s.owners, times: true, fileMode: -1, xattrs: true, layer: true, warn: warn}
 	return tc.applyLayer(layer, dst)
+}
+
+// CopyMeta gives the directory dst the mode, times, extended attributes
+// and (for a caller that is root) owner of the directory src.
+func (s *Sandbox) CopyMeta(src, dst string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(src, &st); err != nil {
+		return err
+	}
+	sd, err := openDir(unix.AT_FDCWD, src, false)
+	if err != nil {
+		return err
+	}
+	defer sd.Close()
+	dd, err := openDir(unix.AT_FDCWD, dst, false)
+	if err != nil {
+		return err
+	}
+	defer dd.Close()
+	tc := &treeCopy{owners: s.owners, times: true, fileMode: -1, xattrs: true}
+	if err := tc.setMeta(int(dd.Fd()), &st, false); err != nil {
+		return err
+	}
+	if err := tc.copyXattrs(int(sd.Fd()), int(dd.Fd()), "/"); err != nil {
+		return err
+	}
+	return tc.setTimes(unix.AT_FDCWD, dst, &st)
 }

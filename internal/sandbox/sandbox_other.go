@@ -54,3 +54,6 @@ func IsOpaque(path string) bool { return false }
 func (s *Sandbox) ApplyLayer(ctx context.Context, layer, dst string, warn func(format string, args ...any)) error {
 	return unsupported()
 }
+
+// CopyMeta fails: sandboxes need Linux.
+func (s *Sandbox) CopyMeta(src, dst string) error { return unsupported() }
