@@ -231,6 +231,9 @@ func (t tree) step() *sandbox.Step { return &sandbox.Step{Root: t.root, Overlay:
 func (b *Baker) newTree(ctx context.Context, layers []string, dir string) (tree, string, []string, error) {
 	ov := &sandbox.Overlay{Lower: layers, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work")}
 	why := b.sandbox.Overlays()
+	if b.copyTrees {
+		why = errors.New("asked to copy")
+	}
 	if why == nil && len(sandbox.OverlayOptions(ov)) >= os.Getpagesize() {
 		why = fmt.Errorf("its %d layers are too many to mount at once", len(layers))
 	}

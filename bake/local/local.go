@@ -58,6 +58,7 @@ type Baker struct {
 	wholeOnce  sync.Once
 	wholeIndex *cache.FileIndex // the layers seen whole, by their directory's stat; see whole
 	copyOnce   sync.Once        // says once that bakes copy trees (see newTree)
+	copyTrees  bool             // copy trees even where overlays work (benchmarks compare)
 }
 
 var _ bake.Baker = (*Baker)(nil)
