@@ -100,6 +100,9 @@ func MakePlan(ctx context.Context, a *Analysis, store Records, images Images) (*
 		case rec != nil:
 			t.Record = rec
 			t.Action, t.Reasons = distribution(p.Platform, t, rec)
+			if err := republishIfSuperseded(ctx, store, p.Platform, t); err != nil {
+				return nil, err
+			}
 		case found[t.Key.Hex] != nil:
 			t.Record, t.Found = foundRecord(t, found[t.Key.Hex]), true
 			t.Action, t.Reasons = distribution(p.Platform, t, t.Record)
@@ -265,6 +268,27 @@ func distribution(platform bake.Platform, t *Target, rec *cache.Record) (Action,
 		reasons = []string{"baked as " + ShortID(rec.Images[im.Regions[0]])}
 	}
 	return action, reasons
+}
+
+// republishIfSuperseded publishes again a cached image whose label was
+// last recorded with another key (the label went back to an older key),
+// when what it is published with follows the label's current image:
+// launch templates, and the deprecation of superseded images. It costs a
+// read of the label's latest record, so images without either skip it.
+func republishIfSuperseded(ctx context.Context, store Records, platform bake.Platform, t *Target) error {
+	want := platform.Distribution(bake.Want(t.Image))
+	if t.Action != ActionCached || len(want.LaunchTemplates) == 0 && want.DeprecateAfter == 0 {
+		return nil
+	}
+	latest, err := store.Latest(ctx, t.Image.Label.String())
+	if err != nil {
+		return fmt.Errorf("reading the cache: %w", err)
+	}
+	if latest != nil && latest.Key != t.Key.Hex {
+		t.Action = ActionRetag
+		t.Reasons = []string{fmt.Sprintf("the label was last built as key %s; published again", bake.ShortKey(latest.Key))}
+	}
+	return nil
 }
 
 // bakeReasons says why an image with no cached bake must bake: its parent

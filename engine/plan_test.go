@@ -321,3 +321,41 @@ func TestPlanValidatesHits(t *testing.T) {
 		"//apps:api":  {engine.ActionCached, nil},
 	})
 }
+
+// TestPlanRepublishesAnOlderKey shows that an image whose launch templates
+// or deprecation follow the label's current image is published again when
+// the label was last built as another key (it went back to an older one),
+// and only then.
+func TestPlanRepublishesAnOlderKey(t *testing.T) {
+	root := writeWorkspace(t, planned())
+	store := openCache(t)
+	a := analyze(t, root, rules.Config{Platform: rules.PlatformAWS}, "//base")
+	base := lbl(t, "//base:base")
+	rec := record(t, a, base)
+	put(t, store, rec)
+	if tg := makePlan(t, a, store, nil).ByLabel[base]; tg.Action != engine.ActionCached {
+		t.Fatalf("the label's latest key: %s (%q), want cached", tg.Action, tg.Reasons)
+	}
+
+	// A newer key of the label was built since.
+	newer := *rec
+	newer.Key = strings.Repeat("e", 64)
+	put(t, store, &newer)
+	tg := makePlan(t, a, store, nil).ByLabel[base]
+	if tg.Action != engine.ActionRetag || len(tg.Reasons) != 1 || !strings.Contains(tg.Reasons[0], "last built as key eeeeeeee") {
+		t.Errorf("an older key of the label: %s (%q), want retag", tg.Action, tg.Reasons)
+	}
+
+	// Without launch templates or deprecate_after, nothing follows the
+	// label: it stays cached.
+	files := planned()
+	files["base/IMAGES.star"] = strings.NewReplacer("    launch_templates = [\"web\", \"batch\"],\n", "", "    deprecate_after = \"90d\",\n", "").Replace(files["base/IMAGES.star"])
+	root = writeWorkspace(t, files)
+	a = analyze(t, root, rules.Config{Platform: rules.PlatformAWS}, "//base")
+	rec = record(t, a, base)
+	put(t, store, rec)
+	put(t, store, &newer)
+	if tg := makePlan(t, a, store, nil).ByLabel[base]; tg.Action != engine.ActionCached {
+		t.Errorf("an older key without launch templates: %s (%q), want cached", tg.Action, tg.Reasons)
+	}
+}

@@ -68,7 +68,8 @@ func callsTo(sim *ec2sim.Sim, action string) int {
 
 // The image lifecycle on aws, through the CLI: launch templates follow
 // the image in each region, an edited list republishes without a rebake,
-// and a rebake deprecates the image it supersedes.
+// a rebake deprecates the image it supersedes, and going back to the
+// first key makes its image current again.
 func TestAWSLaunchTemplatesAndDeprecation(t *testing.T) {
 	sim := startSim(t)
 	regions := []string{"us-east-1", "eu-west-1"}
@@ -160,6 +161,37 @@ func TestAWSLaunchTemplatesAndDeprecation(t *testing.T) {
 		if lt := templateOf(t, sim, region, "web"); lt.DefaultVersion != 3 || lt.Versions[2] != second[region] {
 			t.Errorf("web in %s after the rebuild: %+v, want its default to launch %s", region, lt, second[region])
 		}
+	}
+
+	// Back to the first: its image is current again everywhere, and the
+	// one it replaces is deprecated in its turn. Nothing bakes.
+	writeFiles(t, ws.root, map[string]string{"web/IMAGES.star": lifecycleImage("echo one > /etc/web", `["web", "batch"]`)})
+	r = ws.imgraph(t, nil, "plan", "//web")
+	if r.code != exitOK || !strings.Contains(r.stdout, "retag") || !strings.Contains(r.stdout, "last built as key") {
+		t.Fatalf("plan after going back to the first key: %v", r)
+	}
+	images = callsTo(sim, "CreateImage")
+	if r := ws.imgraph(t, nil, "build", "//web"); r.code != exitOK {
+		t.Fatalf("build after going back to the first key: %v", r)
+	}
+	if n := callsTo(sim, "CreateImage"); n != images {
+		t.Errorf("going back to a baked key made %d images", n-images)
+	}
+	for _, region := range regions {
+		for _, im := range sim.State().Regions[region].Images {
+			switch {
+			case im.ID == first[region] && im.DeprecationTime != nil:
+				t.Errorf("the first image %s in %s, current again, is deprecated at %v", im.ID, region, im.DeprecationTime)
+			case im.ID == second[region] && im.DeprecationTime == nil:
+				t.Errorf("the second image %s in %s, superseded, is not deprecated", im.ID, region)
+			}
+		}
+		if lt := templateOf(t, sim, region, "web"); lt.DefaultVersion != 4 || lt.Versions[3] != first[region] {
+			t.Errorf("web in %s after going back: %+v, want its default to launch %s", region, lt, first[region])
+		}
+	}
+	if r := ws.imgraph(t, nil, "plan", "//web"); r.code != exitOK || strings.Contains(r.stdout, "retag") {
+		t.Errorf("plan after going back: %v", r)
 	}
 	if left := leftovers(sim); len(left) > 0 {
 		t.Errorf("temporary resources left: %v", left)
