@@ -197,3 +197,31 @@ func TestAWSLaunchTemplatesAndDeprecation(t *testing.T) {
 		t.Errorf("temporary resources left: %v", left)
 	}
 }
+
+// A launch template missing in a wanted region fails the publish there,
+// naming the template and the region; the image stays baked and recorded,
+// and the next build, once the template exists, only publishes.
+func TestAWSMissingLaunchTemplate(t *testing.T) {
+	sim := startSim(t)
+	createLaunchTemplate(t, "us-east-1", "web")
+	ws := &testWorkspace{root: filepath.Join(t.TempDir(), "ws"), cache: filepath.Join(t.TempDir(), "cache")}
+	writeFiles(t, ws.root, map[string]string{
+		"IMAGES.star":     `workspace(name = "t", platform = "aws")` + "\n",
+		"web/IMAGES.star": lifecycleImage("echo one > /etc/web", `["web"]`),
+	})
+	r := ws.imgraph(t, nil, "build", "//web")
+	if r.code != exitBakeFailed || !strings.Contains(r.stdout+r.stderr, `launch template "web" does not exist in eu-west-1`) {
+		t.Fatalf("build with a launch template missing in eu-west-1: %v", r)
+	}
+	createLaunchTemplate(t, "eu-west-1", "web")
+	images := callsTo(sim, "CreateImage")
+	if r := ws.imgraph(t, nil, "build", "//web"); r.code != exitOK {
+		t.Fatalf("build once the template exists: %v", r)
+	}
+	if n := callsTo(sim, "CreateImage"); n != images {
+		t.Errorf("the build after a failed publish made %d images", n-images)
+	}
+	if lt := templateOf(t, sim, "eu-west-1", "web"); lt.DefaultVersion != 2 {
+		t.Errorf("web in eu-west-1: %+v, want a second version, the default", lt)
+	}
+}
