@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imgraph/imgraph/internal/ec2sim"
 )
@@ -79,5 +80,33 @@ func TestDescribeImagesLeavesOutOthersDeprecatedImages(t *testing.T) {
 	}
 	if got := ids(aws.Bool(true)); len(got) != 2 || got[1] != old {
 		t.Errorf("with IncludeDeprecated: %v, want [%s %s]", got, w.base, old)
+	}
+	// By id, it is described.
+	if im := w.image(home, old); aws.ToString(im.DeprecationTime) != "2026-11-30T11:00:00.000Z" {
+		t.Errorf("the deprecated image by id: %+v", im)
+	}
+}
+
+// An image made public is deprecated two years after its creation, or
+// sooner if it was to be.
+func TestPublicImagesAreDeprecatedWithinTwoYears(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+	w := newWorld(t, ec2sim.Options{Now: clk.Now})
+	c := w.ec2(home)
+	id, _ := w.bakeImage("api-public")
+	created := aws.ToString(w.image(home, id).CreationDate)
+	must[*ec2.ModifyImageAttributeOutput](t)(c.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{
+		ImageId: aws.String(id), LaunchPermission: &types.LaunchPermissionModifications{Add: []types.LaunchPermission{{Group: types.PermissionGroupAll}}},
+	}))
+	if got := aws.ToString(w.image(home, id).DeprecationTime); got != "2028-11-29T12:00:00.000Z" {
+		t.Errorf("made public on %s: deprecated at %q, want two years (730 days) on", created, got)
+	}
+	// Past that limit, EnableImageDeprecation refuses; before it, it may
+	// bring the date forward.
+	_, err := c.EnableImageDeprecation(ctx, &ec2.EnableImageDeprecationInput{ImageId: aws.String(id), DeprecateAt: aws.Time(clk.Now().Add(3 * 365 * 24 * time.Hour))})
+	wantCode(t, err, "InvalidParameterValue")
+	must[*ec2.EnableImageDeprecationOutput](t)(c.EnableImageDeprecation(ctx, &ec2.EnableImageDeprecationInput{ImageId: aws.String(id), DeprecateAt: aws.Time(clk.Now().Add(24 * time.Hour))}))
+	if got := aws.ToString(w.image(home, id).DeprecationTime); got != "2026-12-01T12:00:00.000Z" {
+		t.Errorf("deprecated at %q after bringing it forward", got)
 	}
 }

@@ -522,9 +522,9 @@ func describeImages(c *call) (any, *apiError) {
 		if len(executableBy) > 0 && !executableByAny(im, executableBy) {
 			continue
 		}
-		// Others' deprecated images are left out unless asked for; the
-		// owner sees its own whatever it asks.
-		if im.deprecated(c.now) && im.owner != Account && !includeDeprecated {
+		// Others' deprecated images are left out unless asked for, by
+		// IncludeDeprecated or by id; the owner sees its own always.
+		if im.deprecated(c.now) && im.owner != Account && !includeDeprecated && len(p.list("ImageId")) == 0 {
 			continue
 		}
 		if matches(fs, im.tags, imageField(im)) {
@@ -696,9 +696,17 @@ func modifyImageAttribute(c *call) (any, *apiError) {
 			return nil, err
 		}
 	}
+	wasPublic := im.public()
 	for _, lp := range add {
 		if !hasPermission(im.perms, lp) {
 			im.perms = append(im.perms, lp)
+		}
+	}
+	if !wasPublic && im.public() {
+		// A public image is deprecated two years after its creation at
+		// the latest.
+		if limit := im.created.Add(maxPublicDeprecation).UTC(); im.deprecateAt.IsZero() || im.deprecateAt.After(limit) {
+			im.deprecateAt = limit
 		}
 	}
 	for _, lp := range remove {
