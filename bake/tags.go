@@ -19,6 +19,10 @@ const (
 	TagRun       = "imgraph:run"
 	TagTemporary = "imgraph:temporary"
 	TagCreated   = "imgraph:created"
+	// TagSupersededBy is on an image imgraph deprecated (deprecate_after)
+	// because another key of its label was published: that key. Publishing
+	// the image again undoes the deprecation, and only then.
+	TagSupersededBy = "imgraph:superseded-by"
 )
 
 // ImageTags are every tag the image baked from im with key carries: its

@@ -21,9 +21,13 @@ type Record struct {
 	Tags       map[string]string `json:"tags,omitempty"`
 	ShareWith  []string          `json:"share_with,omitempty"`
 	PublishSSM string            `json:"publish_ssm,omitempty"`
-	Inputs     json.RawMessage   `json:"inputs,omitempty"` // the key's named parts; opaque to the cache
-	RunID      string            `json:"run_id,omitempty"`
-	Created    time.Time         `json:"created"`
+	// LaunchTemplates and DeprecateAfter (a Go duration) are the rest of
+	// the distribution the image was given.
+	LaunchTemplates []string        `json:"launch_templates,omitempty"`
+	DeprecateAfter  string          `json:"deprecate_after,omitempty"`
+	Inputs          json.RawMessage `json:"inputs,omitempty"` // the key's named parts; opaque to the cache
+	RunID           string          `json:"run_id,omitempty"`
+	Created         time.Time       `json:"created"`
 	// Tested is the digest of the tests the image last passed (the
 	// engine's Key.Tests); "" when none ran on it.
 	Tested string `json:"tested,omitempty"`

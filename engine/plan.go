@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/cache"
@@ -100,6 +101,9 @@ func MakePlan(ctx context.Context, a *Analysis, store Records, images Images) (*
 		case rec != nil:
 			t.Record = rec
 			t.Action, t.Reasons = distribution(p.Platform, t, rec)
+			if err := republishIfSuperseded(ctx, store, p.Platform, t); err != nil {
+				return nil, err
+			}
 			retest(t)
 		case found[t.Key.Hex] != nil:
 			t.Record, t.Found = foundRecord(t, found[t.Key.Hex]), true
@@ -193,11 +197,19 @@ func foundRecord(t *Target, images map[string]string) *cache.Record {
 // setDistribution records d as what the image was given.
 func setDistribution(rec *cache.Record, d bake.Distribution) {
 	rec.Tags, rec.ShareWith, rec.PublishSSM = d.Tags, d.ShareWith, d.PublishSSM
+	rec.LaunchTemplates, rec.DeprecateAfter = d.LaunchTemplates, ""
+	if d.DeprecateAfter != 0 {
+		rec.DeprecateAfter = d.DeprecateAfter.String()
+	}
 }
 
 // recordedDistribution is what the record says the image was given.
+// A deprecate_after the record cannot say is taken as none, so the image
+// is given its distribution again.
 func recordedDistribution(rec *cache.Record) bake.Distribution {
-	return bake.Distribution{Tags: rec.Tags, ShareWith: rec.ShareWith, PublishSSM: rec.PublishSSM}
+	d := bake.Distribution{Tags: rec.Tags, ShareWith: rec.ShareWith, PublishSSM: rec.PublishSSM, LaunchTemplates: rec.LaunchTemplates}
+	d.DeprecateAfter, _ = time.ParseDuration(rec.DeprecateAfter)
+	return d
 }
 
 // distribution compares what of its distribution an image wants the
@@ -220,7 +232,7 @@ func distribution(platform bake.Platform, t *Target, rec *cache.Record) (Action,
 	}
 	if t.Found {
 		// What it was given is not known (see foundRecord).
-		if len(want.ShareWith) > 0 || want.PublishSSM != "" || len(want.Tags) > 0 {
+		if !want.IsZero() {
 			if action == ActionCached {
 				action = ActionRetag
 				if len(want.ShareWith) > 0 {
@@ -237,21 +249,50 @@ func distribution(platform bake.Platform, t *Target, rec *cache.Record) (Action,
 		}
 		reasons = append(reasons, "share_with changed")
 	}
-	ssmChanged := want.PublishSSM != have.PublishSSM
-	if !want.TagsEqual(have) || ssmChanged {
+	retag := func(reason string) {
 		if action == ActionCached {
 			action = ActionRetag
 		}
-		if ssmChanged {
-			reasons = append(reasons, "publish_ssm changed")
-		} else {
-			reasons = append(reasons, "tags or description changed")
-		}
+		reasons = append(reasons, reason)
+	}
+	switch {
+	case want.PublishSSM != have.PublishSSM:
+		retag("publish_ssm changed")
+	case !want.TagsEqual(have):
+		retag("tags or description changed")
+	}
+	if !want.LaunchTemplatesEqual(have) {
+		retag("launch_templates changed")
+	}
+	if want.DeprecateAfter != have.DeprecateAfter {
+		retag("deprecate_after changed")
 	}
 	if action == ActionCached {
 		reasons = []string{"baked as " + ShortID(rec.Images[im.Regions[0]])}
 	}
 	return action, reasons
+}
+
+// republishIfSuperseded publishes again a cached image whose label was
+// last recorded with another key (the label went back to an older key),
+// when what it is published with follows the label's current image: its
+// SSM parameter, launch templates, and the deprecation of superseded
+// images. It costs a read of the label's latest record, so images with
+// none of them skip it.
+func republishIfSuperseded(ctx context.Context, store Records, platform bake.Platform, t *Target) error {
+	want := platform.Distribution(bake.Want(t.Image))
+	if t.Action != ActionCached || len(want.LaunchTemplates) == 0 && want.DeprecateAfter == 0 && want.PublishSSM == "" {
+		return nil
+	}
+	latest, err := store.Latest(ctx, t.Image.Label.String())
+	if err != nil {
+		return fmt.Errorf("reading the cache: %w", err)
+	}
+	if latest != nil && latest.Key != t.Key.Hex {
+		t.Action = ActionRetag
+		t.Reasons = []string{fmt.Sprintf("the label was last built as key %s; published again", bake.ShortKey(latest.Key))}
+	}
+	return nil
 }
 
 // retest makes a baked image's action test when it has not passed the

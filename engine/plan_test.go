@@ -28,6 +28,8 @@ func planned() map[string]string {
     tags = {"Role": "base"},
     description = "Hardened base",
     share_with = ["123456789012", "210987654321"],
+    launch_templates = ["web", "batch"],
+    deprecate_after = "90d",
 )
 `,
 		"base/harden.sh":     "#!/bin/sh\nharden\n",
@@ -59,10 +61,15 @@ func record(t *testing.T, a *engine.Analysis, l label.Label) *cache.Record {
 	for _, r := range im.Regions {
 		images[r] = "img-" + l.Name + "-" + r + "-" + key.Short()
 	}
-	return &cache.Record{
+	rec := &cache.Record{
 		Key: key.Hex, Label: l.String(), Platform: a.Result.Platform, Images: images,
 		Tags: bake.Want(im).Tags, ShareWith: im.ShareWith, PublishSSM: im.PublishSSM, Inputs: inputs,
+		LaunchTemplates: im.LaunchTemplates,
 	}
+	if im.DeprecateAfter != 0 {
+		rec.DeprecateAfter = im.DeprecateAfter.String()
+	}
+	return rec
 }
 
 func put(t *testing.T, c cache.Store, rec *cache.Record) {
@@ -206,18 +213,27 @@ func TestPlanDistribution(t *testing.T) {
 		{"share_with in another order", func(r *cache.Record) { r.ShareWith = []string{"210987654321", "123456789012"} }, engine.ActionCached, []string{"baked as"}},
 		{"missing a region and other tags", func(r *cache.Record) { delete(r.Images, "eu-west-1"); r.Tags = nil }, engine.ActionCopy, []string{"not yet in eu-west-1", "tags or description changed"}},
 		{"other tags and shares", func(r *cache.Record) { r.ShareWith = nil; r.Tags = nil }, engine.ActionShare, []string{"share_with changed", "tags or description changed"}},
+		{"other launch_templates", func(r *cache.Record) { r.LaunchTemplates = []string{"web"} }, engine.ActionRetag, []string{"launch_templates changed"}},
+		{"launch_templates never given", func(r *cache.Record) { r.LaunchTemplates = nil }, engine.ActionRetag, []string{"launch_templates changed"}},
+		{"launch_templates in another order", func(r *cache.Record) { r.LaunchTemplates = []string{"web", "batch"} }, engine.ActionCached, []string{"baked as"}},
+		{"other deprecate_after", func(r *cache.Record) { r.DeprecateAfter = "720h0m0s" }, engine.ActionRetag, []string{"deprecate_after changed"}},
+		{"deprecate_after never given", func(r *cache.Record) { r.DeprecateAfter = "" }, engine.ActionRetag, []string{"deprecate_after changed"}},
+		{"other shares and launch_templates", func(r *cache.Record) { r.ShareWith = nil; r.LaunchTemplates = nil }, engine.ActionShare, []string{"share_with changed", "launch_templates changed"}},
 	}
 	testDistribution(t, rules.PlatformAWS, tests)
 }
 
-// TestPlanDistributionLocal shows that share_with and publish_ssm, which
-// only the aws platform acts on, plan nothing on the local platform.
+// TestPlanDistributionLocal shows that share_with, publish_ssm,
+// launch_templates and deprecate_after, which only the aws platform acts
+// on, plan nothing on the local platform.
 func TestPlanDistributionLocal(t *testing.T) {
 	testDistribution(t, rules.PlatformLocal, []distributionCase{
 		{"missing a region", func(r *cache.Record) { delete(r.Images, "eu-west-1") }, engine.ActionCopy, []string{"not yet in eu-west-1"}},
 		{"other tags", func(r *cache.Record) { r.Tags = map[string]string{"Role": "old", "Description": "Hardened base"} }, engine.ActionRetag, []string{"tags or description changed"}},
 		{"other publish_ssm", func(r *cache.Record) { r.PublishSSM = "/images/base" }, engine.ActionCached, []string{"baked as"}},
 		{"other share_with", func(r *cache.Record) { r.ShareWith = []string{"123456789012"} }, engine.ActionCached, []string{"baked as"}},
+		{"other launch_templates", func(r *cache.Record) { r.LaunchTemplates = []string{"web"} }, engine.ActionCached, []string{"baked as"}},
+		{"other deprecate_after", func(r *cache.Record) { r.DeprecateAfter = "" }, engine.ActionCached, []string{"baked as"}},
 		{"other tags and shares", func(r *cache.Record) { r.ShareWith = nil; r.Tags = nil }, engine.ActionRetag, []string{"tags or description changed"}},
 	})
 }
@@ -304,4 +320,42 @@ func TestPlanValidatesHits(t *testing.T) {
 		"//base:base": {engine.ActionCached, nil},
 		"//apps:api":  {engine.ActionCached, nil},
 	})
+}
+
+// TestPlanRepublishesAnOlderKey shows that an image whose launch templates
+// or deprecation follow the label's current image is published again when
+// the label was last built as another key (it went back to an older one),
+// and only then.
+func TestPlanRepublishesAnOlderKey(t *testing.T) {
+	root := writeWorkspace(t, planned())
+	store := openCache(t)
+	a := analyze(t, root, rules.Config{Platform: rules.PlatformAWS}, "//base")
+	base := lbl(t, "//base:base")
+	rec := record(t, a, base)
+	put(t, store, rec)
+	if tg := makePlan(t, a, store, nil).ByLabel[base]; tg.Action != engine.ActionCached {
+		t.Fatalf("the label's latest key: %s (%q), want cached", tg.Action, tg.Reasons)
+	}
+
+	// A newer key of the label was built since.
+	newer := *rec
+	newer.Key = strings.Repeat("e", 64)
+	put(t, store, &newer)
+	tg := makePlan(t, a, store, nil).ByLabel[base]
+	if tg.Action != engine.ActionRetag || len(tg.Reasons) != 1 || !strings.Contains(tg.Reasons[0], "last built as key eeeeeeee") {
+		t.Errorf("an older key of the label: %s (%q), want retag", tg.Action, tg.Reasons)
+	}
+
+	// Without launch templates or deprecate_after, nothing follows the
+	// label: it stays cached.
+	files := planned()
+	files["base/IMAGES.star"] = strings.NewReplacer("    launch_templates = [\"web\", \"batch\"],\n", "", "    deprecate_after = \"90d\",\n", "").Replace(files["base/IMAGES.star"])
+	root = writeWorkspace(t, files)
+	a = analyze(t, root, rules.Config{Platform: rules.PlatformAWS}, "//base")
+	rec = record(t, a, base)
+	put(t, store, rec)
+	put(t, store, &newer)
+	if tg := makePlan(t, a, store, nil).ByLabel[base]; tg.Action != engine.ActionCached {
+		t.Errorf("an older key without launch templates: %s (%q), want cached", tg.Action, tg.Reasons)
+	}
 }

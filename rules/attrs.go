@@ -13,20 +13,22 @@ import (
 // them: lists as [a, b], dicts as {k: v}, booleans as True and False.
 func (im *Image) Attrs() map[string]string {
 	attrs := map[string]string{
-		"name":           im.Label.Name,
-		"description":    im.Description,
-		"salt":           im.Salt,
-		"regions":        "[" + strings.Join(im.Regions, ", ") + "]",
-		"tags":           renderDict(im.Tags),
-		"share_with":     "[" + strings.Join(im.ShareWith, ", ") + "]",
-		"publish_ssm":    im.PublishSSM,
-		"instance_type":  im.AWS.InstanceType,
-		"ssh_user":       im.AWS.SSHUser,
-		"ssh_port":       strconv.Itoa(im.AWS.SSHPort),
-		"ssh_timeout":    durationAttr(im.AWS.SSHTimeout),
-		"volume_size_gb": strconv.Itoa(im.AWS.VolumeSizeGB),
-		"encrypted":      starlarkBool(im.AWS.Encrypted),
-		"kms_key":        im.AWS.KMSKey,
+		"name":             im.Label.Name,
+		"description":      im.Description,
+		"salt":             im.Salt,
+		"regions":          "[" + strings.Join(im.Regions, ", ") + "]",
+		"tags":             renderDict(im.Tags),
+		"share_with":       "[" + strings.Join(im.ShareWith, ", ") + "]",
+		"publish_ssm":      im.PublishSSM,
+		"launch_templates": "[" + strings.Join(im.LaunchTemplates, ", ") + "]",
+		"deprecate_after":  FormatLifetime(im.DeprecateAfter),
+		"instance_type":    im.AWS.InstanceType,
+		"ssh_user":         im.AWS.SSHUser,
+		"ssh_port":         strconv.Itoa(im.AWS.SSHPort),
+		"ssh_timeout":      durationAttr(im.AWS.SSHTimeout),
+		"volume_size_gb":   strconv.Itoa(im.AWS.VolumeSizeGB),
+		"encrypted":        starlarkBool(im.AWS.Encrypted),
+		"kms_key":          im.AWS.KMSKey,
 	}
 	if !im.Parent.IsZero() {
 		attrs["parent"] = im.Parent.String()

@@ -111,7 +111,11 @@ func newImage(pkg string, pos Pos, homeRegion string, a *imageArgs) *Image {
 		Description: a.description.s,
 		ShareWith:   a.aws.sortedShareWith(),
 		PublishSSM:  a.aws.publishSSM.s,
-		AWS:         a.aws.attrs(),
+
+		LaunchTemplates: a.aws.sortedLaunchTemplates(),
+		DeprecateAfter:  a.aws.deprecateAfterOf(),
+
+		AWS: a.aws.attrs(),
 	}
 }
 

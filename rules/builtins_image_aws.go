@@ -53,6 +53,8 @@ type awsImageArgs struct {
 	encrypted                             optBool
 	shareWith                             stringList
 	publishSSM                            optString
+	launchTemplates                       stringList
+	deprecateAfter                        optString
 }
 
 // params are the parameters for unpack, in the order image() lists them.
@@ -61,6 +63,7 @@ func (a *awsImageArgs) params() []any {
 		"instance_type?", &a.instanceType, "ssh_user?", &a.sshUser, "ssh_port?", &a.sshPort, "ssh_timeout?", &a.sshTimeout,
 		"volume_size_gb?", &a.volumeSize, "encrypted?", &a.encrypted, "kms_key?", &a.kmsKey,
 		"subnet?", &a.subnet, "share_with?", &a.shareWith, "publish_ssm?", &a.publishSSM,
+		"launch_templates?", &a.launchTemplates, "deprecate_after?", &a.deprecateAfter,
 	}
 }
 
@@ -96,12 +99,42 @@ func (a *awsImageArgs) sortedShareWith() []string {
 	return s
 }
 
+// sortedLaunchTemplates are the launch templates' names, sorted, each
+// once (checkAWSAttrs reports a name given twice).
+func (a *awsImageArgs) sortedLaunchTemplates() []string {
+	s := slices.Clone([]string(a.launchTemplates))
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+// deprecateAfterOf is the deprecate_after the arguments give, 0 for none
+// (or for one checkAWSAttrs rejects).
+func (a *awsImageArgs) deprecateAfterOf() time.Duration {
+	d, _ := ParseLifetime(a.deprecateAfter.s)
+	return d
+}
+
 // checkAWSAttrs checks the aws platform's attributes of im, as built from a.
 func (p *imageProblems) checkAWSAttrs(im *Image, a *awsImageArgs) {
 	for _, s := range a.shareWith {
 		if !AccountRE.MatchString(s) && !OrgARNRE.MatchString(s) && !OUARNRE.MatchString(s) {
 			p.attr("share_with", "%q is neither a 12-digit account id, an organization ARN "+
 				"(arn:aws:organizations::123456789012:organization/o-…) nor an organizational unit ARN (…:ou/o-…/ou-…)", s)
+		}
+	}
+	seen := map[string]bool{}
+	for _, name := range a.launchTemplates {
+		switch {
+		case !LaunchTemplateNameRE.MatchString(name):
+			p.attr("launch_templates", "%q is not a launch template name: 3 to 128 letters, digits and ( ) . - / _", name)
+		case seen[name]:
+			p.attr("launch_templates", "%q is named twice", name)
+		}
+		seen[name] = true
+	}
+	if a.deprecateAfter.set {
+		if _, err := ParseLifetime(a.deprecateAfter.s); err != nil {
+			p.attr("deprecate_after", "%v", err)
 		}
 	}
 	if a.publishSSM.set && !strings.HasPrefix(a.publishSSM.s, "/") {

@@ -70,6 +70,12 @@ type Image struct {
 	Description string
 	ShareWith   []string // aws: accounts and organization ARNs, sorted
 	PublishSSM  string   // aws: parameter name that receives the image id
+	// LaunchTemplates (aws) get a new default version that launches the
+	// image, in each region it is wanted in; sorted.
+	LaunchTemplates []string
+	// DeprecateAfter (aws): when the image is published, the images of
+	// the label it supersedes are deprecated this long after; 0 for never.
+	DeprecateAfter time.Duration
 
 	AWS AWSAttrs // content-affecting attributes of the aws platform
 }

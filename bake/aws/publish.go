@@ -16,7 +16,9 @@ import (
 
 // Publish applies an image's distribution in job.Region: its tags (on the
 // image and its snapshots), its launch permissions (share_with: added,
-// and those no longer wanted removed) and its SSM parameter.
+// and those no longer wanted removed), its SSM parameter, a new default
+// version of each of its launch templates, and (deprecate_after) the
+// deprecation of the images of its label it supersedes.
 func (b *Baker) Publish(ctx context.Context, job *bake.PublishJob) (err error) {
 	defer func() {
 		if err != nil {
@@ -72,6 +74,18 @@ func (b *Baker) Publish(ctx context.Context, job *bake.PublishJob) (err error) {
 		})
 		if err != nil {
 			return fmt.Errorf("writing SSM parameter %s: %w", parameter, err)
+		}
+	}
+	label, key := job.Tags[bake.TagLabel], job.Tags[bake.TagKey]
+	if err := publishLaunchTemplates(ctx, c.ec2, job.Region, job.ID, label, job.Distribution.LaunchTemplates); err != nil {
+		return err
+	}
+	if err := keepPublished(ctx, c.ec2, img); err != nil {
+		return err
+	}
+	if after := job.Distribution.DeprecateAfter; after > 0 && label != "" && key != "" {
+		if err := deprecateSuperseded(ctx, c.ec2, b.opts.clock.Now(), label, key, after); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -31,6 +31,9 @@ type image struct {
 	sourceRegion   string
 	sourceInstance string // for images made by CreateImage
 	lastLaunched   time.Time
+	// deprecateAt is when the image is (or was) deprecated; zero when it
+	// is not to be.
+	deprecateAt time.Time
 	// deregistered images are kept so that describing one by id answers
 	// nothing rather than an error, as EC2 does for a while.
 	deregistered bool
@@ -480,6 +483,10 @@ func describeImages(c *call) (any, *apiError) {
 		}
 	}
 	executableBy := p.list("ExecutableBy")
+	includeDeprecated, _, err := p.boolean("IncludeDeprecated")
+	if err != nil {
+		return nil, err
+	}
 	var candidates []*image
 	if ids := p.list("ImageId"); len(ids) > 0 {
 		var missingIDs []string
@@ -513,6 +520,11 @@ func describeImages(c *call) (any, *apiError) {
 			continue
 		}
 		if len(executableBy) > 0 && !executableByAny(im, executableBy) {
+			continue
+		}
+		// Others' deprecated images are left out unless asked for, by
+		// IncludeDeprecated or by id; the owner sees its own always.
+		if im.deprecated(c.now) && im.owner != Account && !includeDeprecated && len(p.list("ImageId")) == 0 {
 			continue
 		}
 		if matches(fs, im.tags, imageField(im)) {
@@ -684,9 +696,17 @@ func modifyImageAttribute(c *call) (any, *apiError) {
 			return nil, err
 		}
 	}
+	wasPublic := im.public()
 	for _, lp := range add {
 		if !hasPermission(im.perms, lp) {
 			im.perms = append(im.perms, lp)
+		}
+	}
+	if !wasPublic && im.public() {
+		// A public image is deprecated two years after its creation at
+		// the latest.
+		if limit := im.created.Add(maxPublicDeprecation).UTC(); im.deprecateAt.IsZero() || im.deprecateAt.After(limit) {
+			im.deprecateAt = limit
 		}
 	}
 	for _, lp := range remove {
@@ -825,6 +845,7 @@ type imageXML struct {
 	SourceInstanceID         string                  `xml:"sourceInstanceId,omitempty"`
 	LastLaunchedTime         string                  `xml:"lastLaunchedTime,omitempty"`
 	DeregistrationProtection string                  `xml:"deregistrationProtection"`
+	DeprecationTime          string                  `xml:"deprecationTime,omitempty"`
 }
 
 type describeImagesResponse struct {
@@ -880,6 +901,9 @@ func imageToXML(im *image) imageXML {
 	}
 	if !im.lastLaunched.IsZero() {
 		x.LastLaunchedTime = formatTime(im.lastLaunched)
+	}
+	if !im.deprecateAt.IsZero() {
+		x.DeprecationTime = formatTime(im.deprecateAt)
 	}
 	for _, m := range im.mappings {
 		x.BlockDevices.Items = append(x.BlockDevices.Items, blockDeviceXML{DeviceName: m.device, Ebs: &ebsXML{

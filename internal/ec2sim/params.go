@@ -222,8 +222,14 @@ func wildcard(pattern, s string) bool {
 	return px == len(pattern)
 }
 
-// paginate cuts a Describe call's results by MaxResults and NextToken.
+// paginate cuts a Describe call's results by MaxResults (1 to 1000) and
+// NextToken.
 func paginate[T any](p params, xs []T) (page []T, next string, err *apiError) {
+	return paginateUpTo(p, xs, 1, 1000)
+}
+
+// paginateUpTo is paginate for a call whose MaxResults lies from lo to hi.
+func paginateUpTo[T any](p params, xs []T, lo, hi int) (page []T, next string, err *apiError) {
 	start := 0
 	if tok := p.get("NextToken"); tok != "" {
 		raw, derr := base64.RawURLEncoding.DecodeString(tok)
@@ -240,8 +246,8 @@ func paginate[T any](p params, xs []T) (page []T, next string, err *apiError) {
 	if !set {
 		return xs[start:], "", nil
 	}
-	if max < 1 || max > 1000 {
-		return nil, "", newError("InvalidParameterValue", "Value ( %d ) for parameter maxResults is invalid. Expecting a value between 1 and 1000.", max)
+	if max < lo || max > hi {
+		return nil, "", newError("InvalidParameterValue", "Value ( %d ) for parameter maxResults is invalid. Expecting a value between %d and %d.", max, lo, hi)
 	}
 	end := min(start+max, len(xs))
 	if end < len(xs) {

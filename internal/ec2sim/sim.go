@@ -101,6 +101,9 @@ type BaseImage struct {
 	RootFS      string
 	Created     time.Time // the default is now
 	Description string
+	// DeprecateAt is when the image is deprecated, as its owner set it;
+	// zero for never.
+	DeprecateAt time.Time
 }
 
 // Sim is a running simulator. Its methods are safe for concurrent use.
@@ -150,6 +153,9 @@ type region struct {
 	params     map[string]*parameter
 	runTokens  map[string]string // RunInstances ClientToken: reservation id
 	copyTokens map[string]string // CopyImage ClientToken: image id
+
+	launchTemplates      map[string]*launchTemplate     // by id
+	launchTemplateTokens map[string]launchTemplateToken // ClientToken: what it made
 }
 
 var regionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
@@ -236,6 +242,9 @@ func (s *Sim) newRegion(name string) *region {
 		params:     map[string]*parameter{},
 		runTokens:  map[string]string{},
 		copyTokens: map[string]string{},
+
+		launchTemplates:      map[string]*launchTemplate{},
+		launchTemplateTokens: map[string]launchTemplateToken{},
 	}
 	r.vpc = &vpc{id: stableID("vpc-", name), cidr: "172.31.0.0/16", tags: map[string]string{}}
 	r.subnet = &subnet{id: stableID("subnet-", name), az: name + "a", cidr: "172.31.0.0/20", tags: map[string]string{}}
@@ -390,7 +399,7 @@ func (s *Sim) RegisterImage(regionName string, img BaseImage) (string, error) {
 	im := &image{
 		seq: s.nextSeq(), id: newID("ami-"), name: img.Name, description: img.Description,
 		owner: owner, alias: alias, architecture: arch, state: "available", created: created,
-		rootDevice: rootDevice, tags: map[string]string{}, imds: "v2.0",
+		rootDevice: rootDevice, tags: map[string]string{}, imds: "v2.0", deprecateAt: img.DeprecateAt.UTC(),
 		mappings: []imageMapping{{device: rootDevice, snapshotID: snap.id, size: snap.size, volumeType: "gp3", deleteOnTermination: true}},
 	}
 	if owner != Account {

@@ -16,13 +16,24 @@ type State struct {
 
 // RegionState is what one region holds, each list in creation order.
 type RegionState struct {
-	Instances      []Instance      `json:"instances"`
-	Images         []Image         `json:"images"`
-	Snapshots      []Snapshot      `json:"snapshots"`
-	Volumes        []Volume        `json:"volumes"`
-	KeyPairs       []KeyPair       `json:"keyPairs"`
-	SecurityGroups []SecurityGroup `json:"securityGroups"`
-	Parameters     []Parameter     `json:"parameters"`
+	Instances       []Instance       `json:"instances"`
+	Images          []Image          `json:"images"`
+	Snapshots       []Snapshot       `json:"snapshots"`
+	Volumes         []Volume         `json:"volumes"`
+	KeyPairs        []KeyPair        `json:"keyPairs"`
+	SecurityGroups  []SecurityGroup  `json:"securityGroups"`
+	Parameters      []Parameter      `json:"parameters"`
+	LaunchTemplates []LaunchTemplate `json:"launchTemplates"`
+}
+
+// LaunchTemplate is a launch template as the state shows it, with the
+// image id of each version (by number, from 1).
+type LaunchTemplate struct {
+	ID             string            `json:"id"`
+	Name           string            `json:"name"`
+	DefaultVersion int64             `json:"defaultVersion"`
+	Versions       []string          `json:"versionImageIds"`
+	Tags           map[string]string `json:"tags"`
 }
 
 // Instance is an instance as the state shows it.
@@ -61,7 +72,9 @@ type Image struct {
 	SourceImage       string             `json:"sourceImage,omitempty"`
 	SourceRegion      string             `json:"sourceRegion,omitempty"`
 	Created           time.Time          `json:"created"`
-	Tags              map[string]string  `json:"tags"`
+	// DeprecationTime is when the image is (or was) deprecated.
+	DeprecationTime *time.Time        `json:"deprecationTime,omitempty"`
+	Tags            map[string]string `json:"tags"`
 }
 
 // Snapshot is a snapshot as the state shows it.
@@ -154,6 +167,7 @@ func (c *call) regionState() *RegionState {
 	rs := &RegionState{
 		Instances: []Instance{}, Images: []Image{}, Snapshots: []Snapshot{}, Volumes: []Volume{},
 		KeyPairs: []KeyPair{}, SecurityGroups: []SecurityGroup{}, Parameters: []Parameter{},
+		LaunchTemplates: []LaunchTemplate{},
 	}
 	for _, in := range byOrder(r.instances) {
 		x := Instance{
@@ -186,6 +200,10 @@ func (c *call) regionState() *RegionState {
 		for _, m := range im.mappings {
 			x.Snapshots = append(x.Snapshots, m.snapshotID)
 		}
+		if !im.deprecateAt.IsZero() {
+			at := im.deprecateAt
+			x.DeprecationTime = &at
+		}
 		rs.Images = append(rs.Images, x)
 	}
 	for _, sn := range byOrder(r.snapshots) {
@@ -212,6 +230,17 @@ func (c *call) regionState() *RegionState {
 			ID: g.id, Name: g.name, Description: g.description, VpcID: g.vpcID,
 			Ingress: rulesState(g.ingress), Egress: rulesState(g.egress), Tags: cloneTags(g.tags),
 		})
+	}
+	for _, lt := range byOrder(r.launchTemplates) {
+		x := LaunchTemplate{ID: lt.id, Name: lt.name, DefaultVersion: lt.defaultVersion, Versions: []string{}, Tags: cloneTags(lt.tags)}
+		for _, v := range lt.versions {
+			id := ""
+			if v.data.ImageID != nil {
+				id = *v.data.ImageID
+			}
+			x.Versions = append(x.Versions, id)
+		}
+		rs.LaunchTemplates = append(rs.LaunchTemplates, x)
 	}
 	for _, pm := range byOrder(r.params) {
 		rs.Parameters = append(rs.Parameters, Parameter{Name: pm.name, Type: pm.typ, DataType: pm.dataType, Value: pm.value, Version: pm.version})

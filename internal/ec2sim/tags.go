@@ -40,6 +40,11 @@ func (c *call) resourceTags(id string) (map[string]string, *apiError) {
 			}
 		}
 		return nil, notFound("key pair", []string{id})
+	case "lt":
+		if lt := r.launchTemplates[id]; lt != nil {
+			return lt.tags, nil
+		}
+		return nil, launchTemplateIDNotFound(id)
 	case "vpc":
 		if id == r.vpc.id {
 			return r.vpc.tags, nil
