@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -21,9 +22,11 @@ import (
 // fileID is an inode: writeTar archives a file with several links once.
 type fileID struct{ dev, ino uint64 }
 
-// Export writes a baked image out: format "tar" writes a tar archive to the
-// file out ("-" for standard output), "dir" copies the tree to the
-// directory out, which must not exist or be empty.
+// Export writes a baked image out: format "tar" writes a tar archive of
+// its whole tree to the file out ("-" for standard output); "dir" writes
+// the tree to the directory out, which must not exist or be empty; "oci"
+// adds it, as an image of its chain's layers, to the OCI image layout out;
+// "docker-archive" writes that image as the tar docker load reads.
 func (b *Baker) Export(ctx context.Context, id string, format string, out string) error {
 	if err := checkID(id); err != nil {
 		return err
@@ -41,8 +44,10 @@ func (b *Baker) Export(ctx context.Context, id string, format string, out string
 		return b.exportTar(ctx, layers, out)
 	case "dir":
 		return b.exportDir(ctx, layers, out)
+	case "oci", "docker-archive":
+		return b.exportOCI(ctx, id, layers, format, out)
 	}
-	return &BadInputError{Msg: fmt.Sprintf("unknown export format %q", format), Hint: `the formats are "tar" and "dir"`}
+	return &BadInputError{Msg: fmt.Sprintf("unknown export format %q", format), Hint: `the formats are "tar", "dir", "oci" and "docker-archive"`}
 }
 
 func (b *Baker) exportDir(ctx context.Context, layers []string, out string) error {
@@ -134,8 +139,15 @@ func pathErr(err error) error {
 
 // writeTar archives the tree under root in name order, with the ids and
 // modes it holds (the image's, not names looked up on this host), hard
-// links as links, and times to the second.
+// links as links, extended attributes, and times to the second.
 func writeTar(ctx context.Context, root string, w io.Writer) error {
+	return archive(ctx, root, w, false)
+}
+
+// archive is writeTar; with layer, root is a layer, whose whiteouts and
+// opaque directories are written as an OCI layer's (.wh.<name> and
+// .wh..wh..opq).
+func archive(ctx context.Context, root string, w io.Writer, layer bool) error {
 	tw := tar.NewWriter(w)
 	links := map[fileID]string{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -190,6 +202,11 @@ func writeTar(ctx context.Context, root string, w io.Writer) error {
 				return err
 			}
 		case unix.S_IFCHR, unix.S_IFBLK:
+			if layer && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0 {
+				h.Typeflag = tar.TypeReg
+				h.Name = path.Join(path.Dir(h.Name), ociWhiteout+path.Base(h.Name))
+				break
+			}
 			h.Typeflag = tar.TypeChar
 			if st.Mode&unix.S_IFMT == unix.S_IFBLK {
 				h.Typeflag = tar.TypeBlock
@@ -208,6 +225,12 @@ func writeTar(ctx context.Context, root string, w io.Writer) error {
 		}
 		if err := tw.WriteHeader(h); err != nil {
 			return err
+		}
+		if layer && h.Typeflag == tar.TypeDir && sandbox.IsOpaque(p) {
+			opq := &tar.Header{Typeflag: tar.TypeReg, Name: h.Name + ociOpaque, Mode: 0o644, ModTime: h.ModTime}
+			if err := tw.WriteHeader(opq); err != nil {
+				return err
+			}
 		}
 		if body != nil {
 			if n, err := io.Copy(tw, body); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -15,14 +16,19 @@ func exportCommand(e *env, opts *options) *cobra.Command {
 	var format string
 	c := &cobra.Command{
 		Use:   "export LABEL OUT",
-		Short: "Write a baked local image out as a tar file or a directory",
-		Long: `Export writes the root filesystem of a baked image of the local platform
-to OUT: a tar file (--format tar, the default) or a new directory (--format dir).
-The image must be baked: run imgraph build first.`,
+		Short: "Write a baked local image out: a tar, a directory, or an OCI image",
+		Long: `Export writes a baked image of the local platform to OUT: its root
+filesystem as a tar file (--format tar, the default) or a new directory
+(--format dir), its layers flattened; or an OCI image whose layers are the
+image's and its ancestors' (--format oci adds it to the OCI image layout OUT,
+made if need be; --format docker-archive writes the tar docker load and
+podman load read). Images that share a parent share its layers' blobs, and
+the image's config names its label and key (labels org.imgraph.image and
+org.imgraph.key). The image must be baked: run imgraph build first.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			if format != "tar" && format != "dir" {
-				return usagef("--format %q: want tar or dir", format)
+			if !slices.Contains(exportFormats, format) {
+				return usagef("--format %q: want tar, dir, oci or docker-archive", format)
 			}
 			if args[1] == "" {
 				return usagef("export needs a file (or, with --format dir, a directory) to write to, not \"\"")
@@ -70,6 +76,10 @@ The image must be baked: run imgraph build first.`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&format, "format", "tar", "tar or dir")
+	c.Flags().StringVar(&format, "format", "tar", "tar, dir, oci (an OCI image layout) or docker-archive")
+	c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(exportFormats, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
+
+// exportFormats are what export --format takes.
+var exportFormats = []string{"tar", "dir", "oci", "docker-archive"}
