@@ -52,6 +52,8 @@ type BakedImage struct {
 
 // Retired is what Retire removed of one image.
 type Retired struct {
+	// Gone says the image itself is gone: removed now, or before.
+	Gone bool
 	// Snapshots are the image's snapshots deleted with it; Kept those
 	// left because another image still uses them.
 	Snapshots []string
