@@ -160,13 +160,13 @@ func keepReasons(v *GCVersion, opt GCOptions, g GCGuards, currentFor []string, k
 	}
 	for _, img := range v.Images {
 		if where := g.Named[img.ID]; where != "" {
-			why = append(why, fmt.Sprintf("%s in %s is named in %s", img.ID, img.Region, where))
+			why = append(why, fmt.Sprintf("%s in %s is named in %s", ShortID(img.ID), img.Region, where))
 		}
 	}
 	if !opt.IncludeShared {
 		for _, img := range v.Images {
 			if img.Shared {
-				why = append(why, fmt.Sprintf("%s in %s is shared with other accounts (--include-shared lets it go)", img.ID, img.Region))
+				why = append(why, fmt.Sprintf("%s in %s is shared with other accounts (--include-shared lets it go)", ShortID(img.ID), img.Region))
 			}
 		}
 	}

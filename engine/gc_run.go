@@ -12,6 +12,7 @@ import (
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/cache"
+	"github.com/imgraph/imgraph/label"
 	"github.com/imgraph/imgraph/rules"
 )
 
@@ -259,4 +260,31 @@ func GCNamed(lock *Lock, outDir string) (map[string]string, error) {
 		}
 	}
 	return named, nil
+}
+
+// GCSelection checks patterns as a build would (a package that does not
+// exist, an image its package lacks), against the analysis of the whole
+// workspace, and says which labels they select: as in a build, the last
+// pattern that matches a label decides. A label the workspace no longer
+// has is selected by the patterns that match it.
+func GCSelection(f PackageFinder, a *Analysis, patterns []label.Pattern) (func(string) bool, error) {
+	if _, err := PackagesFor(f, patterns); err != nil {
+		return nil, err
+	}
+	if err := checkSingles(a.Result, patterns); err != nil {
+		return nil, err
+	}
+	return func(s string) bool {
+		l, err := label.Parse(s)
+		if err != nil {
+			return false
+		}
+		chosen := false
+		for _, p := range patterns {
+			if p.Matches(l, false) {
+				chosen = !p.Negative
+			}
+		}
+		return chosen
+	}, nil
 }
