@@ -128,6 +128,11 @@ func (s *session) gc(ctx context.Context, args []string, f gcFlags) (*engine.GCR
 			named[src.ID] = rules.LockFile + " (" + src.Source + ")"
 		}
 	}
+	for l, id := range a.Sources { // ami("ami-…") names an image as plainly
+		if _, ok := named[id]; !ok && id != "" {
+			named[id] = "the source of " + l.String()
+		}
+	}
 	run := engine.GCRun{
 		Retirer: retirer,
 		Options: engine.GCOptions{
