@@ -166,8 +166,9 @@ func (run GCRun) retire(ctx context.Context, rep *GCReport, v *GCVersion) error 
 			}
 		}
 		// Once started, a removal finishes, cancel or not: half of one
-		// is worse than none. Its own bound keeps it from hanging.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmpOr(run.RetireTimeout, 10*time.Minute))
+		// is worse than none. Its own bound and a second Ctrl-C keep it
+		// from hanging.
+		rctx, cancel := bake.CleanupContext(ctx, cmpOr(run.RetireTimeout, 10*time.Minute))
 		retired, err := run.Retirer.Retire(rctx, img)
 		cancel()
 		out.Retired = retired
