@@ -160,6 +160,21 @@ func runBeats(ctx context.Context, client *ec2.Client) (map[string]time.Time, er
 	for _, sn := range snapshots {
 		beat(sn.Tags)
 	}
+	keys, err := client.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{Filters: []types.Filter{temporary}})
+	if err != nil {
+		return nil, fmt.Errorf("looking up key pairs: %w", err)
+	}
+	for _, k := range keys.KeyPairs {
+		beat(k.Tags)
+	}
+	groups, err := describeAll(ctx, ec2.NewDescribeSecurityGroupsPaginator(client, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{temporary}}),
+		func(o *ec2.DescribeSecurityGroupsOutput) []types.SecurityGroup { return o.SecurityGroups })
+	if err != nil {
+		return nil, fmt.Errorf("looking up security groups: %w", err)
+	}
+	for _, g := range groups {
+		beat(g.Tags)
+	}
 	return beats, nil
 }
 
