@@ -147,6 +147,25 @@ func TestRunGCRemovesVersionsAndTheirRecords(t *testing.T) {
 	}
 }
 
+// A run alive on this machine, or beating on the platform, keeps the
+// images it made.
+func TestRunGCKeepsImagesOfLiveRuns(t *testing.T) {
+	images := history()
+	images[0].Run = "run-here"  // k1 in us-east-1, its run alive on this machine
+	images[4].Run = "run-beats" // k3 in us-east-1, its run beating elsewhere
+	images[4].RunLive = true
+	images[2].Run = "run-dead" // k2
+	f := &fakeRetirer{images: images}
+	run := gcRun(f, recordsOf(images))
+	run.RunAlive = func(r string) bool { return r == "run-here" }
+	if _, err := RunGC(t.Context(), run); err != nil {
+		t.Fatal(err)
+	}
+	if got := sorted(f.retired); !slices.Equal(got, []string{"ami-k21", "ami-k22"}) {
+		t.Errorf("retired %v, want k2's images only", got)
+	}
+}
+
 // A version one of whose images stays keeps its record, and says so;
 // an image that changed since it was listed stays.
 func TestRunGCKeepsWhatItCouldNotRemove(t *testing.T) {
