@@ -214,10 +214,11 @@ func writeGCText(w io.Writer, rep *engine.GCReport, platform string) error {
 				baked = v.Created.UTC().Format("2006-01-02 15:04")
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", verdict, v.Label, bake.ShortKey(v.Key), img.Region, engine.ShortID(img.ID), baked, why)
-			if !v.Remove {
-				for _, r := range v.Reasons[1:] {
-					fmt.Fprintf(tw, "\t\t\t\t\t\t%s\n", r)
-				}
+		}
+		if !v.Remove {
+			// Every other reason it stays, once for the version.
+			for _, r := range v.Reasons[1:] {
+				fmt.Fprintf(tw, "\t\t\t\t\t\t%s\n", r)
 			}
 		}
 	}
