@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/imgraph/imgraph/bake"
@@ -166,5 +167,23 @@ func (b *Baker) Retire(ctx context.Context, img bake.BakedImage) (bake.Retired, 
 	if err := sandbox.RemoveTree(aside); err != nil {
 		return done, fmt.Errorf("local: image %s is gone, but its tree %s is left: %w", bake.ShortKey(img.ID), aside, err)
 	}
+	b.sweepRetired()
 	return done, nil
+}
+
+// sweepRetired removes the trees a killed gc left aside: they are gone
+// as images already, and nothing else removes them. Another gc removing
+// one at the same time is no harm: both remove.
+func (b *Baker) sweepRetired() {
+	entries, err := os.ReadDir(b.store.Path("images"))
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".tmp-retired-") {
+			if err := sandbox.RemoveTree(b.store.Path("images", e.Name())); err != nil {
+				b.warn("local: removing %s, which a gc left: %v", e.Name(), err)
+			}
+		}
+	}
 }
