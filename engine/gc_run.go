@@ -112,7 +112,8 @@ func RunGC(ctx context.Context, run GCRun) (*GCReport, error) {
 		if img.Run != "" && (img.RunLive || run.RunAlive != nil && run.RunAlive(img.Run)) {
 			g.LiveRuns[img.Run] = true
 		}
-		if run.Leases != nil && img.Label != "" && !current[img.Key] {
+		selected := img.Label != "" && (run.Options.Selected == nil || run.Options.Selected(img.Label))
+		if run.Leases != nil && selected && !current[img.Key] {
 			if _, asked := g.Held[img.Key]; asked {
 				continue
 			}
