@@ -134,6 +134,7 @@ func run(ctx context.Context, e *env, args []string) int {
 		lockCommand(e, opts),
 		cacheCommand(e, opts),
 		cleanupCommand(e, opts),
+		gcCommand(e, opts),
 		affectedCommand(e, opts),
 		fmtCommand(e, opts),
 		infoCommand(e, opts),
@@ -141,7 +142,7 @@ func run(ctx context.Context, e *env, args []string) int {
 	)
 	for _, c := range root.Commands() {
 		switch c.Name() {
-		case "build", "plan", "lock", "affected", "fmt":
+		case "build", "plan", "lock", "affected", "fmt", "gc":
 			c.ValidArgsFunction = completeLabels(e, opts)
 		case "explain", "export":
 			labels := completeLabels(e, opts)

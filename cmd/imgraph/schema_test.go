@@ -98,3 +98,30 @@ image(name = "app", parent = ":al2023", provision = [shell(inline = ["echo hi > 
 		}
 	}
 }
+
+// What gc prints with --output json follows its schema, whether it
+// removes (or would remove) something or nothing.
+func TestGCOutputFollowsItsSchema(t *testing.T) {
+	t.Parallel()
+	gc := schema(t, "gc.schema.json")
+	ws := newWorkspace(t, nil)
+	for _, v := range []string{"1", "2"} {
+		writeFiles(t, ws.root, map[string]string{
+			"base/IMAGES.star": `image(name = "base", source = rootfs(path = "rootfs"), provision = [shell(inline = ["echo ` + v + ` > /v"])])`,
+		})
+		if r := ws.imgraph(t, nil, "build"); r.code != exitOK {
+			t.Fatalf("build %s: %v", v, r)
+		}
+	}
+	for _, args := range [][]string{
+		{"gc", "--output", "json", "--dry-run", "--keep", "0", "--older-than", "0s"},
+		{"gc", "--output", "json", "--keep", "0", "--older-than", "0s"},
+		{"gc", "--output", "json"},
+	} {
+		r := ws.imgraph(t, nil, args...)
+		if r.code != exitOK {
+			t.Fatalf("%s: %v", args, r)
+		}
+		validate(t, gc, strings.Join(args, " "), []byte(r.stdout))
+	}
+}

@@ -39,6 +39,7 @@ var ec2Actions = map[string]handler{
 	"DescribeImages":                 describeImages,
 	"CopyImage":                      copyImage,
 	"DeregisterImage":                deregisterImage,
+	"RegisterImage":                  registerImage,
 	"ModifyImageAttribute":           modifyImageAttribute,
 	"DescribeImageAttribute":         describeImageAttribute,
 	"ImportKeyPair":                  importKeyPair,
