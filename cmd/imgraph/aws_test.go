@@ -393,3 +393,32 @@ func heldBuild(t *testing.T, g *gate, more ...string) (*testWorkspace, *process)
 	}
 	return ws, p
 }
+
+// A test-only edit on aws tests the baked image again on an instance of
+// its own, with no new image made, and leaves nothing behind.
+func TestAWSTestOnlyEditRetests(t *testing.T) {
+	sim := startSim(t)
+	ws := examplesWorkspace(t, "aws")
+	if r := ws.imgraph(t, nil, "build", "//examples/base"); r.code != exitOK {
+		t.Fatalf("build: %v", r)
+	}
+	before := sim.Calls()["us-east-1"]
+	script := filepath.Join(ws.root, "examples", "base", "tests", "hardened.sh")
+	data, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, ws.root, map[string]string{"examples/base/tests/hardened.sh": string(data) + "test -d /etc/sysctl.d\n"})
+	r := ws.imgraph(t, nil, "build", "//examples/base")
+	if rows, count := summary(t, r.stdout); r.code != exitOK || rows["//examples/base:base"].action != "test" || count != "1 image: 1 tested" {
+		t.Fatalf("build after a test edit: %v", r)
+	}
+	after := sim.Calls()["us-east-1"]
+	if after["CreateImage"] != before["CreateImage"] || after["RunInstances"] != before["RunInstances"]+1 {
+		t.Errorf("CreateImage %d -> %d, RunInstances %d -> %d: want no image made and one test instance",
+			before["CreateImage"], after["CreateImage"], before["RunInstances"], after["RunInstances"])
+	}
+	if left := leftovers(sim); len(left) > 0 {
+		t.Errorf("the re-test left: %v", left)
+	}
+}
