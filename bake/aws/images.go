@@ -189,7 +189,11 @@ func appendNew(list []string, s string) []string {
 // finished by its run, or left by a run that died (its heartbeat stale),
 // which this run then finishes, tagging it with tags. It returns "" when
 // the image went away, so that it can be made again.
-func claimImage(ctx context.Context, client *ec2.Client, name, key, what string, tags map[string]string, poll, timeout time.Duration) (string, error) {
+//
+// A dead run's image that is available but still temporary was not kept:
+// with adopt it is finished and taken; without (the image has tests,
+// which no one can say it passed) it is removed and made again.
+func claimImage(ctx context.Context, client *ec2.Client, name, key, what string, tags map[string]string, adopt bool, poll, timeout time.Duration) (string, error) {
 	var id string
 	err := waitFor(ctx, poll, timeout, what, func(ctx context.Context) (bool, error) {
 		images, err := findImages(ctx, client, []types.Filter{filter("name", name)})
@@ -206,7 +210,7 @@ func claimImage(ctx context.Context, client *ec2.Client, name, key, what string,
 		case img.State == types.ImageStateAvailable && !temporary:
 			id = awssdk.ToString(img.ImageId)
 			return true, nil
-		case img.State == types.ImageStateAvailable && dead:
+		case img.State == types.ImageStateAvailable && dead && adopt:
 			// Its run died before finishing it: finish it.
 			if err := tagImage(ctx, client, img, tags, bake.TagTemporary, bake.TagCreated, TagHeartbeat); err != nil {
 				return false, err

@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/rules"
@@ -113,6 +116,53 @@ func TestSimCancelDuringATest(t *testing.T) {
 		if img.Tags[bake.TagKey] == job.Key {
 			t.Errorf("the untested image is %s: %+v", img.State, img)
 		}
+	}
+	w.noLeftovers(t, run)
+}
+
+// A run killed while its new image was being tested leaves that image
+// available but temporary. Another run of the same key with tests never
+// takes it (no one can say it passed them): it removes it and makes the
+// image again.
+func TestSimAnUntestedImageOfADeadRunIsMadeAgain(t *testing.T) {
+	w := newSimWorld(t, Options{})
+	dead, run := newRunID(), newRunID()
+	ctx := context.Background()
+	im := w.image("tested", inlineShell("echo built > /etc/built"))
+	im.Tests = []rules.Provisioner{inlineShell("test -f /etc/built")}
+	first := w.job(im, dead, "")
+	id, err := w.baker.Bake(ctx, first.Job)
+	if err != nil {
+		t.Fatalf("bake: %v\nlog:\n%s", err, first.log)
+	}
+	// As the killed run left it: temporary, its heartbeat long stale.
+	client, err := w.baker.ec2In(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := time.Now().Add(-2 * HeartbeatStale).UTC().Format(time.RFC3339)
+	_, err = client.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: toTags(map[string]string{
+		bake.TagTemporary: "true", bake.TagCreated: stale, TagHeartbeat: stale,
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	again := w.job(im, run, "")
+	again.Key = first.Key
+	again.Tags = first.Tags
+	got, err := w.baker.Bake(ctx, again.Job)
+	if err != nil {
+		t.Fatalf("bake again: %v\nlog:\n%s", err, again.log)
+	}
+	if got == id {
+		t.Fatalf("the second run took the dead run's untested image %s", id)
+	}
+	if img := w.imageState(home, id); img != nil {
+		t.Errorf("the dead run's untested image is still there: %+v", img)
+	}
+	if img := w.imageState(home, got); img == nil || img.Tags[bake.TagTemporary] != "" || img.Tags[bake.TagRun] != run {
+		t.Errorf("the image made again: %+v", img)
 	}
 	w.noLeftovers(t, run)
 }

@@ -56,7 +56,7 @@ func (*stepCopyImage) Run(ctx context.Context, s *copyState) error {
 			// Another run copies this very image here, or did and died:
 			// its copy is this one, once it is done.
 			what := fmt.Sprintf("waiting for the copy of %s that another run makes in %s", job.ID, job.To)
-			id, err := claimImage(ctx, s.to, awssdk.ToString(s.source.Name), job.Key, what, s.tags, s.b.opts.PollInterval, s.b.waitTimeout(imageWaitTimeout))
+			id, err := claimImage(ctx, s.to, awssdk.ToString(s.source.Name), job.Key, what, s.tags, true, s.b.opts.PollInterval, s.b.waitTimeout(imageWaitTimeout))
 			if err != nil {
 				return err
 			}
