@@ -31,6 +31,10 @@ type Record struct {
 	// Tested is the digest of the tests the image last passed (the
 	// engine's Key.Tests); "" when none ran on it.
 	Tested string `json:"tested,omitempty"`
+	// Unpublished: the record was written (a bake, a copy, a test
+	// recorded at once) and the image's distribution has not been
+	// applied since; the next build applies it again.
+	Unpublished bool `json:"unpublished,omitempty"`
 }
 
 // Summary is the record without its Inputs: all a build needs of a key it

@@ -233,6 +233,12 @@ func (b *builder) run(ctx context.Context, n *node) {
 	t := n.out.Target
 	defer b.finished(n)
 	defer n.ready(false, "")
+	if t.Action == ActionSkipped {
+		// Planned so (imgraph test of an image not baked): say why, not
+		// that a parent failed.
+		b.skip(n, strings.Join(t.Reasons, "; "))
+		return
+	}
 	if !b.waitForParent(ctx, n) {
 		return
 	}
@@ -242,9 +248,6 @@ func (b *builder) run(ctx context.Context, n *node) {
 		if !b.bake(ctx, n) {
 			return
 		}
-	case ActionSkipped:
-		b.skip(n, strings.Join(t.Reasons, "; "))
-		return
 	case ActionTest:
 		if !b.retest(ctx, n, t.Record) {
 			return
@@ -299,6 +302,7 @@ func (b *builder) reuse(ctx context.Context, n *node, rec *cache.Record) bool {
 	if t.Found {
 		err := b.record(ctx, n, func(r *cache.Record) {
 			r.Platform, r.RunID, r.Created = b.a.Platform.Name(), b.opt.RunID, b.opt.Now().UTC()
+			r.Unpublished = true // given its distribution again below
 		})
 		if err != nil {
 			b.fail(n, EventBake, b.home, fmt.Errorf("recording the image found by its tag: %w", err))
@@ -444,7 +448,8 @@ func (b *builder) bake(ctx context.Context, n *node) bool {
 		*rec = cache.Record{
 			Key: t.Key.Hex, Label: lbl, Platform: b.a.Platform.Name(),
 			Images: map[string]string{b.home: id}, RunID: b.opt.RunID, Created: b.opt.Now().UTC(),
-			Tested: t.Key.Tests, // the bake returned the image once they passed
+			Tested:      t.Key.Tests, // the bake returned the image once they passed
+			Unpublished: true,
 		}
 	})
 	if err != nil {
@@ -480,7 +485,6 @@ func (b *builder) takeSlot(ctx context.Context, n *node, action string) bool {
 func (b *builder) retest(ctx context.Context, n *node, rec *cache.Record) bool {
 	t := n.out.Target
 	lbl := t.Image.Label.String()
-	n.record = rec
 	n.out.Images = maps.Clone(rec.Images)
 	home := n.out.Images[b.home]
 	if !b.takeSlot(ctx, n, EventTest) {
@@ -491,8 +495,19 @@ func (b *builder) retest(ctx context.Context, n *node, rec *cache.Record) bool {
 		b.interrupted(ctx, n, EventTest, b.home, err)
 		return false
 	}
-	err := b.record(ctx, n, func(r *cache.Record) {
+	// Recording it makes it its label's latest: when that moves the label
+	// from another key, what follows the label (an SSM parameter, launch
+	// templates) must follow too, if not in this build then the next.
+	latest, err := b.opt.Store.Latest(ctx, lbl)
+	moved := err != nil || latest == nil || latest.Key != t.Key.Hex
+	// Only now is it this build's image: one that failed its tests is in
+	// no manifest.
+	n.mu.Lock()
+	n.record = rec
+	n.mu.Unlock()
+	err = b.record(ctx, n, func(r *cache.Record) {
 		r.Tested = t.Key.Tests
+		r.Unpublished = r.Unpublished || moved || t.Found
 		if t.Found {
 			r.Platform, r.RunID, r.Created = b.a.Platform.Name(), b.opt.RunID, b.opt.Now().UTC()
 		}
@@ -765,6 +780,7 @@ func (b *builder) distribute(ctx context.Context, n *node) {
 	err := b.record(ctx, n, func(rec *cache.Record) {
 		rec.Images = maps.Clone(n.out.Images)
 		setDistribution(rec, want)
+		rec.Unpublished = false
 	})
 	if err != nil {
 		b.fail(n, EventPublish, b.home, err)
@@ -806,6 +822,7 @@ func (b *builder) copy(ctx context.Context, n *node, region string, tags map[str
 	err = b.record(ctx, n, func(rec *cache.Record) {
 		rec.Images = maps.Clone(rec.Images)
 		rec.Images[region] = id
+		rec.Unpublished = true // published below, in every region at once
 	})
 	if err != nil {
 		b.fail(n, EventCopy, region, fmt.Errorf("recording the copy: %w", err))

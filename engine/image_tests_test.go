@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -142,5 +143,63 @@ func TestPlanForTests(t *testing.T) {
 	}
 	if len(p.tests) != 2 || len(p.copies) != copies {
 		t.Errorf("tests run %q, %d new copies: want the base tested again and nothing copied", p.tests, len(p.copies)-copies)
+	}
+}
+
+// A re-test that makes an older key its label's latest again leaves the
+// image to be given its distribution, in this build or the next; one
+// that fails names it in no manifest.
+func TestARetestOfAnOlderKey(t *testing.T) {
+	root := writeWorkspace(t, testedWorkspace(`"true"`))
+	store := openCache(t)
+	p := &fakePlatform{machine: "m1"}
+	secret := func(string) (string, bool) { return "t0ken", true }
+	base := lbl(t, "//base:base")
+	build := func(opt engine.BuildOptions) (*engine.Analysis, error) {
+		t.Helper()
+		a, plan := fakeRun(t, root, p, store)
+		if opt.TestOnly {
+			plan.ForTests(a.Targets)
+		}
+		opt.Jobs, opt.RunID, opt.Baker, opt.Store, opt.Secret = 2, "run", p, store, secret
+		opt.OutDir = filepath.Join(root, "imgraph-out")
+		opt.Fetcher = &engine.Fetcher{Dir: filepath.Join(root, "fetch"), Root: root}
+		_, err := engine.Build(context.Background(), a, plan, opt)
+		return a, err
+	}
+	first, err := build(engine.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := testedWorkspace(`"true"`)
+	writeFile(t, root, "base/IMAGES.star", strings.Replace(ws["base/IMAGES.star"], `"true"], env`, `"echo v2"], env`, 1))
+	second, err := build(engine.BuildOptions{})
+	if err != nil || second.Keys[base].Hex == first.Keys[base].Hex {
+		t.Fatalf("second build: %v (keys %s, %s)", err, first.Keys[base].Short(), second.Keys[base].Short())
+	}
+
+	// Back to the first key, with a test edited: imgraph test alone.
+	writeFile(t, root, "base/IMAGES.star", testedWorkspace(`"true", "echo edited"`)["base/IMAGES.star"])
+	if _, err := build(engine.BuildOptions{TestOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, plan := fakeRun(t, root, p, store)
+	checkPlan(t, plan, map[string]wantTarget{"//base:base": {engine.ActionRetag, []string{"given it again"}}})
+	if _, err := build(engine.BuildOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, plan = fakeRun(t, root, p, store)
+	checkPlan(t, plan, map[string]wantTarget{"//base:base": {engine.ActionCached, nil}})
+
+	// Forward to the second key, whose tests now fail: the manifest keeps
+	// naming the first.
+	writeFile(t, root, "base/IMAGES.star", strings.Replace(testedWorkspace(`"false"`)["base/IMAGES.star"], `"true"], env`, `"echo v2"], env`, 1))
+	var be *engine.BuildError
+	if _, err := build(engine.BuildOptions{}); !errors.As(err, &be) {
+		t.Fatalf("a build whose re-test fails: %v", err)
+	}
+	m, err := engine.ReadManifest(filepath.Join(root, "imgraph-out"))
+	if err != nil || m.Images["//base:base"].Key != first.Keys[base].Hex {
+		t.Errorf("manifest %+v (%v), want the base at its last good key %s", m.Images["//base:base"], err, first.Keys[base].Short())
 	}
 }

@@ -267,6 +267,10 @@ func distribution(platform bake.Platform, t *Target, rec *cache.Record) (Action,
 	if want.DeprecateAfter != have.DeprecateAfter {
 		retag("deprecate_after changed")
 	}
+	if rec.Unpublished && action == ActionCached {
+		action = ActionRetag
+		reasons = append(reasons, "recorded since its distribution was last applied; given it again")
+	}
 	if action == ActionCached {
 		reasons = []string{"baked as " + ShortID(rec.Images[im.Regions[0]])}
 	}

@@ -169,8 +169,10 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 	if events != nil && events.Err() != nil && err == nil {
 		err = fmt.Errorf("writing the events to %s: %w", f.events, events.Err())
 	}
-	if f.testOnly && err == nil && report.Skipped > 0 {
-		err = &notBakedError{n: report.Skipped}
+	if f.testOnly && err == nil {
+		if n := notBaked(report, a.Targets); n > 0 {
+			err = &notBakedError{n: n}
+		}
 	}
 	if report != nil {
 		if opts.output == "json" {

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgraph/imgraph/engine"
+	"github.com/imgraph/imgraph/label"
 )
 
 func testCommand(e *env, opts *options) *cobra.Command {
@@ -38,4 +39,19 @@ type notBakedError struct{ n int }
 func (e *notBakedError) Error() string {
 	return fmt.Sprintf("%d %s not baked, so %s tests did not run\n  hint: imgraph build bakes them and runs their tests",
 		e.n, engine.Plural(e.n, "image is", "images are"), engine.Plural(e.n, "its", "their"))
+}
+
+// notBaked counts the images asked for that a test run skipped.
+func notBaked(r *engine.Report, targets []label.Label) int {
+	asked := make(map[label.Label]bool, len(targets))
+	for _, l := range targets {
+		asked[l] = true
+	}
+	n := 0
+	for _, o := range r.Outcomes {
+		if o.Action == engine.ActionSkipped && o.Err == nil && asked[o.Target.Image.Label] {
+			n++
+		}
+	}
+	return n
 }
