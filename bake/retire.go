@@ -48,6 +48,10 @@ type BakedImage struct {
 	// is fresh).
 	Run     string
 	RunLive bool
+	// LiesOn is the image whose storage this one's lies on (a local
+	// image's layer on its parent's), "" for none: that image stays as
+	// long as this one does.
+	LiesOn string
 }
 
 // Retired is what Retire removed of one image.

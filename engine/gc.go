@@ -132,7 +132,46 @@ func DecideGC(images []bake.BakedImage, opt GCOptions, g GCGuards) []*GCVersion 
 			out = append(out, v)
 		}
 	}
+	keepWhatOthersLieOn(images, out)
 	return out
+}
+
+// keepWhatOthersLieOn keeps every version whose image another image that
+// stays (any image not going, selected or not) lies on, and so on down
+// the chain: its storage is the other image's too.
+func keepWhatOthersLieOn(images []bake.BakedImage, versions []*GCVersion) {
+	going := map[string]*GCVersion{} // image id -> its version, if it goes
+	for _, v := range versions {
+		if v.Remove {
+			for _, img := range v.Images {
+				going[img.ID] = v
+			}
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, img := range images {
+			if img.LiesOn == "" || going[img.ID] != nil {
+				continue
+			}
+			if v := going[img.LiesOn]; v != nil {
+				v.Remove = false
+				v.Reasons = []string{fmt.Sprintf("%s lies on its storage, and stays", describeImage(img))}
+				for _, i := range v.Images {
+					delete(going, i.ID)
+				}
+				changed = true
+			}
+		}
+	}
+}
+
+// describeImage names an image for a reason: its label and short key.
+func describeImage(img bake.BakedImage) string {
+	if img.Label == "" {
+		return "image " + img.ID
+	}
+	return fmt.Sprintf("%s (%s)", img.Label, bake.ShortKey(img.Key))
 }
 
 // keepReasons are every reason version v stays, none when it goes.

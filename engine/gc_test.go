@@ -102,6 +102,14 @@ func TestDecideGC(t *testing.T) {
 		}(), gone: "k2 k3 k4", wantWhy: map[string]string{"k1": "when it was baked is not known"}},
 		{name: "not selected, not answered", opt: GCOptions{Selected: func(l string) bool { return l == "//app:app" }}, gone: "", wantCount: -1},
 		{name: "no label", images: []bake.BakedImage{{Key: "x", Region: "us-east-1", ID: "ami-x"}}, gone: "", wantCount: -1},
+		{name: "what a kept image lies on stays, down the chain", opt: GCOptions{Selected: func(l string) bool { return l == "//base:base" }},
+			images: func() []bake.BakedImage {
+				images := history()
+				images[2].LiesOn = "ami-k11" // k2 lies on k1
+				// An image gc does not look at lies on k2.
+				return append(images, bake.BakedImage{Label: "//app:app", Key: "a0", Region: "us-east-1", ID: "ami-a0", LiesOn: "ami-k21"})
+			}(), gone: "k3 k4", wantWhy: map[string]string{
+				"k2": "//app:app (a0) lies on its storage, and stays", "k1": "//base:base (k2) lies on its storage, and stays"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/cache"
@@ -80,24 +81,29 @@ func (b *Baker) Bake(ctx context.Context, job *bake.Job) (id string, err error) 
 	if job.Image == nil {
 		return "", errors.New("local: bake of a job with no image")
 	}
-	switch st, err := b.state(job.Key); {
-	case err != nil:
+	st, err := b.state(job.Key)
+	if err != nil {
 		return "", err // it may be whole: leave it be
-	case st == whole:
+	}
+	if st == whole {
 		layers, err := b.layerDirs(job.Key)
 		var broken *brokenChainError
-		if errors.As(err, &broken) {
+		switch {
+		case errors.As(err, &broken) && broken.layer != "" && broken.layer != job.Key:
 			// Its own layer is whole but lies on one that is not: the
 			// parent bakes first, with the same key, and puts it back.
 			return "", fmt.Errorf("%w; bake its parent first", err)
-		}
-		if err != nil {
+		case errors.As(err, &broken):
+			st = damaged // its own layer names no parent that can be
+		case err != nil:
 			return "", err
+		default:
+			// Another bake made it; its tests may not have been these.
+			// It is not this bake's to remove, whatever they say.
+			return job.Key, b.test(ctx, layers, job.Key, job.Image, job.TestEnv, job.Log, job.Phase)
 		}
-		// Another bake made it; its tests may not have been these. It
-		// is not this bake's to remove, whatever they say.
-		return job.Key, b.test(ctx, layers, job.Key, job.Image, job.TestEnv, job.Log, job.Phase)
-	case st == damaged:
+	}
+	if st == damaged {
 		if err := b.removeDamaged(job.Key); err != nil {
 			return "", err
 		}
@@ -227,8 +233,15 @@ func (t tree) step() *sandbox.Step { return &sandbox.Step{Root: t.root, Overlay:
 // of them with an upper directory of its own, or where overlays do not
 // work (or the layers are too many to mount), a copy of them. It returns
 // the tree, the directory that receives the steps' changes, and the
-// layers the tree lies on (none when it is a copy).
+// layers the tree lies on (none when it is a copy). dir holds the layers
+// for as long as it exists (see hold).
 func (b *Baker) newTree(ctx context.Context, layers []string, dir string) (tree, string, []string, error) {
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return tree{}, "", nil, fmt.Errorf("local: %w", err)
+	}
+	if err := b.hold(dir, layers); err != nil {
+		return tree{}, "", nil, err
+	}
 	ov := &sandbox.Overlay{Lower: layers, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work")}
 	why := b.sandbox.Overlays()
 	if b.copyTrees {
@@ -241,13 +254,14 @@ func (b *Baker) newTree(ctx context.Context, layers []string, dir string) (tree,
 		b.copyOnce.Do(func() {
 			b.warn("local: each bake copies its parent's tree, as overlays cannot be used here: %v", why)
 		})
-		if err := b.flatten(ctx, layers, dir); err != nil {
+		copied := filepath.Join(dir, "tree")
+		if err := b.flatten(ctx, layers, copied); err != nil {
 			return tree{}, "", nil, err
 		}
-		return tree{root: dir}, dir, nil, nil
+		return tree{root: copied}, copied, nil, nil
 	}
 	root := filepath.Join(dir, "root")
-	for _, d := range []string{dir, ov.Upper, ov.Work, root} {
+	for _, d := range []string{ov.Upper, ov.Work, root} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			return tree{}, "", nil, fmt.Errorf("local: %w", err)
 		}
@@ -258,6 +272,37 @@ func (b *Baker) newTree(ctx context.Context, layers []string, dir string) (tree,
 		return tree{}, "", nil, fmt.Errorf("local: %w", err)
 	}
 	return tree{root: root, overlay: ov}, ov.Upper, layers, nil
+}
+
+// holdFile names, in a directory of work in progress under images/, the
+// layers that work reads: a gc keeps them while it is there.
+const holdFile = "layers"
+
+// hold records in dir, an existing directory of work in progress under
+// images/, that the work reads layers, then checks they are still whole:
+// Retire moves a layer aside before it looks for holds, and a hold is
+// written before its layers are looked at, so either the gc sees the
+// hold and puts the layer back, or the work sees the layer gone.
+func (b *Baker) hold(dir string, layers []string) error {
+	var ids []string
+	for _, l := range layers {
+		if id := filepath.Base(l); filepath.Dir(l) == b.store.Path("images") && checkID(id) == nil {
+			ids = append(ids, id)
+		}
+	}
+	if err := cache.WriteFileAtomic(filepath.Join(dir, holdFile), []byte(strings.Join(ids, "\n")+"\n")); err != nil {
+		return fmt.Errorf("local: %w", err)
+	}
+	for _, id := range ids {
+		st, err := b.state(id)
+		if err != nil {
+			return err
+		}
+		if st != whole {
+			return &brokenChainError{id: ids[0], layer: id, why: "went away (a gc removed it?)"}
+		}
+	}
+	return nil
 }
 
 // flatten makes dst (which must not exist) the whole tree of the image

@@ -27,7 +27,7 @@ type fileID struct{ dev, ino uint64 }
 // the tree to the directory out, which must not exist or be empty; "oci"
 // adds it, as an image of its chain's layers, to the OCI image layout out;
 // "docker-archive" writes that image as the tar docker load reads.
-func (b *Baker) Export(ctx context.Context, id string, format string, out string) error {
+func (b *Baker) Export(ctx context.Context, id string, format string, out string) (err error) {
 	if err := checkID(id); err != nil {
 		return err
 	}
@@ -39,15 +39,31 @@ func (b *Baker) Export(ctx context.Context, id string, format string, out string
 	if err != nil {
 		return err
 	}
+	if format != "tar" && format != "dir" && format != "oci" && format != "docker-archive" {
+		return &BadInputError{Msg: fmt.Sprintf("unknown export format %q", format), Hint: `the formats are "tar", "dir", "oci" and "docker-archive"`}
+	}
+	// The export's own directory, beside the cache's images: it holds the
+	// layers while they are read (see hold), and whatever is written on
+	// the way.
+	scratch := b.store.Path("images", ".tmp-export-"+randomHex())
+	if err := os.Mkdir(scratch, 0o700); err != nil {
+		return fmt.Errorf("local: export: %w", err)
+	}
+	defer func() {
+		if rerr := sandbox.RemoveTree(scratch); rerr != nil && err == nil {
+			err = fmt.Errorf("local: export: %w", rerr)
+		}
+	}()
+	if err := b.hold(scratch, layers); err != nil {
+		return err
+	}
 	switch format {
 	case "tar":
-		return b.exportTar(ctx, layers, out)
+		return b.exportTar(ctx, layers, scratch, out)
 	case "dir":
 		return b.exportDir(ctx, layers, out)
-	case "oci", "docker-archive":
-		return b.exportOCI(ctx, id, layers, format, out)
 	}
-	return &BadInputError{Msg: fmt.Sprintf("unknown export format %q", format), Hint: `the formats are "tar", "dir", "oci" and "docker-archive"`}
+	return b.exportOCI(ctx, id, layers, scratch, format, out)
 }
 
 func (b *Baker) exportDir(ctx context.Context, layers []string, out string) error {
@@ -74,9 +90,9 @@ func (b *Baker) exportDir(ctx context.Context, layers []string, out string) erro
 
 // exportTar writes the tar file beside out and renames it into place, so
 // out is the whole archive or, on failure, what it was before.
-func (b *Baker) exportTar(ctx context.Context, layers []string, out string) (err error) {
+func (b *Baker) exportTar(ctx context.Context, layers []string, scratch, out string) (err error) {
 	if out == "-" {
-		return b.writeTarTo(ctx, layers, os.Stdout)
+		return b.writeTarTo(ctx, layers, scratch, os.Stdout)
 	}
 	if info, err := os.Stat(out); err == nil && info.IsDir() {
 		return &BadInputError{Msg: fmt.Sprintf("export: %s is a directory", out), Hint: "name a file to write the tar to, or use --format dir"}
@@ -99,21 +115,15 @@ func (b *Baker) exportTar(ctx context.Context, layers []string, out string) (err
 			os.Remove(f.Name())
 		}
 	}()
-	return b.writeTarTo(ctx, layers, f)
+	return b.writeTarTo(ctx, layers, scratch, f)
 }
 
 // writeTarTo archives the image whose layers are given, its own first: a
-// whole tree as it is, a chain flattened first, beside the cache's
-// images and removed once archived.
-func (b *Baker) writeTarTo(ctx context.Context, layers []string, w io.Writer) (err error) {
+// whole tree as it is, a chain flattened first into scratch.
+func (b *Baker) writeTarTo(ctx context.Context, layers []string, scratch string, w io.Writer) error {
 	root := layers[0]
 	if len(layers) > 1 {
-		root = b.store.Path("images", ".tmp-export-"+randomHex())
-		defer func() {
-			if rerr := sandbox.RemoveTree(root); rerr != nil && err == nil {
-				err = fmt.Errorf("local: export: %w", rerr)
-			}
-		}()
+		root = filepath.Join(scratch, "tree")
 		if err := b.flatten(ctx, layers, root); err != nil {
 			return fmt.Errorf("local: export: %w", err)
 		}

@@ -20,7 +20,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/imgraph/imgraph/bake"
-	"github.com/imgraph/imgraph/internal/sandbox"
 )
 
 // How an OCI layer marks what it removes from the layers below: a file
@@ -41,17 +40,9 @@ const (
 // OCI image whose layers are its chain's, the root's first: images that
 // share a parent share its layers' blobs. Format "oci" adds it to the OCI
 // image layout at out (made if it does not exist); "docker-archive"
-// writes the tar `docker load` and `podman load` read.
-func (b *Baker) exportOCI(ctx context.Context, id string, layers []string, format, out string) (err error) {
-	tmp := b.store.Path("images", ".tmp-export-"+randomHex())
-	if err := os.Mkdir(tmp, 0o700); err != nil {
-		return fmt.Errorf("local: export: %w", err)
-	}
-	defer func() {
-		if rerr := sandbox.RemoveTree(tmp); rerr != nil && err == nil {
-			err = fmt.Errorf("local: export: %w", rerr)
-		}
-	}()
+// writes the tar `docker load` and `podman load` read. The layers' tars
+// are written to tmp first.
+func (b *Baker) exportOCI(ctx context.Context, id string, layers []string, tmp, format, out string) error {
 	var ls []v1.Layer
 	for i := len(layers) - 1; i >= 0; i-- {
 		file := filepath.Join(tmp, fmt.Sprintf("layer-%d.tar", len(layers)-1-i))

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -247,5 +248,64 @@ func TestABrokenChainIsAMiss(t *testing.T) {
 	}
 	if got := imageFile(t, b, child, "base"); got != "base\n" {
 		t.Errorf("the child's /base = %q", got)
+	}
+}
+
+// An image whose own layer names a parent that cannot be is damaged, and
+// bakes again; it does not wait for a parent that is fine.
+func TestALayerNamingNoParentBakesAgain(t *testing.T) {
+	t.Parallel()
+	b, store := newBaker(t)
+	base, _ := bakeOK(t, b, rootJob(image("base"), testrootfs.New(t)))
+	job := childJob(image("child", inline("echo child > /child")), base)
+	bakeOK(t, b, job)
+	if err := os.WriteFile(store.Path("images", job.Key+".parent"), []byte("zz\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	job.Log = nil
+	bakeOK(t, b, job)
+	if got := imageFile(t, b, job.Key, "child"); got != "child\n" {
+		t.Errorf("the child baked again holds /child = %q", got)
+	}
+}
+
+// A gc that retires a parent while a child bakes on it keeps the parent:
+// the bake holds the layers it reads, and the bake finishes whole.
+func TestRetireKeepsALayerABakeReads(t *testing.T) {
+	t.Parallel()
+	b, _ := newBaker(t)
+	base, _ := bakeOK(t, b, rootJob(image("base", inline("echo base > /base")), testrootfs.New(t)))
+	ctx := context.Background()
+	// The bake's step cannot end before the retire returns: the retire
+	// runs in the write of the step's output, which the step waits for.
+	job := childJob(image("child", inline("echo started", "cat /base > /child")), base)
+	retired := make(chan error, 1)
+	var retireOnce sync.Once
+	job.Log = &watchWriter{want: "started", seen: func() {
+		retireOnce.Do(func() {
+			_, err := b.Retire(ctx, bake.BakedImage{Key: base, ID: base, Region: "local"})
+			retired <- err
+		})
+	}}
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.Bake(ctx, job)
+		done <- err
+	}()
+	err := <-retired
+	var still *bake.StillWantedError
+	if !errors.As(err, &still) || !strings.Contains(still.Reason, "work in progress") {
+		t.Errorf("Retire of a layer a bake reads: %v, want it kept for the bake", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the bake: %v", err)
+	}
+	if got := imageFile(t, b, job.Key, "child"); got != "base\n" {
+		t.Errorf("the child's /child = %q", got)
+	}
+	// Once nothing reads it but the child, the child keeps it.
+	_, err = b.Retire(ctx, bake.BakedImage{Key: base, ID: base, Region: "local"})
+	if !errors.As(err, &still) || !slices.Contains(still.NeededBy, job.Key) {
+		t.Errorf("Retire of a layer a child lies on: %v", err)
 	}
 }

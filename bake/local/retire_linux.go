@@ -1,6 +1,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -57,6 +59,13 @@ func (b *Baker) Baked(ctx context.Context, regions []string) ([]bake.BakedImage,
 			img.Created = fi.ModTime()
 		} else if fi, err := os.Stat(b.ImageDir(id)); err == nil {
 			img.Created = fi.ModTime()
+		}
+		if img.LiesOn, err = b.parentOf(id); err != nil {
+			var broken *brokenChainError
+			if !errors.As(err, &broken) {
+				return nil, err
+			}
+			img.LiesOn = "" // damaged: the next bake of its key replaces it
 		}
 		if img.Bytes, err = treeBytes(ctx, b.ImageDir(id)); err != nil {
 			return nil, err
@@ -147,14 +156,10 @@ func (b *Baker) Retire(ctx context.Context, img bake.BakedImage) (bake.Retired, 
 	if pub, err := b.published(img.ID); err == nil && pub.Label != img.Label {
 		return done, &bake.StillWantedError{ID: img.ID, Reason: fmt.Sprintf("it is recorded as %s now", pub.Label)}
 	}
-	// A layer other images lie on is theirs too: it stays while they do.
-	children, err := b.liesOn(img.ID)
-	if err != nil {
-		return done, err
-	}
-	if len(children) > 0 {
-		return done, &bake.StillWantedError{ID: img.ID, NeededBy: children,
-			Reason: fmt.Sprintf("%s %s on its layer", strings.Join(shortKeys(children), ", "), plural(len(children), "lies", "lie"))}
+	// A layer other images lie on is theirs too: it stays while they do,
+	// and while work in progress reads it.
+	if still, err := b.stillNeeded(img.ID); err != nil || still != nil {
+		return done, cmp.Or(err, error(still))
 	}
 	aside := b.store.Path("images", ".tmp-retired-"+img.ID+"-"+randomHex())
 	if err := os.Rename(b.ImageDir(img.ID), aside); err != nil {
@@ -163,6 +168,15 @@ func (b *Baker) Retire(ctx context.Context, img bake.BakedImage) (bake.Retired, 
 			return done, nil
 		}
 		return done, fmt.Errorf("local: removing image %s: %w", bake.ShortKey(img.ID), err)
+	}
+	// Work that looked at the layer before it went aside holds it (see
+	// hold): look again, and put it back for that work.
+	if still, err := b.stillNeeded(img.ID); err != nil || still != nil {
+		if rerr := os.Rename(aside, b.ImageDir(img.ID)); rerr != nil {
+			return done, fmt.Errorf("local: image %s, moved aside to %s, is still needed (%v) and could not be put back: %w",
+				bake.ShortKey(img.ID), aside, cmp.Or(err, error(still)), rerr)
+		}
+		return done, cmp.Or(err, error(still))
 	}
 	done.Gone = true
 	// Its count goes after it, never before (see removeDamaged); its
@@ -180,15 +194,41 @@ func (b *Baker) Retire(ctx context.Context, img bake.BakedImage) (bake.Retired, 
 	return done, nil
 }
 
-// liesOn lists the images whose layers lie on id's, directly.
-func (b *Baker) liesOn(id string) ([]string, error) {
+// stillNeeded says why id's layer must stay, nil when nothing needs it:
+// the images whose layers lie on it, and work in progress that holds it
+// (a bake, a test or an export).
+func (b *Baker) stillNeeded(id string) (*bake.StillWantedError, error) {
+	children, holders, err := b.liesOn(id)
+	if err != nil || len(children)+len(holders) == 0 {
+		return nil, err
+	}
+	var why []string
+	if len(children) > 0 {
+		why = append(why, fmt.Sprintf("%s %s on its layer", strings.Join(shortKeys(children), ", "), plural(len(children), "lies", "lie")))
+	}
+	if len(holders) > 0 {
+		why = append(why, fmt.Sprintf("work in progress reads it (%s)", strings.Join(holders, ", ")))
+	}
+	return &bake.StillWantedError{ID: id, NeededBy: append(children, holders...), Reason: strings.Join(why, "; ")}, nil
+}
+
+// liesOn lists the images whose layers lie on id's, directly, and the
+// directories of work in progress that hold it.
+func (b *Baker) liesOn(id string) (children, holders []string, err error) {
 	entries, err := os.ReadDir(b.store.Path("images"))
 	if err != nil {
-		return nil, fmt.Errorf("local: listing images: %w", err)
+		return nil, nil, fmt.Errorf("local: listing images: %w", err)
 	}
-	var children []string
 	for _, e := range entries {
-		child, ok := strings.CutSuffix(e.Name(), ".parent")
+		name := e.Name()
+		if strings.HasPrefix(name, ".tmp-") && e.IsDir() {
+			data, err := os.ReadFile(b.store.Path("images", name, holdFile))
+			if err == nil && slices.Contains(strings.Fields(string(data)), id) {
+				holders = append(holders, name)
+			}
+			continue
+		}
+		child, ok := strings.CutSuffix(name, ".parent")
 		if !ok || checkID(child) != nil {
 			continue
 		}
@@ -200,7 +240,7 @@ func (b *Baker) liesOn(id string) ([]string, error) {
 			children = append(children, child)
 		}
 	}
-	return children, nil
+	return children, holders, nil
 }
 
 func shortKeys(ids []string) []string {

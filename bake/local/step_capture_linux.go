@@ -47,10 +47,13 @@ func (r *bakeRun) capture(ctx context.Context) error {
 	if len(r.lowers) > 0 {
 		parent = r.job.Parent
 	}
+	final := r.b.ImageDir(r.job.Key)
+	if ok, _ := r.b.exists(r.job.Key); ok {
+		return nil // another bake of the key got there first: its parent file is its own
+	}
 	if err := r.b.writeParent(r.job.Key, parent); err != nil {
 		return err
 	}
-	final := r.b.ImageDir(r.job.Key)
 	err = unix.Renameat2(unix.AT_FDCWD, r.layer, unix.AT_FDCWD, final, unix.RENAME_NOREPLACE)
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
 		// A file system without RENAME_NOREPLACE: renaming a directory

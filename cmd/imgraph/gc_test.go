@@ -205,6 +205,11 @@ image(name = "pinned", parent = ":base", salt = "` + v + `")
 	}
 	defer unlock()
 
+	// The dry run says what the run does: the base stays.
+	dry := ws.imgraph(t, nil, "gc", "--keep", "0", "--older-than", "0s", "--dry-run")
+	if rows, _ := gcRows(t, dry.stdout); dry.code != exitOK || rows[bases[0][:12]].action != "keep" {
+		t.Errorf("gc --dry-run: the first base is %q, want keep:\n%s", rows[bases[0][:12]].action, dry.stdout)
+	}
 	r := ws.imgraph(t, nil, "gc", "--keep", "0", "--older-than", "0s")
 	if r.code != exitOK {
 		t.Fatalf("gc: %v", r)
@@ -213,7 +218,7 @@ image(name = "pinned", parent = ":base", salt = "` + v + `")
 	if row := rows[apps[0][:12]]; row.action != "removed" {
 		t.Errorf("the first app: %+v, want removed:\n%s", row, r.stdout)
 	}
-	if row := rows[bases[0][:12]]; row.action != "keep" || !strings.Contains(row.why, "lies on its layer") {
+	if row := rows[bases[0][:12]]; row.action != "keep" || !strings.Contains(row.why, "lies on its") {
 		t.Errorf("the first base, under a kept image: %+v, want kept for the image on its layer:\n%s", row, r.stdout)
 	}
 	if !exists(filepath.Join(ws.cache, "images", bases[0])) {
