@@ -336,8 +336,8 @@ func recordKeys(t *testing.T, cacheDir string) map[string]bool {
 	t.Helper()
 	keys := map[string]bool{}
 	err := filepath.WalkDir(filepath.Join(cacheDir, "records"), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+		if err != nil || d.IsDir() || !strings.HasSuffix(d.Name(), ".json") {
+			return err // the records' index (records/index) is no record
 		}
 		data, err := os.ReadFile(p)
 		if err != nil {
