@@ -20,20 +20,11 @@ func (im *image) deprecated(now time.Time) bool {
 // names: only its owner may set its deprecation.
 func (c *call) deprecationTarget() (*image, *apiError) {
 	id := c.params.get("ImageId")
-	if id == "" {
-		return nil, missing("ImageId")
-	}
-	if err := checkImageID(id); err != nil {
-		return nil, err
-	}
-	im := c.region.images[id]
-	if im == nil || !im.visible() {
-		return nil, notFound("image", []string{id})
-	}
-	if im.owner != Account {
+	im, err := c.ownImage(id)
+	if err != nil && err.Code == unauthorized().Code {
 		return nil, newError("AuthFailure", "Not authorized for image:%s", id)
 	}
-	return im, nil
+	return im, err
 }
 
 func enableImageDeprecation(c *call) (any, *apiError) {
