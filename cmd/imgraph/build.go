@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -22,7 +21,8 @@ import (
 
 type buildFlags struct {
 	view            viewOptions
-	jobs            int
+	jobs            int  // 0 until set: the platform's default (jobsFor)
+	jobsSet         bool // --jobs was given (or set by an rc file)
 	keepGoing       bool
 	events          string
 	downloadStall   time.Duration
@@ -51,6 +51,7 @@ is, and what is left is listed); a third exits at once.`,
 			if f.downloadTries < 1 {
 				return usagef("--download-attempts %d: a download is tried at least once", f.downloadTries)
 			}
+			f.jobsSet = c.Flags().Changed("jobs")
 			if err := checkRunFlags(e, opts, &f); err != nil {
 				return err
 			}
@@ -68,7 +69,7 @@ is, and what is left is listed); a third exits at once.`,
 // addRunFlags adds the flags of every command that runs a build: how many
 // at once, what it shows, and where its events and trace go.
 func addRunFlags(c *cobra.Command, opts *options, f *buildFlags) {
-	c.Flags().IntVarP(&f.jobs, "jobs", "j", runtime.NumCPU(), "bakes (and tests) at once")
+	c.Flags().IntVarP(&f.jobs, "jobs", "j", 0, "bakes (and tests) at once (default: 16 on aws, where bakes mostly wait on EC2 and a rate limiter guards the API; the CPU count on local)")
 	c.Flags().StringVar(&f.view.progress, "progress", "auto", "auto: a live view on a terminal, plain lines elsewhere; tty; plain")
 	c.Flags().StringVar(&f.view.color, "color", "auto", "colour failures red and what is done green: auto (on a terminal, unless NO_COLOR is set), yes or no")
 	c.Flags().BoolVar(&f.view.timestamps, "timestamps", true, "start each plain line with its time")
@@ -85,7 +86,7 @@ func checkRunFlags(e *env, opts *options, f *buildFlags) error {
 	if err := checkOutput(opts, "text", "json"); err != nil {
 		return err
 	}
-	if f.jobs < 1 {
+	if f.jobsSet && f.jobs < 1 {
 		return usagef("--jobs %d: at least one bake must run at a time", f.jobs)
 	}
 	if !slices.Contains([]string{"auto", "tty", "plain"}, f.view.progress) {
@@ -155,7 +156,7 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 	// Warnings go through the view, so none is drawn over by its block.
 	warn := view.warn(e.warn)
 	report, err := engine.Build(ctx, a, p, engine.BuildOptions{
-		Jobs: f.jobs, KeepGoing: f.keepGoing, TestOnly: f.testOnly, RunID: s.runID,
+		Jobs: jobsFor(s.platform, f), KeepGoing: f.keepGoing, TestOnly: f.testOnly, RunID: s.runID,
 		Baker: s.baker, Store: s.caches.store, Locker: s.caches.store, Observer: observers,
 		OutDir: outDir,
 		Fetcher: &engine.Fetcher{Dir: s.caches.local.Path("artifacts"), Root: s.ws.Root, S3: aws.S3Opener(opts.profile, warn),
