@@ -35,7 +35,8 @@ type instance struct {
 	terminated   time.Time
 	addr         netip.Addr
 	metadata     metadataOptions
-	devices      []attachment // the root device first
+	profile      *instanceProfile // IAM's; nil: none
+	devices      []attachment     // the root device first
 	tags         map[string]string
 
 	dir        string        // the root filesystem, the root volume's content
@@ -176,6 +177,10 @@ func runInstances(c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	profile, err := c.launchProfile()
+	if err != nil {
+		return nil, err
+	}
 	devices, err := c.planDevices(img)
 	if err != nil {
 		return nil, err
@@ -227,7 +232,7 @@ func runInstances(c *call) (any, *apiError) {
 		}
 		in.reservation, in.launchIndex, in.instanceType = rid, i, instanceType
 		in.keyName, in.authorized, in.groups, in.clientToken = keyName, authorized, groups, token
-		in.metadata = metadata
+		in.metadata, in.profile = metadata, profile
 		launched = append(launched, in)
 	}
 	if token != "" {
@@ -699,6 +704,11 @@ func (c *call) instanceField(in *instance) fieldFunc {
 			return one(in.metadata.httpTokens)
 		case "metadata-options.http-endpoint":
 			return one(in.metadata.httpEndpoint)
+		case "iam-instance-profile.arn":
+			if in.profile == nil {
+				return nil, true
+			}
+			return one(in.profile.arn())
 		case "instance.group-id", "group-id":
 			return in.groups, true
 		case "instance.group-name", "group-name":
@@ -899,6 +909,7 @@ type instanceXML struct {
 	EbsOptimized       bool                         `xml:"ebsOptimized"`
 	EnaSupport         bool                         `xml:"enaSupport"`
 	MetadataOptions    metadataXML                  `xml:"metadataOptions"`
+	IamInstanceProfile *instanceProfileXML          `xml:"iamInstanceProfile,omitempty"`
 	PlatformDetails    string                       `xml:"platformDetails"`
 	UsageOperation     string                       `xml:"usageOperation"`
 	BootMode           string                       `xml:"currentInstanceBootMode"`
@@ -961,7 +972,7 @@ func (c *call) instanceXML(in *instance) instanceXML {
 		RootDeviceType: "ebs", RootDeviceName: rootDevice, VirtualizationType: "hvm",
 		ClientToken: in.clientToken, Tags: tagSet(in.tags), Hypervisor: "xen",
 		EnaSupport: true, PlatformDetails: "Linux/UNIX", UsageOperation: "RunInstances",
-		BootMode: "legacy-bios",
+		BootMode: "legacy-bios", IamInstanceProfile: in.profile.xml(),
 		MetadataOptions: metadataXML{
 			State: in.metadata.state, HTTPTokens: in.metadata.httpTokens, HopLimit: in.metadata.hopLimit,
 			HTTPEndpoint: in.metadata.httpEndpoint, ProtocolIPv6: in.metadata.protocolIPv6, InstanceTags: in.metadata.instanceTags,
