@@ -36,6 +36,7 @@ type instance struct {
 	addr         netip.Addr
 	metadata     metadataOptions
 	profile      *instanceProfile // IAM's; nil: none
+	userData     string           // base64, as given
 	devices      []attachment     // the root device first
 	tags         map[string]string
 
@@ -181,6 +182,10 @@ func runInstances(c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	userData, err := c.launchUserData()
+	if err != nil {
+		return nil, err
+	}
 	devices, err := c.planDevices(img)
 	if err != nil {
 		return nil, err
@@ -232,7 +237,7 @@ func runInstances(c *call) (any, *apiError) {
 		}
 		in.reservation, in.launchIndex, in.instanceType = rid, i, instanceType
 		in.keyName, in.authorized, in.groups, in.clientToken = keyName, authorized, groups, token
-		in.metadata, in.profile = metadata, profile
+		in.metadata, in.profile, in.userData = metadata, profile, userData
 		launched = append(launched, in)
 	}
 	if token != "" {
