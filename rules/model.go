@@ -93,6 +93,13 @@ type AWSAttrs struct {
 	Encrypted    bool
 	KMSKey       string
 	Subnet       string // where the build instance runs; not content
+	// IAMInstanceProfile is the profile the build and test instances run
+	// with, by name; "" for none. Not content.
+	IAMInstanceProfile string
+	// UserData is the content of the build instance's user data (the
+	// file UserDataFile, read at load); "" for none. In the key.
+	UserData     string
+	UserDataFile *File
 }
 
 // The forms of a share_with entry: an account, an organization, or an

@@ -85,6 +85,7 @@ func (*stepRunInstance) Run(ctx context.Context, s *bakeState) error {
 	if attrs.Subnet != "" {
 		in.SubnetId = awssdk.String(attrs.Subnet)
 	}
+	s.launchOptions(in)
 	s.launched, s.launch = true, in
 	cctx, unknown := watchAnswers(ctx)
 	out, err := s.ec2.RunInstances(cctx, in)

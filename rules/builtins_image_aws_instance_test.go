@@ -1,0 +1,43 @@
+package rules_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/imgraph/imgraph/label"
+	"github.com/imgraph/imgraph/rules"
+)
+
+// user_data is read at load, from a file of the package or a label; the
+// profile is kept by name. More than EC2's 16 KB is refused at the
+// attribute.
+func TestBuildInstanceAttrs(t *testing.T) {
+	root := writeWorkspace(t, map[string]string{
+		"IMAGES.star": `workspace(name = "acme", home_region = "us-east-1", platform = "aws")` + "\n",
+		"base/IMAGES.star": `image(name = "a", source = ami("ami-0123456789abcdef0"), iam_instance_profile = "image-builder", user_data = "init.sh")
+image(name = "b", source = ami("ami-0123456789abcdef0"), user_data = "//common:init.sh")
+`,
+		"base/init.sh":        "#!/bin/sh\necho a\n",
+		"common/IMAGES.star":  "",
+		"common/init.sh":      "#!/bin/sh\necho common\n",
+		"big/IMAGES.star":     `image(name = "big", source = ami("ami-0123456789abcdef0"), user_data = "big.txt")` + "\n",
+		"big/big.txt":         strings.Repeat("x", rules.MaxUserData+1),
+		"fits/IMAGES.star":    `image(name = "fits", source = ami("ami-0123456789abcdef0"), user_data = "fits.txt")` + "\n",
+		"fits/fits.txt":       strings.Repeat("x", rules.MaxUserData),
+		"nothing/IMAGES.star": "",
+	})
+	_, err := load(t, root, rules.Config{})
+	if err == nil || !strings.Contains(err.Error(), `big/IMAGES.star:1:60: image "big": user_data: //big:big.txt is 16385 bytes; EC2 takes at most 16384`) {
+		t.Fatalf("load: %v, want big.txt refused at its attribute", err)
+	}
+	res := mustLoad(t, writeWorkspace(t, map[string]string{
+		"IMAGES.star":      `workspace(name = "acme", home_region = "us-east-1", platform = "aws")` + "\n",
+		"base/IMAGES.star": `image(name = "a", source = ami("ami-0123456789abcdef0"), iam_instance_profile = "image-builder", user_data = "init.sh")` + "\n",
+		"base/init.sh":     "#!/bin/sh\necho a\n",
+	}), rules.Config{})
+	a := res.Images[label.Label{Pkg: "base", Name: "a"}]
+	if a.AWS.IAMInstanceProfile != "image-builder" || a.AWS.UserData != "#!/bin/sh\necho a\n" ||
+		a.AWS.UserDataFile == nil || a.AWS.UserDataFile.Label.String() != "//base:init.sh" {
+		t.Errorf("attrs = %+v", a.AWS)
+	}
+}
