@@ -18,10 +18,12 @@ const (
 func DefaultAWSAttrs() AWSAttrs {
 	return AWSAttrs{
 		InstanceType: DefaultInstanceType,
-		SSHUser:      DefaultSSHUser,
-		SSHPort:      DefaultSSHPort,
-		VolumeSizeGB: DefaultVolumeSizeGB,
-		Encrypted:    true,
+		// The bake picks the type of the image's architecture.
+		InstanceTypeDefaulted: true,
+		SSHUser:               DefaultSSHUser,
+		SSHPort:               DefaultSSHPort,
+		VolumeSizeGB:          DefaultVolumeSizeGB,
+		Encrypted:             true,
 	}
 }
 
@@ -30,7 +32,7 @@ func DefaultAWSAttrs() AWSAttrs {
 func (a AWSAttrs) WithDefaults() AWSAttrs {
 	def := DefaultAWSAttrs()
 	if a.InstanceType == "" {
-		a.InstanceType = def.InstanceType
+		a.InstanceType, a.InstanceTypeDefaulted = def.InstanceType, true
 	}
 	if a.SSHUser == "" {
 		a.SSHUser = def.SSHUser
@@ -75,7 +77,7 @@ func (a *awsImageArgs) params() []any {
 func (a *awsImageArgs) attrs() AWSAttrs {
 	attrs := DefaultAWSAttrs()
 	if a.instanceType.s != "" {
-		attrs.InstanceType = a.instanceType.s
+		attrs.InstanceType, attrs.InstanceTypeDefaulted = a.instanceType.s, false
 	}
 	if a.sshUser.s != "" {
 		attrs.SSHUser = a.sshUser.s

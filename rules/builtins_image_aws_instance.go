@@ -18,6 +18,7 @@ const MaxUserData = 16 * 1024
 // instance profile and its user data file, read now so that its content
 // is in the key.
 func (p *imageProblems) checkBuildInstance(t *starlark.Thread, im *Image, a *awsImageArgs) {
+	p.checkInstanceArch(im)
 	if a.iamInstanceProfile.set && !IAMNameRE.MatchString(a.iamInstanceProfile.s) {
 		p.attr("iam_instance_profile", "%q is not an instance profile name: 1 to 128 letters, digits and + = , . @ _ -", a.iamInstanceProfile.s)
 	}
@@ -47,5 +48,27 @@ func (p *imageProblems) checkBuildInstance(t *starlark.Thread, im *Image, a *aws
 		p.attr("user_data", "%s is %d bytes; EC2 takes at most %d (16 KB) of user data", f.Label, len(b), MaxUserData)
 	default:
 		im.AWS.UserData, im.AWS.UserDataFile = string(b), f
+	}
+}
+
+// checkInstanceArch picks the default instance type of the source's
+// architecture when the source says it (ami_filter's architecture), and
+// refuses a type of another architecture. Otherwise the bake does both,
+// once it has described the image it starts from.
+func (p *imageProblems) checkInstanceArch(im *Image) {
+	if im.Source == nil || im.Source.Kind != SourceAMIFilter {
+		return
+	}
+	arch := BuildArch(im.Source.Architecture)
+	if arch == "" {
+		return
+	}
+	if im.AWS.InstanceTypeDefaulted {
+		im.AWS.InstanceType = DefaultInstanceTypeFor(arch)
+		return
+	}
+	if got := InstanceTypeArch(im.AWS.InstanceType); got != "" && got != arch {
+		p.attr("instance_type", "%s runs %s, but the source is %s: use an %s type such as %s, or leave instance_type out to get it",
+			im.AWS.InstanceType, got, im.Source.Architecture, arch, DefaultInstanceTypeFor(arch))
 	}
 }

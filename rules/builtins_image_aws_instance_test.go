@@ -41,3 +41,36 @@ image(name = "b", source = ami("ami-0123456789abcdef0"), user_data = "//common:i
 		t.Errorf("attrs = %+v", a.AWS)
 	}
 }
+
+// A source whose architecture is known at load gives a defaulted
+// instance_type its architecture's default; other sources keep t3.micro
+// until the bake sees the image.
+func TestDefaultInstanceTypeByArchitecture(t *testing.T) {
+	res := mustLoad(t, writeWorkspace(t, map[string]string{
+		"IMAGES.star": `workspace(name = "acme", home_region = "us-east-1", platform = "aws")` + "\n",
+		"base/IMAGES.star": `image(name = "arm", source = ami_filter(owners = ["amazon"], name = "al2023-*", architecture = "arm64"))
+image(name = "x86", source = ami_filter(owners = ["amazon"], name = "al2023-*", architecture = "x86_64"))
+image(name = "any", source = ami("ami-0123456789abcdef0"))
+image(name = "given", source = ami_filter(owners = ["amazon"], name = "al2023-*", architecture = "arm64"), instance_type = "m7g.large")
+`,
+	}), rules.Config{})
+	for name, want := range map[string]struct {
+		typ       string
+		defaulted bool
+	}{
+		"arm": {"t4g.micro", true}, "x86": {"t3.micro", true}, "any": {"t3.micro", true}, "given": {"m7g.large", false},
+	} {
+		a := res.Images[label.Label{Pkg: "base", Name: name}].AWS
+		if a.InstanceType != want.typ || a.InstanceTypeDefaulted != want.defaulted {
+			t.Errorf("%s: instance type %s (defaulted %v), want %s (%v)", name, a.InstanceType, a.InstanceTypeDefaulted, want.typ, want.defaulted)
+		}
+	}
+	for typ, arch := range map[string]string{
+		"t3.micro": "x86_64", "t4g.micro": "arm64", "m7g.large": "arm64", "c6gn.xlarge": "arm64", "a1.medium": "arm64",
+		"m5.large": "x86_64", "c7a.large": "x86_64", "mac2.metal": "", "huge": "",
+	} {
+		if got := rules.InstanceTypeArch(typ); got != arch {
+			t.Errorf("InstanceTypeArch(%s) = %q, want %q", typ, got, arch)
+		}
+	}
+}

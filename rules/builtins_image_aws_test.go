@@ -14,7 +14,7 @@ func TestAWSAttrsWithDefaults(t *testing.T) {
 		name     string
 		in, want rules.AWSAttrs
 	}{
-		{"zero", rules.AWSAttrs{}, rules.AWSAttrs{InstanceType: def.InstanceType, SSHUser: def.SSHUser, SSHPort: def.SSHPort, VolumeSizeGB: def.VolumeSizeGB}},
+		{"zero", rules.AWSAttrs{}, rules.AWSAttrs{InstanceType: def.InstanceType, InstanceTypeDefaulted: true, SSHUser: def.SSHUser, SSHPort: def.SSHPort, VolumeSizeGB: def.VolumeSizeGB}},
 		{"defaults", def, def},
 		{"set", rules.AWSAttrs{InstanceType: "m5.large", SSHUser: "root", SSHPort: 2222, VolumeSizeGB: 30, Encrypted: true, KMSKey: "alias/k", Subnet: "subnet-1"},
 			rules.AWSAttrs{InstanceType: "m5.large", SSHUser: "root", SSHPort: 2222, VolumeSizeGB: 30, Encrypted: true, KMSKey: "alias/k", Subnet: "subnet-1"}},

@@ -283,7 +283,7 @@ image(name = "plain", parent = ":api")
 		cp.Src.Label != (label.Label{Pkg: "apps/api", Name: "files/api.service"}) {
 		t.Errorf("copy = {mode %q, dest %q, src %s}, want mode 0644, cleaned dest and src", cp.Mode, cp.Dest, cp.Src.Label)
 	}
-	want := rules.AWSAttrs{InstanceType: rules.DefaultInstanceType, SSHUser: rules.DefaultSSHUser,
+	want := rules.AWSAttrs{InstanceType: rules.DefaultInstanceType, InstanceTypeDefaulted: true, SSHUser: rules.DefaultSSHUser,
 		SSHPort: rules.DefaultSSHPort, VolumeSizeGB: rules.DefaultVolumeSizeGB, Encrypted: true}
 	plain := res.Images[label.Label{Pkg: "apps/api", Name: "plain"}]
 	if plain.AWS != want {

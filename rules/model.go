@@ -84,8 +84,14 @@ type Image struct {
 // All but SSHPort and Subnet decide its content and are in its key.
 type AWSAttrs struct {
 	InstanceType string
-	SSHUser      string
-	SSHPort      int // how the baker reaches the instance; not content
+	// InstanceTypeDefaulted: instance_type was not given, and the bake
+	// runs on the default type of its image's architecture
+	// (DefaultInstanceTypeFor), whatever InstanceType says. InstanceType
+	// is that default when the architecture is known at load (an
+	// ami_filter's), t3.micro otherwise, and is in the key as it is.
+	InstanceTypeDefaulted bool
+	SSHUser               string
+	SSHPort               int // how the baker reaches the instance; not content
 	// SSHTimeout bounds how long the baker tries to reach the instance
 	// over SSH; 0 is the platform's default. Not content.
 	SSHTimeout   time.Duration

@@ -39,6 +39,9 @@ func (*stepRunInstance) Run(ctx context.Context, s *bakeState) error {
 	}
 	base := images.Images[0]
 	attrs := s.attrs
+	if attrs.InstanceType, err = instanceTypeFor(attrs, base); err != nil {
+		return err
+	}
 	root := awssdk.ToString(base.RootDeviceName)
 	if root == "" {
 		root = "/dev/xvda"
