@@ -37,6 +37,7 @@ type instance struct {
 	metadata     metadataOptions
 	profile      *instanceProfile // IAM's; nil: none
 	userData     string           // base64, as given
+	spot         *spotOptions     // nil: on demand
 	devices      []attachment     // the root device first
 	tags         map[string]string
 
@@ -186,6 +187,10 @@ func runInstances(c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	spot, err := c.launchMarket()
+	if err != nil {
+		return nil, err
+	}
 	devices, err := c.planDevices(img)
 	if err != nil {
 		return nil, err
@@ -237,7 +242,7 @@ func runInstances(c *call) (any, *apiError) {
 		}
 		in.reservation, in.launchIndex, in.instanceType = rid, i, instanceType
 		in.keyName, in.authorized, in.groups, in.clientToken = keyName, authorized, groups, token
-		in.metadata, in.profile, in.userData = metadata, profile, userData
+		in.metadata, in.profile, in.userData, in.spot = metadata, profile, userData, spot
 		launched = append(launched, in)
 	}
 	if token != "" {
@@ -709,6 +714,10 @@ func (c *call) instanceField(in *instance) fieldFunc {
 			return one(in.metadata.httpTokens)
 		case "metadata-options.http-endpoint":
 			return one(in.metadata.httpEndpoint)
+		case "instance-lifecycle":
+			return one(in.lifecycle())
+		case "spot-instance-request-id":
+			return one(in.spotRequestID())
 		case "iam-instance-profile.arn":
 			if in.profile == nil {
 				return nil, true
@@ -769,6 +778,9 @@ func stopInstances(c *call) (any, *apiError) {
 		switch in.state {
 		case "pending", "shutting-down", "terminated":
 			return nil, newError("IncorrectInstanceState", "This instance '%s' is not in a state from which it can be stopped.", in.id)
+		}
+		if err := in.stoppable(); err != nil {
+			return nil, err
 		}
 	}
 	return c.changeStates(ins, func(in *instance) {
@@ -915,6 +927,8 @@ type instanceXML struct {
 	EnaSupport         bool                         `xml:"enaSupport"`
 	MetadataOptions    metadataXML                  `xml:"metadataOptions"`
 	IamInstanceProfile *instanceProfileXML          `xml:"iamInstanceProfile,omitempty"`
+	InstanceLifecycle  string                       `xml:"instanceLifecycle,omitempty"`
+	SpotRequestID      string                       `xml:"spotInstanceRequestId,omitempty"`
 	PlatformDetails    string                       `xml:"platformDetails"`
 	UsageOperation     string                       `xml:"usageOperation"`
 	BootMode           string                       `xml:"currentInstanceBootMode"`
@@ -978,6 +992,7 @@ func (c *call) instanceXML(in *instance) instanceXML {
 		ClientToken: in.clientToken, Tags: tagSet(in.tags), Hypervisor: "xen",
 		EnaSupport: true, PlatformDetails: "Linux/UNIX", UsageOperation: "RunInstances",
 		BootMode: "legacy-bios", IamInstanceProfile: in.profile.xml(),
+		InstanceLifecycle: in.lifecycle(), SpotRequestID: in.spotRequestID(),
 		MetadataOptions: metadataXML{
 			State: in.metadata.state, HTTPTokens: in.metadata.httpTokens, HopLimit: in.metadata.hopLimit,
 			HTTPEndpoint: in.metadata.httpEndpoint, ProtocolIPv6: in.metadata.protocolIPv6, InstanceTags: in.metadata.instanceTags,
