@@ -25,6 +25,7 @@ func (l *Loader) builtins() starlark.StringDict {
 		"shell":         shellBuiltin,
 		"copy":          copyBuiltin,
 		"artifact":      artifactBuiltin,
+		"spot":          spotBuiltin,
 		"ami":           amiBuiltin,
 		"ami_filter":    amiFilterBuiltin,
 		"ssm_parameter": ssmParameterBuiltin,

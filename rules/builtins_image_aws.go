@@ -58,6 +58,7 @@ type awsImageArgs struct {
 	launchTemplates                       stringList
 	deprecateAfter                        optString
 	iamInstanceProfile, userData          optString
+	spot                                  spotArg
 }
 
 // params are the parameters for unpack, in the order image() lists them.
@@ -67,7 +68,7 @@ func (a *awsImageArgs) params() []any {
 		"volume_size_gb?", &a.volumeSize, "encrypted?", &a.encrypted, "kms_key?", &a.kmsKey,
 		"subnet?", &a.subnet, "share_with?", &a.shareWith, "publish_ssm?", &a.publishSSM,
 		"launch_templates?", &a.launchTemplates, "deprecate_after?", &a.deprecateAfter,
-		"iam_instance_profile?", &a.iamInstanceProfile, "user_data?", &a.userData,
+		"iam_instance_profile?", &a.iamInstanceProfile, "user_data?", &a.userData, "spot?", &a.spot,
 	}
 }
 
@@ -94,6 +95,7 @@ func (a *awsImageArgs) attrs() AWSAttrs {
 	attrs.KMSKey = a.kmsKey.s
 	attrs.Subnet = a.subnet.s
 	attrs.IAMInstanceProfile = a.iamInstanceProfile.s
+	attrs.Spot = a.spot.s
 	attrs.SSHTimeout, _ = time.ParseDuration(a.sshTimeout.s) // checked by checkAWSAttrs
 	return attrs
 }

@@ -63,6 +63,7 @@ func (p *imageProblems) checkInstanceArch(im *Image) {
 	if arch == "" {
 		return
 	}
+	p.checkSpotArch(im, arch)
 	if im.AWS.InstanceTypeDefaulted {
 		im.AWS.InstanceType = DefaultInstanceTypeFor(arch)
 		return

@@ -106,6 +106,9 @@ type AWSAttrs struct {
 	// file UserDataFile, read at load); "" for none. In the key.
 	UserData     string
 	UserDataFile *File
+	// Spot: the build instance is a spot instance, or on demand when
+	// spot has no capacity; nil: on demand. Not content.
+	Spot *Spot
 }
 
 // The forms of a share_with entry: an account, an organization, or an

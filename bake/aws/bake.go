@@ -47,7 +47,8 @@ type bakeState struct {
 	launch       *ec2.RunInstancesInput
 	launchLost   bool // its answer is in doubt: it may have launched
 	instanceID   string
-	instanceLeft bool   // it could not be terminated: its group cannot go
+	instanceLeft bool // it could not be terminated: its group cannot go
+	spot         spotState
 	address      string // where SSH reaches the instance
 
 	// step_connect

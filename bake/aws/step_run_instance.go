@@ -89,19 +89,16 @@ func (*stepRunInstance) Run(ctx context.Context, s *bakeState) error {
 		in.SubnetId = awssdk.String(attrs.Subnet)
 	}
 	s.launchOptions(in)
-	s.launched, s.launch = true, in
-	cctx, unknown := watchAnswers(ctx)
-	out, err := s.ec2.RunInstances(cctx, in)
+	out, err := s.runInstances(ctx, in, base)
 	if err != nil {
-		s.launchLost = unknown(err)
-		return fmt.Errorf("launching a %s instance from %s: %w", attrs.InstanceType, from, err)
+		return fmt.Errorf("launching a %s instance from %s: %w", s.launchType(), from, err)
 	}
 	if len(out.Instances) == 0 {
-		return fmt.Errorf("launching a %s instance from %s: RunInstances returned no instance", attrs.InstanceType, from)
+		return fmt.Errorf("launching a %s instance from %s: RunInstances returned no instance", s.launchType(), from)
 	}
 	s.instanceID = awssdk.ToString(out.Instances[0].InstanceId)
 	s.beating(s.instanceID)
-	fmt.Fprintf(s.log, "==> launched instance %s (%s) from %s\n", s.instanceID, attrs.InstanceType, from)
+	fmt.Fprintf(s.log, "==> launched instance %s (%s) from %s\n", s.instanceID, s.launchType(), from)
 	what := fmt.Sprintf("waiting for instance %s to run", s.instanceID)
 	return waitFor(ctx, s.b.opts.PollInterval, s.b.waitTimeout(instanceWaitTimeout), what, func(ctx context.Context) (bool, error) {
 		inst, err := describeInstance(ctx, s.ec2, s.instanceID)
