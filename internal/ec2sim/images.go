@@ -50,6 +50,7 @@ type imageMapping struct {
 	deleteOnTermination bool
 	encrypted           bool
 	kmsKeyID            string
+	iops, throughput    int // as the volume had them; 0 where its type has none
 }
 
 // LaunchPermission is who, besides its owner, may launch an image: one of
@@ -238,6 +239,7 @@ func createImage(c *call) (any, *apiError) {
 			sources = append(sources, source{v.id, imageMapping{
 				device: d.device, size: v.size, volumeType: v.volumeType,
 				deleteOnTermination: d.deleteOnTermination, encrypted: v.encrypted, kmsKeyID: v.kmsKeyID,
+				iops: mappingIops(v.volumeType, v.iops), throughput: mappingThroughput(v.volumeType, v.throughput),
 			}})
 		}
 	}
@@ -419,6 +421,7 @@ func copyImage(c *call) (any, *apiError) {
 		im.mappings = append(im.mappings, imageMapping{
 			device: m.device, snapshotID: sn.id, size: m.size, volumeType: m.volumeType,
 			deleteOnTermination: m.deleteOnTermination, encrypted: sn.encrypted, kmsKeyID: sn.kmsKeyID,
+			iops: m.iops, throughput: m.throughput,
 		})
 	}
 	im.next = c.startTransition(choose(fails, "failed", "available"), copyDelay)
@@ -810,6 +813,8 @@ type ebsXML struct {
 	VolumeType          string `xml:"volumeType"`
 	Encrypted           bool   `xml:"encrypted"`
 	KmsKeyID            string `xml:"kmsKeyId,omitempty"`
+	Iops                int    `xml:"iops,omitempty"`
+	Throughput          int    `xml:"throughput,omitempty"`
 }
 
 type blockDeviceXML struct {
@@ -909,6 +914,7 @@ func imageToXML(im *image) imageXML {
 		x.BlockDevices.Items = append(x.BlockDevices.Items, blockDeviceXML{DeviceName: m.device, Ebs: &ebsXML{
 			SnapshotID: m.snapshotID, VolumeSize: m.size, DeleteOnTermination: m.deleteOnTermination,
 			VolumeType: m.volumeType, Encrypted: m.encrypted, KmsKeyID: m.kmsKeyID,
+			Iops: m.iops, Throughput: m.throughput,
 		}})
 	}
 	return x

@@ -386,6 +386,9 @@ type devicePlan struct {
 	kmsKeyID            string
 	deleteOnTermination bool
 	iops, throughput    int
+	// iopsSet, throughputSet: the request gave them, so the volume type
+	// must take them.
+	iopsSet, throughputSet bool
 }
 
 var volumeTypes = []string{"gp3", "gp2", "io1", "io2", "st1", "sc1", "standard"}
@@ -398,6 +401,7 @@ func (c *call) planDevices(img *image) ([]devicePlan, *apiError) {
 		plans = append(plans, devicePlan{
 			device: m.device, snapshot: r.snapshots[m.snapshotID], size: m.size, volumeType: m.volumeType,
 			encrypted: m.encrypted, kmsKeyID: m.kmsKeyID, deleteOnTermination: m.deleteOnTermination,
+			iops: m.iops, throughput: m.throughput,
 		})
 	}
 	for _, m := range c.params.members("BlockDeviceMapping") {
@@ -430,6 +434,9 @@ func (c *call) planDevices(img *image) ([]devicePlan, *apiError) {
 		if err := c.applyEbs(m.sub("Ebs"), &plan); err != nil {
 			return nil, err
 		}
+		if err := checkDevice(device, at == 0); err != nil {
+			return nil, err
+		}
 		if at >= 0 {
 			plans[at] = plan
 		} else {
@@ -438,6 +445,9 @@ func (c *call) planDevices(img *image) ([]devicePlan, *apiError) {
 	}
 	for i := range plans {
 		d := &plans[i]
+		if err := checkVolumePlan(d); err != nil {
+			return nil, err
+		}
 		if d.encrypted && d.kmsKeyID == "" {
 			d.kmsKeyID = defaultKMSKey(r.name)
 		}
@@ -462,8 +472,8 @@ func (c *call) applyEbs(e params, d *devicePlan) *apiError {
 	if size, set, err := e.integer("VolumeSize"); err != nil {
 		return err
 	} else if set {
-		if size < 1 || size > 16384 {
-			return newError("InvalidParameterValue", "Volume size %d is out of range (1-16384 GiB)", size)
+		if size < 1 || size > 65536 {
+			return newError("InvalidParameterValue", "Volume size %d is out of range (1-65536 GiB)", size)
 		}
 		if d.snapshot != nil && size < d.snapshot.size {
 			return newError("InvalidBlockDeviceMapping", "Volume of size %dGB is smaller than snapshot '%s', expect size >= %dGB", size, d.snapshot.id, d.snapshot.size)
@@ -504,12 +514,12 @@ func (c *call) applyEbs(e params, d *devicePlan) *apiError {
 	if n, set, err := e.integer("Iops"); err != nil {
 		return err
 	} else if set {
-		d.iops = n
+		d.iops, d.iopsSet = n, true
 	}
 	if n, set, err := e.integer("Throughput"); err != nil {
 		return err
 	} else if set {
-		d.throughput = n
+		d.throughput, d.throughputSet = n, true
 	}
 	return nil
 }
