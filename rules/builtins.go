@@ -26,6 +26,7 @@ func (l *Loader) builtins() starlark.StringDict {
 		"copy":          copyBuiltin,
 		"artifact":      artifactBuiltin,
 		"spot":          spotBuiltin,
+		"volume":        volumeBuiltin,
 		"ami":           amiBuiltin,
 		"ami_filter":    amiFilterBuiltin,
 		"ssm_parameter": ssmParameterBuiltin,

@@ -59,6 +59,8 @@ type awsImageArgs struct {
 	deprecateAfter                        optString
 	iamInstanceProfile, userData          optString
 	spot                                  spotArg
+	rootVolume                            volumeArg
+	volumes                               volumeList
 }
 
 // params are the parameters for unpack, in the order image() lists them.
@@ -69,6 +71,7 @@ func (a *awsImageArgs) params() []any {
 		"subnet?", &a.subnet, "share_with?", &a.shareWith, "publish_ssm?", &a.publishSSM,
 		"launch_templates?", &a.launchTemplates, "deprecate_after?", &a.deprecateAfter,
 		"iam_instance_profile?", &a.iamInstanceProfile, "user_data?", &a.userData, "spot?", &a.spot,
+		"root_volume?", &a.rootVolume, "volumes?", &a.volumes,
 	}
 }
 

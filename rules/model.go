@@ -109,6 +109,13 @@ type AWSAttrs struct {
 	// Spot: the build instance is a spot instance, or on demand when
 	// spot has no capacity; nil: on demand. Not content.
 	Spot *Spot
+	// RootVolume is root_volume: its type, IOPS and throughput (its
+	// size and encryption are VolumeSizeGB, Encrypted and KMSKey too);
+	// nil: a gp3 root of VolumeSizeGB.
+	RootVolume *Volume
+	// Volumes are the extra volumes, attached during the bake and kept
+	// in the AMI's block device mappings.
+	Volumes []Volume
 }
 
 // The forms of a share_with entry: an account, an organization, or an

@@ -89,6 +89,9 @@ func (*stepRunInstance) Run(ctx context.Context, s *bakeState) error {
 		in.SubnetId = awssdk.String(attrs.Subnet)
 	}
 	s.launchOptions(in)
+	if err := s.launchVolumes(in, ebs); err != nil {
+		return err
+	}
 	out, err := s.runInstances(ctx, in, base)
 	if err != nil {
 		return fmt.Errorf("launching a %s instance from %s: %w", s.launchType(), from, err)
