@@ -125,7 +125,7 @@ func (*stepRunInstance) Run(ctx context.Context, s *bakeState) error {
 // Terminating the instance runs on every path out, success included,
 // before the security group it holds can be deleted.
 func (*stepRunInstance) Cleanup(ctx context.Context, s *bakeState) error {
-	if !s.launched {
+	if !s.launched || s.abort.left {
 		return nil
 	}
 	if s.instanceID == "" && s.launchLost {

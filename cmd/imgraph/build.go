@@ -29,6 +29,7 @@ type buildFlags struct {
 	downloadTimeout time.Duration
 	downloadTries   int
 	testOnly        bool // imgraph test: run the tests of baked images, bake nothing
+	onError         string
 }
 
 func buildCommand(e *env, opts *options) *cobra.Command {
@@ -55,10 +56,15 @@ is, and what is left is listed); a third exits at once.`,
 			if err := checkRunFlags(e, opts, &f); err != nil {
 				return err
 			}
+			if f.onError != onErrorCleanup && f.onError != onErrorAbort {
+				return usagef("--on-error %q: want cleanup (undo everything a failed bake made) or abort (leave its instance running to look at)", f.onError)
+			}
 			return runBuild(c.Context(), e, opts, &f, args)
 		},
 	}
 	addRunFlags(c, opts, &f)
+	c.Flags().StringVar(&f.onError, "on-error", onErrorCleanup, "cleanup: undo everything a failed bake made; abort (aws): leave a failed bake's instance running, with its key pair and group, write its private key under imgraph-out/aborted/, and print how to reach it and how to remove it (imgraph cleanup --run RUN)")
+	c.RegisterFlagCompletionFunc("on-error", cobra.FixedCompletions([]string{onErrorCleanup, onErrorAbort}, cobra.ShellCompDirectiveNoFileComp))
 	c.Flags().DurationVar(&f.downloadStall, "download-stall", engine.DefaultStall, "give up a download of an artifact or root filesystem that receives nothing for this long")
 	c.Flags().DurationVar(&f.downloadTimeout, "download-timeout", engine.DefaultTimeout, "give up a download that takes longer than this")
 	c.Flags().IntVar(&f.downloadTries, "download-attempts", engine.DefaultAttempts, "try a download that fails for a reason that may pass (5xx, 429, a cut or stalled connection) this many times, with backoff")
@@ -104,6 +110,12 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 	s, err := openSession(e, opts)
 	if err != nil {
 		return err
+	}
+	if f.onError == onErrorAbort {
+		if s.platform.Name() != rules.PlatformAWS {
+			return usagef("--on-error=abort leaves a failed bake's instance running; the %s platform has none (its sandbox goes with the bake)", s.platform.Name())
+		}
+		opts.abortDir = filepath.Join(s.ws.Root, rules.OutDir, "aborted")
 	}
 	a, p, err := s.plan(ctx, args, true)
 	if err != nil {
@@ -319,3 +331,9 @@ func reportJSON(r *engine.Report, root string) map[string]any {
 	}
 	return map[string]any{"targets": out, "failed": r.Failed, "skipped": r.Skipped}
 }
+
+// What build does with a failed bake's temporary resources (--on-error).
+const (
+	onErrorCleanup = "cleanup"
+	onErrorAbort   = "abort"
+)

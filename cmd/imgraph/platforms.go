@@ -42,7 +42,7 @@ func jobsFor(p platform, f *buildFlags) int {
 func platforms() []platform {
 	return []platform{
 		{Platform: aws.Platform{}, reach: func(ctx context.Context, e *env, opts *options, _ *cache.Local) (bake.Baker, error) {
-			b, err := aws.New(ctx, aws.Options{Profile: opts.profile, SSHCIDR: opts.sshCIDR, Warn: e.warn})
+			b, err := aws.New(ctx, aws.Options{Profile: opts.profile, SSHCIDR: opts.sshCIDR, AbortDir: opts.abortDir, Warn: e.warn})
 			if err != nil {
 				return nil, err // not a nil *aws.Baker in a non-nil interface
 			}
