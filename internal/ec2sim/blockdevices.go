@@ -93,3 +93,25 @@ func mappingThroughput(volumeType string, throughput int) int {
 	}
 	return 0
 }
+
+// applyPerformance reads Iops and Throughput of a mapping into d and
+// checks them against its type, with gp3's defaults where it gives none.
+func (c *call) applyPerformance(e params, d *devicePlan) *apiError {
+	if n, set, err := e.integer("Iops"); err != nil {
+		return err
+	} else if set {
+		d.iops, d.iopsSet = n, true
+	}
+	if n, set, err := e.integer("Throughput"); err != nil {
+		return err
+	} else if set {
+		d.throughput, d.throughputSet = n, true
+	}
+	if err := checkVolumePlan(d); err != nil {
+		return err
+	}
+	if d.volumeType == "gp3" {
+		d.iops, d.throughput = max(d.iops, 3000), max(d.throughput, 125)
+	}
+	return nil
+}

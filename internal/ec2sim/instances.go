@@ -35,6 +35,7 @@ type instance struct {
 	terminated   time.Time
 	addr         netip.Addr
 	metadata     metadataOptions
+	bootMode     string           // currentInstanceBootMode
 	profile      *instanceProfile // IAM's; nil: none
 	userData     string           // base64, as given
 	spot         *spotOptions     // nil: on demand
@@ -243,6 +244,7 @@ func runInstances(c *call) (any, *apiError) {
 		in.reservation, in.launchIndex, in.instanceType = rid, i, instanceType
 		in.keyName, in.authorized, in.groups, in.clientToken = keyName, authorized, groups, token
 		in.metadata, in.profile, in.userData, in.spot = metadata, profile, userData, spot
+		in.bootMode = instanceBootMode(img, img.architecture)
 		launched = append(launched, in)
 	}
 	if token != "" {
@@ -1001,7 +1003,7 @@ func (c *call) instanceXML(in *instance) instanceXML {
 		RootDeviceType: "ebs", RootDeviceName: rootDevice, VirtualizationType: "hvm",
 		ClientToken: in.clientToken, Tags: tagSet(in.tags), Hypervisor: "xen",
 		EnaSupport: true, PlatformDetails: "Linux/UNIX", UsageOperation: "RunInstances",
-		BootMode: "legacy-bios", IamInstanceProfile: in.profile.xml(),
+		BootMode: in.bootMode, IamInstanceProfile: in.profile.xml(),
 		InstanceLifecycle: in.lifecycle(), SpotRequestID: in.spotRequestID(),
 		MetadataOptions: metadataXML{
 			State: in.metadata.state, HTTPTokens: in.metadata.httpTokens, HopLimit: in.metadata.hopLimit,
