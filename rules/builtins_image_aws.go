@@ -61,6 +61,8 @@ type awsImageArgs struct {
 	spot                                  spotArg
 	rootVolume                            volumeArg
 	volumes                               volumeList
+	bootMode, tpmSupport, imdsSupport     optString
+	enaSupport                            optBool
 }
 
 // params are the parameters for unpack, in the order image() lists them.
@@ -72,6 +74,7 @@ func (a *awsImageArgs) params() []any {
 		"launch_templates?", &a.launchTemplates, "deprecate_after?", &a.deprecateAfter,
 		"iam_instance_profile?", &a.iamInstanceProfile, "user_data?", &a.userData, "spot?", &a.spot,
 		"root_volume?", &a.rootVolume, "volumes?", &a.volumes,
+		"boot_mode?", &a.bootMode, "tpm_support?", &a.tpmSupport, "ena_support?", &a.enaSupport, "imds_support?", &a.imdsSupport,
 	}
 }
 

@@ -116,6 +116,13 @@ type AWSAttrs struct {
 	// Volumes are the extra volumes, attached during the bake and kept
 	// in the AMI's block device mappings.
 	Volumes []Volume
+	// The AMI's own attributes; "" or nil where the image inherits its
+	// source's. IMDSv1Allowed is imds_support = "": the AMI does not
+	// require IMDSv2 (it does by default).
+	BootMode      string
+	TPMSupport    string
+	ENASupport    *bool
+	IMDSv1Allowed bool
 }
 
 // The forms of a share_with entry: an account, an organization, or an

@@ -151,6 +151,7 @@ func bakeSteps() []step[*bakeState] {
 		&stepProvision{},
 		&stepStopInstance{},
 		&stepCreateImage{},
+		&stepImageAttributes{},
 		&stepTestImage{},
 		&stepKeepImage{},
 	}

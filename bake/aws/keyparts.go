@@ -18,6 +18,18 @@ func buildKeyParts(a rules.AWSAttrs) []bake.KeyPart {
 		sum := sha256.Sum256([]byte(a.UserData))
 		parts = append(parts, bake.KeyPart{Name: "user_data", Digest: hex.EncodeToString(sum[:]), Note: a.UserDataFile.Label.String()})
 	}
+	if a.BootMode != "" {
+		parts = append(parts, bake.KeyPart{Name: "boot_mode", Value: a.BootMode})
+	}
+	if a.TPMSupport != "" {
+		parts = append(parts, bake.KeyPart{Name: "tpm_support", Value: a.TPMSupport})
+	}
+	if a.ENASupport != nil {
+		parts = append(parts, bake.KeyPart{Name: "ena_support", Value: strconv.FormatBool(*a.ENASupport)})
+	}
+	if a.IMDSv1Allowed {
+		parts = append(parts, bake.KeyPart{Name: "imds_support", Value: "none"})
+	}
 	if r := a.RootVolume; r != nil {
 		parts = append(parts, bake.KeyPart{Name: "root_volume", Parts: []bake.KeyPart{
 			{Name: "type", Value: r.Type},
