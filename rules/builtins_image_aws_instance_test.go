@@ -40,6 +40,9 @@ image(name = "b", source = ami("ami-0123456789abcdef0"), user_data = "//common:i
 		a.AWS.UserDataFile == nil || a.AWS.UserDataFile.Label.String() != "//base:init.sh" {
 		t.Errorf("attrs = %+v", a.AWS)
 	}
+	if at := a.Attrs(); at["iam_instance_profile"] != "image-builder" || at["user_data"] != "//base:init.sh" || at["imds_support"] != "v2.0" || at["volumes"] != "[]" {
+		t.Errorf("attr() sees %v", at)
+	}
 }
 
 // A source whose architecture is known at load gives a defaulted
