@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/pem"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -38,11 +40,20 @@ func (a *abortLeft) String() string {
 // pair and group, when the baker was told to (Options.AbortDir): it
 // writes the private key to a file of its own (0600) and says how to
 // reach and remove what it left. It leaves nothing when the instance
-// never ran or the bake was cancelled: there is nothing to reach, or the
+// never ran or no longer runs (the bake failed once it was stopped to be
+// imaged), or the bake was cancelled: there is nothing to reach, or the
 // user asked for everything to stop.
-func (s *bakeState) leaveForDebugging(cancelled bool) (*abortLeft, error) {
+func (s *bakeState) leaveForDebugging(ctx context.Context) (*abortLeft, error) {
 	dir := s.b.opts.AbortDir
-	if dir == "" || cancelled || s.testing || s.instanceID == "" || s.address == "" || s.abort.privateKey == nil {
+	if dir == "" || ctx.Err() != nil || s.testing || s.instanceID == "" || s.address == "" || s.abort.privateKey == nil {
+		return nil, nil
+	}
+	inst, err := describeInstance(ctx, s.ec2, s.instanceID)
+	if err != nil {
+		return nil, err
+	}
+	if inst == nil || inst.State == nil || inst.State.Name != types.InstanceStateNameRunning {
+		fmt.Fprintf(s.log, "==> --on-error=abort: instance %s no longer runs (the bake failed after it was stopped to be imaged): cleaning up\n", s.instanceID)
 		return nil, nil
 	}
 	dir = filepath.Join(dir, s.job.RunID)

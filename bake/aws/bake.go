@@ -89,7 +89,7 @@ func (b *Baker) Bake(ctx context.Context, job *bake.Job) (string, error) {
 	r := &runner[*bakeState]{steps: bakeSteps(), cleaning: func() { s.phase(bake.PhaseCleanup) },
 		failed: func(error) {
 			var err error
-			if left, err = s.leaveForDebugging(ctx.Err() != nil); err != nil {
+			if left, err = s.leaveForDebugging(ctx); err != nil {
 				b.warn("aws: bake %s: --on-error=abort: %v; cleaning up instead", s.label, err)
 			}
 		}}
