@@ -43,6 +43,9 @@ image(name = "b", source = ami("ami-0123456789abcdef0"), user_data = "//common:i
 	if at := a.Attrs(); at["iam_instance_profile"] != "image-builder" || at["user_data"] != "//base:init.sh" || at["imds_support"] != "v2.0" || at["volumes"] != "[]" {
 		t.Errorf("attr() sees %v", at)
 	}
+	if fs := a.Files(); len(fs) != 1 || fs[0] != a.AWS.UserDataFile {
+		t.Errorf("files of the image = %v, want its user data (query's universe holds it)", fs)
+	}
 }
 
 // A source whose architecture is known at load gives a defaulted

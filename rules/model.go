@@ -235,7 +235,7 @@ type Artifact struct {
 }
 
 // Files lists every file the image sends, in provisioner order, then
-// the tests' files.
+// the tests' files, its rootfs and its user data.
 func (im *Image) Files() []*File {
 	var fs []*File
 	for _, list := range [][]Provisioner{im.Provision, im.Tests} {
@@ -251,6 +251,9 @@ func (im *Image) Files() []*File {
 	}
 	if im.Source != nil && im.Source.File != nil {
 		fs = append(fs, im.Source.File)
+	}
+	if im.AWS.UserDataFile != nil {
+		fs = append(fs, im.AWS.UserDataFile) // sent to EC2, not to the image
 	}
 	return fs
 }
