@@ -41,6 +41,7 @@ func (im *Image) Attrs() map[string]string {
 		arts = append(arts, fmt.Sprintf("%s: %s", a.Name, a.URL))
 	}
 	attrs["artifacts"] = "{" + strings.Join(arts, ", ") + "}"
+	maps.Copy(attrs, im.AWS.awsBuildAttrs())
 	return attrs
 }
 

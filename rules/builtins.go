@@ -25,6 +25,8 @@ func (l *Loader) builtins() starlark.StringDict {
 		"shell":         shellBuiltin,
 		"copy":          copyBuiltin,
 		"artifact":      artifactBuiltin,
+		"spot":          spotBuiltin,
+		"volume":        volumeBuiltin,
 		"ami":           amiBuiltin,
 		"ami_filter":    amiFilterBuiltin,
 		"ssm_parameter": ssmParameterBuiltin,

@@ -40,7 +40,10 @@ func imageBuiltin(l *Loader, t *starlark.Thread, b *starlark.Builtin, args starl
 	p.resolveParentOrSource(im, a)
 	p.checkFiles(im)
 	p.checkDistribution(a)
+	p.checkVolumes(im, &a.aws)
+	p.checkAMIAttrs(im, &a.aws)
 	p.checkAWSAttrs(im, &a.aws)
+	p.checkBuildInstance(t, im, &a.aws)
 	st.images = append(st.images, im)
 	return starlark.None, nil
 }

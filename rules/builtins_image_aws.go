@@ -18,10 +18,12 @@ const (
 func DefaultAWSAttrs() AWSAttrs {
 	return AWSAttrs{
 		InstanceType: DefaultInstanceType,
-		SSHUser:      DefaultSSHUser,
-		SSHPort:      DefaultSSHPort,
-		VolumeSizeGB: DefaultVolumeSizeGB,
-		Encrypted:    true,
+		// The bake picks the type of the image's architecture.
+		InstanceTypeDefaulted: true,
+		SSHUser:               DefaultSSHUser,
+		SSHPort:               DefaultSSHPort,
+		VolumeSizeGB:          DefaultVolumeSizeGB,
+		Encrypted:             true,
 	}
 }
 
@@ -30,7 +32,7 @@ func DefaultAWSAttrs() AWSAttrs {
 func (a AWSAttrs) WithDefaults() AWSAttrs {
 	def := DefaultAWSAttrs()
 	if a.InstanceType == "" {
-		a.InstanceType = def.InstanceType
+		a.InstanceType, a.InstanceTypeDefaulted = def.InstanceType, true
 	}
 	if a.SSHUser == "" {
 		a.SSHUser = def.SSHUser
@@ -55,6 +57,12 @@ type awsImageArgs struct {
 	publishSSM                            optString
 	launchTemplates                       stringList
 	deprecateAfter                        optString
+	iamInstanceProfile, userData          optString
+	spot                                  spotArg
+	rootVolume                            volumeArg
+	volumes                               volumeList
+	bootMode, tpmSupport, imdsSupport     optString
+	enaSupport                            optBool
 }
 
 // params are the parameters for unpack, in the order image() lists them.
@@ -64,6 +72,9 @@ func (a *awsImageArgs) params() []any {
 		"volume_size_gb?", &a.volumeSize, "encrypted?", &a.encrypted, "kms_key?", &a.kmsKey,
 		"subnet?", &a.subnet, "share_with?", &a.shareWith, "publish_ssm?", &a.publishSSM,
 		"launch_templates?", &a.launchTemplates, "deprecate_after?", &a.deprecateAfter,
+		"iam_instance_profile?", &a.iamInstanceProfile, "user_data?", &a.userData, "spot?", &a.spot,
+		"root_volume?", &a.rootVolume, "volumes?", &a.volumes,
+		"boot_mode?", &a.bootMode, "tpm_support?", &a.tpmSupport, "ena_support?", &a.enaSupport, "imds_support?", &a.imdsSupport,
 	}
 }
 
@@ -73,7 +84,7 @@ func (a *awsImageArgs) params() []any {
 func (a *awsImageArgs) attrs() AWSAttrs {
 	attrs := DefaultAWSAttrs()
 	if a.instanceType.s != "" {
-		attrs.InstanceType = a.instanceType.s
+		attrs.InstanceType, attrs.InstanceTypeDefaulted = a.instanceType.s, false
 	}
 	if a.sshUser.s != "" {
 		attrs.SSHUser = a.sshUser.s
@@ -89,6 +100,8 @@ func (a *awsImageArgs) attrs() AWSAttrs {
 	}
 	attrs.KMSKey = a.kmsKey.s
 	attrs.Subnet = a.subnet.s
+	attrs.IAMInstanceProfile = a.iamInstanceProfile.s
+	attrs.Spot = a.spot.s
 	attrs.SSHTimeout, _ = time.ParseDuration(a.sshTimeout.s) // checked by checkAWSAttrs
 	return attrs
 }

@@ -283,10 +283,10 @@ image(name = "plain", parent = ":api")
 		cp.Src.Label != (label.Label{Pkg: "apps/api", Name: "files/api.service"}) {
 		t.Errorf("copy = {mode %q, dest %q, src %s}, want mode 0644, cleaned dest and src", cp.Mode, cp.Dest, cp.Src.Label)
 	}
-	want := rules.AWSAttrs{InstanceType: rules.DefaultInstanceType, SSHUser: rules.DefaultSSHUser,
+	want := rules.AWSAttrs{InstanceType: rules.DefaultInstanceType, InstanceTypeDefaulted: true, SSHUser: rules.DefaultSSHUser,
 		SSHPort: rules.DefaultSSHPort, VolumeSizeGB: rules.DefaultVolumeSizeGB, Encrypted: true}
 	plain := res.Images[label.Label{Pkg: "apps/api", Name: "plain"}]
-	if plain.AWS != want {
+	if !reflect.DeepEqual(plain.AWS, want) {
 		t.Errorf("defaults = %+v, want %+v", plain.AWS, want)
 	}
 	if plain.Parent != api.Label || plain.Source != nil {

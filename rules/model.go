@@ -84,8 +84,14 @@ type Image struct {
 // All but SSHPort and Subnet decide its content and are in its key.
 type AWSAttrs struct {
 	InstanceType string
-	SSHUser      string
-	SSHPort      int // how the baker reaches the instance; not content
+	// InstanceTypeDefaulted: instance_type was not given, and the bake
+	// runs on the default type of its image's architecture
+	// (DefaultInstanceTypeFor), whatever InstanceType says. InstanceType
+	// is that default when the architecture is known at load (an
+	// ami_filter's), t3.micro otherwise, and is in the key as it is.
+	InstanceTypeDefaulted bool
+	SSHUser               string
+	SSHPort               int // how the baker reaches the instance; not content
 	// SSHTimeout bounds how long the baker tries to reach the instance
 	// over SSH; 0 is the platform's default. Not content.
 	SSHTimeout   time.Duration
@@ -93,6 +99,30 @@ type AWSAttrs struct {
 	Encrypted    bool
 	KMSKey       string
 	Subnet       string // where the build instance runs; not content
+	// IAMInstanceProfile is the profile the build and test instances run
+	// with, by name; "" for none. Not content.
+	IAMInstanceProfile string
+	// UserData is the content of the build instance's user data (the
+	// file UserDataFile, read at load); "" for none. In the key.
+	UserData     string
+	UserDataFile *File
+	// Spot: the build instance is a spot instance, or on demand when
+	// spot has no capacity; nil: on demand. Not content.
+	Spot *Spot
+	// RootVolume is root_volume: its type, IOPS and throughput (its
+	// size and encryption are VolumeSizeGB, Encrypted and KMSKey too);
+	// nil: a gp3 root of VolumeSizeGB.
+	RootVolume *Volume
+	// Volumes are the extra volumes, attached during the bake and kept
+	// in the AMI's block device mappings.
+	Volumes []Volume
+	// The AMI's own attributes; "" or nil where the image inherits its
+	// source's. IMDSv1Allowed is imds_support = "": the AMI does not
+	// require IMDSv2 (it does by default).
+	BootMode      string
+	TPMSupport    string
+	ENASupport    *bool
+	IMDSv1Allowed bool
 }
 
 // The forms of a share_with entry: an account, an organization, or an
@@ -205,7 +235,7 @@ type Artifact struct {
 }
 
 // Files lists every file the image sends, in provisioner order, then
-// the tests' files.
+// the tests' files, its rootfs and its user data.
 func (im *Image) Files() []*File {
 	var fs []*File
 	for _, list := range [][]Provisioner{im.Provision, im.Tests} {
@@ -221,6 +251,9 @@ func (im *Image) Files() []*File {
 	}
 	if im.Source != nil && im.Source.File != nil {
 		fs = append(fs, im.Source.File)
+	}
+	if im.AWS.UserDataFile != nil {
+		fs = append(fs, im.AWS.UserDataFile) // sent to EC2, not to the image
 	}
 	return fs
 }

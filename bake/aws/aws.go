@@ -71,6 +71,11 @@ type Options struct {
 	// bound that suits each wait (15 minutes for an instance, 2 hours for
 	// an image or a copy).
 	WaitTimeout time.Duration
+	// AbortDir, when set, is --on-error=abort: a bake that fails once its
+	// instance runs leaves the instance running, with its key pair and
+	// group, writes the private key under AbortDir/RUN/, and says how to
+	// reach and remove them.
+	AbortDir string
 	// Warn receives warnings, such as a cleanup that failed after a bake
 	// succeeded; it may be nil.
 	Warn func(format string, args ...any)

@@ -47,7 +47,9 @@ type bakeState struct {
 	launch       *ec2.RunInstancesInput
 	launchLost   bool // its answer is in doubt: it may have launched
 	instanceID   string
-	instanceLeft bool   // it could not be terminated: its group cannot go
+	instanceLeft bool // it could not be terminated: its group cannot go
+	spot         spotState
+	abort        abortState
 	address      string // where SSH reaches the instance
 
 	// step_connect
@@ -83,8 +85,19 @@ func (b *Baker) Bake(ctx context.Context, job *bake.Job) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r := &runner[*bakeState]{steps: bakeSteps(), cleaning: func() { s.phase(bake.PhaseCleanup) }}
+	var left *abortLeft
+	r := &runner[*bakeState]{steps: bakeSteps(), cleaning: func() { s.phase(bake.PhaseCleanup) },
+		failed: func(error) {
+			var err error
+			if left, err = s.leaveForDebugging(ctx); err != nil {
+				b.warn("aws: bake %s: --on-error=abort: %v; cleaning up instead", s.label, err)
+			}
+		}}
 	stepErr, cleanupErr := r.run(ctx, s)
+	if left != nil {
+		fmt.Fprintf(s.log, "==> %s\n", left)
+		stepErr = fmt.Errorf("%w\n%s", stepErr, left)
+	}
 	for _, done := range s.alive {
 		done()
 	}
@@ -138,6 +151,7 @@ func bakeSteps() []step[*bakeState] {
 		&stepProvision{},
 		&stepStopInstance{},
 		&stepCreateImage{},
+		&stepImageAttributes{},
 		&stepTestImage{},
 		&stepKeepImage{},
 	}

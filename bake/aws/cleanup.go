@@ -40,14 +40,14 @@ var kindOrder = map[string]int{KindInstance: 0, KindImage: 1, KindSnapshot: 2, K
 
 // CleanupOptions say which leftovers Cleanup removes.
 type CleanupOptions struct {
-	// OlderThan spares what was made more recently.
+	// OlderThan spares what was made more recently, except by Dead runs.
 	OlderThan time.Duration
 	// Alive says whether this machine holds a run (nil: it holds none).
 	// A run whose resources beat less than HeartbeatStale ago is alive
 	// too, wherever it runs, unless it is one of Dead.
 	Alive func(runID string) bool
 	// Dead are runs the user knows have died (killed, say): their
-	// resources go however recently they beat.
+	// resources go however recently they beat or were made.
 	Dead []string
 	// DryRun only lists what would go.
 	DryRun bool
@@ -149,7 +149,9 @@ func (r *regionCleanup) stale(tags []types.Tag, made time.Time) (string, bool) {
 	if t, err := time.Parse(time.RFC3339, tagValue(tags, bake.TagCreated)); err == nil {
 		made = t
 	}
-	if !made.IsZero() && r.now.Sub(made) < r.opts.OlderThan {
+	// A run named dead goes at once, however recently it made them (an
+	// --on-error=abort build's instance, say).
+	if !made.IsZero() && r.now.Sub(made) < r.opts.OlderThan && !slices.Contains(r.opts.Dead, run) {
 		return run, false
 	}
 	if beat, ok := r.beats[run]; ok && r.now.Sub(beat) < HeartbeatStale && !slices.Contains(r.opts.Dead, run) {

@@ -43,13 +43,14 @@ func (Platform) CheckImageID(id string) error {
 // not content, and is left out.
 func (Platform) KeyParts(im *rules.Image) []bake.KeyPart {
 	a := im.AWS
-	return []bake.KeyPart{
+	parts := []bake.KeyPart{
 		{Name: "instance_type", Value: a.InstanceType},
 		{Name: "ssh_user", Value: a.SSHUser},
 		{Name: "volume_size_gb", Value: strconv.Itoa(a.VolumeSizeGB)},
 		{Name: "encrypted", Value: strconv.FormatBool(a.Encrypted)},
 		{Name: "kms_key", Value: a.KMSKey},
 	}
+	return append(parts, buildKeyParts(a)...)
 }
 
 // Distribution is all of d: AMIs carry tags, launch permissions and SSM

@@ -52,6 +52,9 @@ type runner[S any] struct {
 	cleanupTimeout time.Duration
 	// cleaning is called once before the cleanups start.
 	cleaning func()
+	// failed, when set, is called with a step's error before the
+	// cleanups start.
+	failed func(err error)
 }
 
 // run returns the first step's error, and a *bake.CleanupError when
@@ -63,6 +66,9 @@ func (r *runner[S]) run(ctx context.Context, s S) (err error, cleanupErr error) 
 	defer func() {
 		if len(ran) == 0 {
 			return
+		}
+		if err != nil && r.failed != nil {
+			r.failed(err)
 		}
 		if r.cleaning != nil {
 			r.cleaning()

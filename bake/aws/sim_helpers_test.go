@@ -66,12 +66,23 @@ func freePort(t *testing.T) int {
 
 func newSimWorld(t *testing.T, opts Options) *simWorld {
 	t.Helper()
+	return newSimWorldWith(t, opts, nil)
+}
+
+// newSimWorldWith is newSimWorld with the simulator's options changed by
+// simOpts (nil: none).
+func newSimWorldWith(t *testing.T, opts Options, simOpts func(*ec2sim.Options)) *simWorld {
+	t.Helper()
 	rootfs := busyboxRootfs(t)
 	w := &simWorld{t: t, port: freePort(t)}
-	sim, err := ec2sim.New(ec2sim.Options{
+	so := ec2sim.Options{
 		Regions: []string{home, away}, SSHPort: w.port, Dir: t.TempDir(),
 		Log: func(format string, args ...any) { t.Logf(format, args...) },
-	})
+	}
+	if simOpts != nil {
+		simOpts(&so)
+	}
+	sim, err := ec2sim.New(so)
 	if err != nil {
 		t.Fatalf("ec2sim.New: %v", err)
 	}

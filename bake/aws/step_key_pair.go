@@ -35,7 +35,7 @@ func (*stepKeyPair) Run(ctx context.Context, s *bakeState) error {
 	if err != nil {
 		return err
 	}
-	s.signer = signer
+	s.signer, s.abort.privateKey = signer, priv
 	// Named before the call, so the cleanup can delete it by name even if
 	// the answer never arrives.
 	s.keyName = resourceName(s, "key")
@@ -56,7 +56,7 @@ func (*stepKeyPair) Run(ctx context.Context, s *bakeState) error {
 }
 
 func (*stepKeyPair) Cleanup(ctx context.Context, s *bakeState) error {
-	if s.keyName == "" {
+	if s.keyName == "" || s.abort.left {
 		return nil
 	}
 	_, err := s.ec2.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyName: awssdk.String(s.keyName)})

@@ -39,6 +39,9 @@ func (*stepRunInstance) Run(ctx context.Context, s *bakeState) error {
 	}
 	base := images.Images[0]
 	attrs := s.attrs
+	if attrs.InstanceType, err = instanceTypeFor(attrs, base); err != nil {
+		return err
+	}
 	root := awssdk.ToString(base.RootDeviceName)
 	if root == "" {
 		root = "/dev/xvda"
@@ -85,19 +88,20 @@ func (*stepRunInstance) Run(ctx context.Context, s *bakeState) error {
 	if attrs.Subnet != "" {
 		in.SubnetId = awssdk.String(attrs.Subnet)
 	}
-	s.launched, s.launch = true, in
-	cctx, unknown := watchAnswers(ctx)
-	out, err := s.ec2.RunInstances(cctx, in)
+	s.launchOptions(in)
+	if err := s.launchVolumes(in, ebs); err != nil {
+		return err
+	}
+	out, err := s.runInstances(ctx, in, base)
 	if err != nil {
-		s.launchLost = unknown(err)
-		return fmt.Errorf("launching a %s instance from %s: %w", attrs.InstanceType, from, err)
+		return fmt.Errorf("launching a %s instance from %s: %w", s.launchType(), from, err)
 	}
 	if len(out.Instances) == 0 {
-		return fmt.Errorf("launching a %s instance from %s: RunInstances returned no instance", attrs.InstanceType, from)
+		return fmt.Errorf("launching a %s instance from %s: RunInstances returned no instance", s.launchType(), from)
 	}
 	s.instanceID = awssdk.ToString(out.Instances[0].InstanceId)
 	s.beating(s.instanceID)
-	fmt.Fprintf(s.log, "==> launched instance %s (%s) from %s\n", s.instanceID, attrs.InstanceType, from)
+	fmt.Fprintf(s.log, "==> launched instance %s (%s) from %s\n", s.instanceID, s.launchType(), from)
 	what := fmt.Sprintf("waiting for instance %s to run", s.instanceID)
 	return waitFor(ctx, s.b.opts.PollInterval, s.b.waitTimeout(instanceWaitTimeout), what, func(ctx context.Context) (bool, error) {
 		inst, err := describeInstance(ctx, s.ec2, s.instanceID)
@@ -121,7 +125,7 @@ func (*stepRunInstance) Run(ctx context.Context, s *bakeState) error {
 // Terminating the instance runs on every path out, success included,
 // before the security group it holds can be deleted.
 func (*stepRunInstance) Cleanup(ctx context.Context, s *bakeState) error {
-	if !s.launched {
+	if !s.launched || s.abort.left {
 		return nil
 	}
 	if s.instanceID == "" && s.launchLost {

@@ -84,6 +84,9 @@ func vpcOf(ctx context.Context, client *ec2.Client, subnet, region string) (stri
 }
 
 func (*stepSecurityGroup) Cleanup(ctx context.Context, s *bakeState) error {
+	if s.abort.left {
+		return nil // left with its instance (--on-error=abort)
+	}
 	if s.groupID == "" && s.groupLost {
 		// CreateSecurityGroup may have made it without our hearing back:
 		// the same call answers with it, or that the name is taken.

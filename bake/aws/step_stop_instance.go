@@ -20,6 +20,12 @@ func (*stepStopInstance) Run(ctx context.Context, s *bakeState) error {
 	s.phase(bake.PhaseCapture)
 	// The SSH connection would only notice the shutdown by timing out.
 	s.comm.Close()
+	if s.spot.onSpot {
+		// EC2 does not stop an instance of a one-time spot request:
+		// CreateImage reboots it instead, for a file system at rest.
+		fmt.Fprintf(s.log, "==> instance %s is a spot instance: not stopped; the image is made with a reboot\n", s.instanceID)
+		return nil
+	}
 	if _, err := s.ec2.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{s.instanceID}}); err != nil {
 		return fmt.Errorf("stopping instance %s: %w", s.instanceID, err)
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -22,13 +21,15 @@ import (
 
 type buildFlags struct {
 	view            viewOptions
-	jobs            int
+	jobs            int  // 0 until set: the platform's default (jobsFor)
+	jobsSet         bool // --jobs was given (or set by an rc file)
 	keepGoing       bool
 	events          string
 	downloadStall   time.Duration
 	downloadTimeout time.Duration
 	downloadTries   int
 	testOnly        bool // imgraph test: run the tests of baked images, bake nothing
+	onError         string
 }
 
 func buildCommand(e *env, opts *options) *cobra.Command {
@@ -51,13 +52,19 @@ is, and what is left is listed); a third exits at once.`,
 			if f.downloadTries < 1 {
 				return usagef("--download-attempts %d: a download is tried at least once", f.downloadTries)
 			}
+			f.jobsSet = c.Flags().Changed("jobs")
 			if err := checkRunFlags(e, opts, &f); err != nil {
 				return err
+			}
+			if f.onError != onErrorCleanup && f.onError != onErrorAbort {
+				return usagef("--on-error %q: want cleanup (undo everything a failed bake made) or abort (leave its instance running to look at)", f.onError)
 			}
 			return runBuild(c.Context(), e, opts, &f, args)
 		},
 	}
 	addRunFlags(c, opts, &f)
+	c.Flags().StringVar(&f.onError, "on-error", onErrorCleanup, "cleanup: undo everything a failed bake made; abort (aws): leave a failed bake's instance running, with its key pair and group, write its private key under imgraph-out/aborted/, and print how to reach it and how to remove it (imgraph cleanup --run RUN)")
+	c.RegisterFlagCompletionFunc("on-error", cobra.FixedCompletions([]string{onErrorCleanup, onErrorAbort}, cobra.ShellCompDirectiveNoFileComp))
 	c.Flags().DurationVar(&f.downloadStall, "download-stall", engine.DefaultStall, "give up a download of an artifact or root filesystem that receives nothing for this long")
 	c.Flags().DurationVar(&f.downloadTimeout, "download-timeout", engine.DefaultTimeout, "give up a download that takes longer than this")
 	c.Flags().IntVar(&f.downloadTries, "download-attempts", engine.DefaultAttempts, "try a download that fails for a reason that may pass (5xx, 429, a cut or stalled connection) this many times, with backoff")
@@ -68,7 +75,7 @@ is, and what is left is listed); a third exits at once.`,
 // addRunFlags adds the flags of every command that runs a build: how many
 // at once, what it shows, and where its events and trace go.
 func addRunFlags(c *cobra.Command, opts *options, f *buildFlags) {
-	c.Flags().IntVarP(&f.jobs, "jobs", "j", runtime.NumCPU(), "bakes (and tests) at once")
+	c.Flags().IntVarP(&f.jobs, "jobs", "j", 0, "bakes (and tests) at once (default: 16 on aws, where bakes mostly wait on EC2 and a rate limiter guards the API; the CPU count on local)")
 	c.Flags().StringVar(&f.view.progress, "progress", "auto", "auto: a live view on a terminal, plain lines elsewhere; tty; plain")
 	c.Flags().StringVar(&f.view.color, "color", "auto", "colour failures red and what is done green: auto (on a terminal, unless NO_COLOR is set), yes or no")
 	c.Flags().BoolVar(&f.view.timestamps, "timestamps", true, "start each plain line with its time")
@@ -85,7 +92,7 @@ func checkRunFlags(e *env, opts *options, f *buildFlags) error {
 	if err := checkOutput(opts, "text", "json"); err != nil {
 		return err
 	}
-	if f.jobs < 1 {
+	if f.jobsSet && f.jobs < 1 {
 		return usagef("--jobs %d: at least one bake must run at a time", f.jobs)
 	}
 	if !slices.Contains([]string{"auto", "tty", "plain"}, f.view.progress) {
@@ -103,6 +110,12 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 	s, err := openSession(e, opts)
 	if err != nil {
 		return err
+	}
+	if f.onError == onErrorAbort {
+		if s.platform.Name() != rules.PlatformAWS {
+			return usagef("--on-error=abort leaves a failed bake's instance running; the %s platform has none (its sandbox goes with the bake)", s.platform.Name())
+		}
+		opts.abortDir = filepath.Join(s.ws.Root, rules.OutDir, "aborted")
 	}
 	a, p, err := s.plan(ctx, args, true)
 	if err != nil {
@@ -155,7 +168,7 @@ func runBuild(ctx context.Context, e *env, opts *options, f *buildFlags, args []
 	// Warnings go through the view, so none is drawn over by its block.
 	warn := view.warn(e.warn)
 	report, err := engine.Build(ctx, a, p, engine.BuildOptions{
-		Jobs: f.jobs, KeepGoing: f.keepGoing, TestOnly: f.testOnly, RunID: s.runID,
+		Jobs: jobsFor(s.platform, f), KeepGoing: f.keepGoing, TestOnly: f.testOnly, RunID: s.runID,
 		Baker: s.baker, Store: s.caches.store, Locker: s.caches.store, Observer: observers,
 		OutDir: outDir,
 		Fetcher: &engine.Fetcher{Dir: s.caches.local.Path("artifacts"), Root: s.ws.Root, S3: aws.S3Opener(opts.profile, warn),
@@ -320,3 +333,9 @@ func reportJSON(r *engine.Report, root string) map[string]any {
 	}
 	return map[string]any{"targets": out, "failed": r.Failed, "skipped": r.Skipped}
 }
+
+// What build does with a failed bake's temporary resources (--on-error).
+const (
+	onErrorCleanup = "cleanup"
+	onErrorAbort   = "abort"
+)

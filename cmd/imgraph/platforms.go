@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"runtime"
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/bake/aws"
@@ -16,6 +17,24 @@ type platform struct {
 	// reach opens the platform's baker: an account's API clients, or
 	// this machine's sandbox (keeping its images in the local cache).
 	reach func(ctx context.Context, e *env, opts *options, local *cache.Local) (bake.Baker, error)
+	// jobs is how many bakes run at once when --jobs is not given; 0 is
+	// this machine's CPU count, for a platform whose bakes use its CPUs.
+	jobs int
+}
+
+// AWSJobs is the aws platform's --jobs: its bakes mostly wait on EC2, and
+// the client's rate limiter, not --jobs, keeps the API from being flooded.
+const AWSJobs = 16
+
+// jobsFor is the number of bakes at once: --jobs, or p's default.
+func jobsFor(p platform, f *buildFlags) int {
+	switch {
+	case f.jobsSet:
+		return f.jobs
+	case p.jobs > 0:
+		return p.jobs
+	}
+	return runtime.NumCPU()
 }
 
 // platforms are the platforms of this imgraph, one for each name
@@ -23,12 +42,12 @@ type platform struct {
 func platforms() []platform {
 	return []platform{
 		{Platform: aws.Platform{}, reach: func(ctx context.Context, e *env, opts *options, _ *cache.Local) (bake.Baker, error) {
-			b, err := aws.New(ctx, aws.Options{Profile: opts.profile, SSHCIDR: opts.sshCIDR, Warn: e.warn})
+			b, err := aws.New(ctx, aws.Options{Profile: opts.profile, SSHCIDR: opts.sshCIDR, AbortDir: opts.abortDir, Warn: e.warn})
 			if err != nil {
 				return nil, err // not a nil *aws.Baker in a non-nil interface
 			}
 			return b, nil
-		}},
+		}, jobs: AWSJobs},
 		{Platform: local.Platform{}, reach: func(_ context.Context, e *env, _ *options, store *cache.Local) (bake.Baker, error) {
 			b, err := local.New(store, local.Options{Warn: e.warn})
 			if err != nil {

@@ -57,6 +57,7 @@ type options struct {
 	locked    bool
 	profile   string // --aws-profile
 	sshCIDR   string // --ssh-cidr
+	abortDir  string // build --on-error=abort: where a failed bake's private key goes
 
 	command     []string     // the command line, for the build_start event
 	traceFile   string       // --profile: where to write the trace

@@ -21,6 +21,7 @@ that is not baked is skipped (imgraph build bakes and tests it), and its
 ancestors' tests do not run. A test that fails fails its image (exit 1) and
 skips the images below it; the image itself is left as it is.`,
 		RunE: func(c *cobra.Command, args []string) error {
+			f.jobsSet = c.Flags().Changed("jobs")
 			if err := checkRunFlags(e, opts, &f); err != nil {
 				return err
 			}

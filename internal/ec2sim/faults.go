@@ -109,6 +109,8 @@ func impliedAction(k FaultKind) string {
 		return "CreateImage"
 	case FaultCopyFails:
 		return "CopyImage"
+	case FaultNoSpotCapacity:
+		return "RunInstances"
 	}
 	return ""
 }
@@ -141,7 +143,7 @@ func (f *Fault) check() error {
 		if f.Attempts == 0 {
 			return fmt.Errorf("ec2sim: an ssh-hang fault needs attempts")
 		}
-	case FaultAnswerLost:
+	case FaultAnswerLost, FaultNoSpotCapacity:
 	case FaultLateVisibility:
 		switch f.Action {
 		case "RunInstances", "CreateImage", "CopyImage":
@@ -152,7 +154,7 @@ func (f *Fault) check() error {
 			f.Describes = 3
 		}
 	default:
-		return fmt.Errorf("ec2sim: unknown fault kind %q (throttle, error, instance-never-boots, image-fails, copy-fails, ssh-refuse, ssh-hang, answer-lost, late-visibility)", f.Kind)
+		return fmt.Errorf("ec2sim: unknown fault kind %q (throttle, error, instance-never-boots, image-fails, copy-fails, ssh-refuse, ssh-hang, answer-lost, late-visibility, no-spot-capacity)", f.Kind)
 	}
 	if a := impliedAction(f.Kind); a != "" && f.Action != "" && f.Action != a {
 		return fmt.Errorf("ec2sim: a %s fault is about %s, not %s", f.Kind, a, f.Action)

@@ -11,22 +11,23 @@ import (
 // image is an AMI: its block device mappings name snapshots, and the root
 // snapshot holds the tree its instances start from.
 type image struct {
-	seq            uint64
-	id             string
-	name           string
-	description    string
-	owner          string
-	alias          string // "amazon" for Amazon's images
-	architecture   string
-	state          string // pending, available, failed
-	stateReason    *stateReasonXML
-	next           *transition
-	created        time.Time
-	rootDevice     string
-	mappings       []imageMapping // the root device first
-	tags           map[string]string
-	perms          []LaunchPermission
-	imds           string // "v2.0": instances require IMDSv2 by default
+	seq          uint64
+	id           string
+	name         string
+	description  string
+	owner        string
+	alias        string // "amazon" for Amazon's images
+	architecture string
+	state        string // pending, available, failed
+	stateReason  *stateReasonXML
+	next         *transition
+	created      time.Time
+	rootDevice   string
+	mappings     []imageMapping // the root device first
+	tags         map[string]string
+	perms        []LaunchPermission
+	imds         string // "v2.0": instances require IMDSv2 by default
+	imageBoot
 	sourceImage    string // for copies
 	sourceRegion   string
 	sourceInstance string // for images made by CreateImage
@@ -50,6 +51,7 @@ type imageMapping struct {
 	deleteOnTermination bool
 	encrypted           bool
 	kmsKeyID            string
+	iops, throughput    int // as the volume had them; 0 where its type has none
 }
 
 // LaunchPermission is who, besides its owner, may launch an image: one of
@@ -238,6 +240,7 @@ func createImage(c *call) (any, *apiError) {
 			sources = append(sources, source{v.id, imageMapping{
 				device: d.device, size: v.size, volumeType: v.volumeType,
 				deleteOnTermination: d.deleteOnTermination, encrypted: v.encrypted, kmsKeyID: v.kmsKeyID,
+				iops: mappingIops(v.volumeType, v.iops), throughput: mappingThroughput(v.volumeType, v.throughput),
 			}})
 		}
 	}
@@ -267,7 +270,7 @@ func createImage(c *call) (any, *apiError) {
 		rootDevice: rootDevice, tags: cloneTags(specs["image"]), sourceInstance: in.id,
 	}
 	if parent := r.images[in.imageID]; parent != nil {
-		im.imds = parent.imds
+		im.imds, im.imageBoot = parent.imds, parent.imageBoot
 	}
 	fails := s.takeFault(FaultImageFails, r.name) != nil
 	for i, src := range sources {
@@ -388,7 +391,7 @@ func copyImage(c *call) (any, *apiError) {
 	im := &image{
 		seq: s.nextSeq(), id: newID("ami-"), name: name, description: description, owner: Account,
 		architecture: src.architecture, state: "pending", created: c.now, rootDevice: src.rootDevice,
-		tags: map[string]string{}, imds: src.imds, sourceImage: srcID, sourceRegion: srcRegionName,
+		tags: map[string]string{}, imds: src.imds, imageBoot: src.imageBoot, sourceImage: srcID, sourceRegion: srcRegionName,
 	}
 	if copyTags {
 		for k, v := range src.tags {
@@ -419,6 +422,7 @@ func copyImage(c *call) (any, *apiError) {
 		im.mappings = append(im.mappings, imageMapping{
 			device: m.device, snapshotID: sn.id, size: m.size, volumeType: m.volumeType,
 			deleteOnTermination: m.deleteOnTermination, encrypted: sn.encrypted, kmsKeyID: sn.kmsKeyID,
+			iops: m.iops, throughput: m.throughput,
 		})
 	}
 	im.next = c.startTransition(choose(fails, "failed", "available"), copyDelay)
@@ -688,7 +692,11 @@ func modifyImageAttribute(c *call) (any, *apiError) {
 	if p.get("Attribute") == "description" && p.has("Value") {
 		description, hasDescription = p.get("Value"), true
 	}
-	if len(add) == 0 && len(remove) == 0 && !hasDescription {
+	hasImds, ierr := modifyImds(p)
+	if ierr != nil {
+		return nil, ierr
+	}
+	if len(add) == 0 && len(remove) == 0 && !hasDescription && !hasImds {
 		return nil, newError("InvalidParameterCombination", "No attributes specified.")
 	}
 	for _, lp := range append(append([]LaunchPermission(nil), add...), remove...) {
@@ -720,6 +728,9 @@ func modifyImageAttribute(c *call) (any, *apiError) {
 	}
 	if hasDescription {
 		im.description = description
+	}
+	if hasImds {
+		im.imds = "v2.0"
 	}
 	return &returnResponse{Return: true}, nil
 }
@@ -784,7 +795,9 @@ func describeImageAttribute(c *call) (any, *apiError) {
 	case "imdsSupport":
 		out.ImdsSupport = &valueXML{Value: im.imds}
 	case "bootMode":
-		out.BootMode = &valueXML{Value: "legacy-bios"}
+		out.BootMode = &valueXML{Value: im.bootMode}
+	case "tpmSupport":
+		out.TpmSupport = &valueXML{Value: im.tpm}
 	case "lastLaunchedTime":
 		v := ""
 		if !im.lastLaunched.IsZero() {
@@ -793,7 +806,7 @@ func describeImageAttribute(c *call) (any, *apiError) {
 		out.LastLaunched = &valueXML{Value: v}
 	case "deregistrationProtection":
 		out.DeregistrationProtection = &valueXML{Value: "disabled"}
-	case "kernel", "ramdisk", "productCodes", "sriovNetSupport", "tpmSupport", "uefiData":
+	case "kernel", "ramdisk", "productCodes", "sriovNetSupport", "uefiData":
 		// Attributes an image of the simulator never has.
 	default:
 		return nil, newError("InvalidParameterValue", "Value (%s) for parameter attribute is invalid. Unknown attribute.", attr)
@@ -810,6 +823,8 @@ type ebsXML struct {
 	VolumeType          string `xml:"volumeType"`
 	Encrypted           bool   `xml:"encrypted"`
 	KmsKeyID            string `xml:"kmsKeyId,omitempty"`
+	Iops                int    `xml:"iops,omitempty"`
+	Throughput          int    `xml:"throughput,omitempty"`
 }
 
 type blockDeviceXML struct {
@@ -840,6 +855,8 @@ type imageXML struct {
 	UsageOperation           string                  `xml:"usageOperation"`
 	StateReason              *stateReasonXML         `xml:"stateReason,omitempty"`
 	ImdsSupport              string                  `xml:"imdsSupport,omitempty"`
+	BootMode                 string                  `xml:"bootMode,omitempty"`
+	TpmSupport               string                  `xml:"tpmSupport,omitempty"`
 	SourceImageID            string                  `xml:"sourceImageId,omitempty"`
 	SourceImageRegion        string                  `xml:"sourceImageRegion,omitempty"`
 	SourceInstanceID         string                  `xml:"sourceInstanceId,omitempty"`
@@ -881,6 +898,7 @@ type imageAttributeResponse struct {
 	BlockDevices             *itemSet[blockDeviceXML]      `xml:"blockDeviceMapping,omitempty"`
 	ImdsSupport              *valueXML                     `xml:"imdsSupport,omitempty"`
 	BootMode                 *valueXML                     `xml:"bootMode,omitempty"`
+	TpmSupport               *valueXML                     `xml:"tpmSupport,omitempty"`
 	LastLaunched             *valueXML                     `xml:"lastLaunchedTime,omitempty"`
 	DeregistrationProtection *valueXML                     `xml:"deregistrationProtection,omitempty"`
 }
@@ -895,7 +913,7 @@ func imageToXML(im *image) imageXML {
 		CreationDate: formatTime(im.created), IsPublic: im.public(), Architecture: im.architecture,
 		ImageType: "machine", ImageOwnerAlias: im.alias, Name: im.name, Description: im.description,
 		RootDeviceType: "ebs", RootDeviceName: im.rootDevice, VirtualizationType: "hvm", Tags: tagSet(im.tags),
-		Hypervisor: "xen", EnaSupport: true, PlatformDetails: "Linux/UNIX", UsageOperation: "RunInstances",
+		Hypervisor: "xen", EnaSupport: !im.noENA, BootMode: im.bootMode, TpmSupport: im.tpm, PlatformDetails: "Linux/UNIX", UsageOperation: "RunInstances",
 		StateReason: im.stateReason, ImdsSupport: im.imds, SourceImageID: im.sourceImage,
 		SourceImageRegion: im.sourceRegion, SourceInstanceID: im.sourceInstance, DeregistrationProtection: "disabled",
 	}
@@ -909,6 +927,7 @@ func imageToXML(im *image) imageXML {
 		x.BlockDevices.Items = append(x.BlockDevices.Items, blockDeviceXML{DeviceName: m.device, Ebs: &ebsXML{
 			SnapshotID: m.snapshotID, VolumeSize: m.size, DeleteOnTermination: m.deleteOnTermination,
 			VolumeType: m.volumeType, Encrypted: m.encrypted, KmsKeyID: m.kmsKeyID,
+			Iops: m.iops, Throughput: m.throughput,
 		}})
 	}
 	return x

@@ -35,7 +35,11 @@ type instance struct {
 	terminated   time.Time
 	addr         netip.Addr
 	metadata     metadataOptions
-	devices      []attachment // the root device first
+	bootMode     string           // currentInstanceBootMode
+	profile      *instanceProfile // IAM's; nil: none
+	userData     string           // base64, as given
+	spot         *spotOptions     // nil: on demand
+	devices      []attachment     // the root device first
 	tags         map[string]string
 
 	dir        string        // the root filesystem, the root volume's content
@@ -176,6 +180,18 @@ func runInstances(c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	profile, err := c.launchProfile()
+	if err != nil {
+		return nil, err
+	}
+	userData, err := c.launchUserData()
+	if err != nil {
+		return nil, err
+	}
+	spot, err := c.launchMarket()
+	if err != nil {
+		return nil, err
+	}
 	devices, err := c.planDevices(img)
 	if err != nil {
 		return nil, err
@@ -227,7 +243,8 @@ func runInstances(c *call) (any, *apiError) {
 		}
 		in.reservation, in.launchIndex, in.instanceType = rid, i, instanceType
 		in.keyName, in.authorized, in.groups, in.clientToken = keyName, authorized, groups, token
-		in.metadata = metadata
+		in.metadata, in.profile, in.userData, in.spot = metadata, profile, userData, spot
+		in.bootMode = instanceBootMode(img, img.architecture)
 		launched = append(launched, in)
 	}
 	if token != "" {
@@ -371,6 +388,9 @@ type devicePlan struct {
 	kmsKeyID            string
 	deleteOnTermination bool
 	iops, throughput    int
+	// iopsSet, throughputSet: the request gave them, so the volume type
+	// must take them.
+	iopsSet, throughputSet bool
 }
 
 var volumeTypes = []string{"gp3", "gp2", "io1", "io2", "st1", "sc1", "standard"}
@@ -383,6 +403,7 @@ func (c *call) planDevices(img *image) ([]devicePlan, *apiError) {
 		plans = append(plans, devicePlan{
 			device: m.device, snapshot: r.snapshots[m.snapshotID], size: m.size, volumeType: m.volumeType,
 			encrypted: m.encrypted, kmsKeyID: m.kmsKeyID, deleteOnTermination: m.deleteOnTermination,
+			iops: m.iops, throughput: m.throughput,
 		})
 	}
 	for _, m := range c.params.members("BlockDeviceMapping") {
@@ -415,6 +436,9 @@ func (c *call) planDevices(img *image) ([]devicePlan, *apiError) {
 		if err := c.applyEbs(m.sub("Ebs"), &plan); err != nil {
 			return nil, err
 		}
+		if err := checkDevice(device, at == 0); err != nil {
+			return nil, err
+		}
 		if at >= 0 {
 			plans[at] = plan
 		} else {
@@ -423,6 +447,9 @@ func (c *call) planDevices(img *image) ([]devicePlan, *apiError) {
 	}
 	for i := range plans {
 		d := &plans[i]
+		if err := checkVolumePlan(d); err != nil {
+			return nil, err
+		}
 		if d.encrypted && d.kmsKeyID == "" {
 			d.kmsKeyID = defaultKMSKey(r.name)
 		}
@@ -447,8 +474,8 @@ func (c *call) applyEbs(e params, d *devicePlan) *apiError {
 	if size, set, err := e.integer("VolumeSize"); err != nil {
 		return err
 	} else if set {
-		if size < 1 || size > 16384 {
-			return newError("InvalidParameterValue", "Volume size %d is out of range (1-16384 GiB)", size)
+		if size < 1 || size > 65536 {
+			return newError("InvalidParameterValue", "Volume size %d is out of range (1-65536 GiB)", size)
 		}
 		if d.snapshot != nil && size < d.snapshot.size {
 			return newError("InvalidBlockDeviceMapping", "Volume of size %dGB is smaller than snapshot '%s', expect size >= %dGB", size, d.snapshot.id, d.snapshot.size)
@@ -489,12 +516,12 @@ func (c *call) applyEbs(e params, d *devicePlan) *apiError {
 	if n, set, err := e.integer("Iops"); err != nil {
 		return err
 	} else if set {
-		d.iops = n
+		d.iops, d.iopsSet = n, true
 	}
 	if n, set, err := e.integer("Throughput"); err != nil {
 		return err
 	} else if set {
-		d.throughput = n
+		d.throughput, d.throughputSet = n, true
 	}
 	return nil
 }
@@ -699,6 +726,15 @@ func (c *call) instanceField(in *instance) fieldFunc {
 			return one(in.metadata.httpTokens)
 		case "metadata-options.http-endpoint":
 			return one(in.metadata.httpEndpoint)
+		case "instance-lifecycle":
+			return one(in.lifecycle())
+		case "spot-instance-request-id":
+			return one(in.spotRequestID())
+		case "iam-instance-profile.arn":
+			if in.profile == nil {
+				return nil, true
+			}
+			return one(in.profile.arn())
 		case "instance.group-id", "group-id":
 			return in.groups, true
 		case "instance.group-name", "group-name":
@@ -754,6 +790,9 @@ func stopInstances(c *call) (any, *apiError) {
 		switch in.state {
 		case "pending", "shutting-down", "terminated":
 			return nil, newError("IncorrectInstanceState", "This instance '%s' is not in a state from which it can be stopped.", in.id)
+		}
+		if err := in.stoppable(); err != nil {
+			return nil, err
 		}
 	}
 	return c.changeStates(ins, func(in *instance) {
@@ -899,6 +938,9 @@ type instanceXML struct {
 	EbsOptimized       bool                         `xml:"ebsOptimized"`
 	EnaSupport         bool                         `xml:"enaSupport"`
 	MetadataOptions    metadataXML                  `xml:"metadataOptions"`
+	IamInstanceProfile *instanceProfileXML          `xml:"iamInstanceProfile,omitempty"`
+	InstanceLifecycle  string                       `xml:"instanceLifecycle,omitempty"`
+	SpotRequestID      string                       `xml:"spotInstanceRequestId,omitempty"`
 	PlatformDetails    string                       `xml:"platformDetails"`
 	UsageOperation     string                       `xml:"usageOperation"`
 	BootMode           string                       `xml:"currentInstanceBootMode"`
@@ -961,7 +1003,8 @@ func (c *call) instanceXML(in *instance) instanceXML {
 		RootDeviceType: "ebs", RootDeviceName: rootDevice, VirtualizationType: "hvm",
 		ClientToken: in.clientToken, Tags: tagSet(in.tags), Hypervisor: "xen",
 		EnaSupport: true, PlatformDetails: "Linux/UNIX", UsageOperation: "RunInstances",
-		BootMode: "legacy-bios",
+		BootMode: in.bootMode, IamInstanceProfile: in.profile.xml(),
+		InstanceLifecycle: in.lifecycle(), SpotRequestID: in.spotRequestID(),
 		MetadataOptions: metadataXML{
 			State: in.metadata.state, HTTPTokens: in.metadata.httpTokens, HopLimit: in.metadata.hopLimit,
 			HTTPEndpoint: in.metadata.httpEndpoint, ProtocolIPv6: in.metadata.protocolIPv6, InstanceTags: in.metadata.instanceTags,

@@ -39,6 +39,10 @@ func registerImage(c *call) (any, *apiError) {
 	if v := p.get("ImdsSupport"); v != "" && v != "v2.0" {
 		return nil, invalidValue("ImdsSupport", v)
 	}
+	boot, err := c.registerBoot()
+	if err != nil {
+		return nil, err
+	}
 	specs, err := p.tagSpecs("image")
 	if err != nil {
 		return nil, err
@@ -84,6 +88,11 @@ func registerImage(c *call) (any, *apiError) {
 		}
 		mapping := imageMapping{device: device, snapshotID: snapID, size: size, volumeType: volumeType,
 			deleteOnTermination: deleteOnTermination, encrypted: sn.encrypted, kmsKeyID: sn.kmsKeyID}
+		d := devicePlan{device: device, size: size, volumeType: volumeType}
+		if err := c.applyPerformance(m.sub("Ebs"), &d); err != nil {
+			return nil, err
+		}
+		mapping.iops, mapping.throughput = mappingIops(volumeType, d.iops), mappingThroughput(volumeType, d.throughput)
 		if device == root {
 			mappings = append([]imageMapping{mapping}, mappings...) // the root device first
 		} else {
@@ -103,6 +112,7 @@ func registerImage(c *call) (any, *apiError) {
 		seq: s.nextSeq(), id: newID("ami-"), name: name, description: p.get("Description"),
 		owner: Account, architecture: arch, state: "pending", created: c.now,
 		rootDevice: rootDevice, tags: cloneTags(specs["image"]), mappings: mappings, imds: p.get("ImdsSupport"),
+		imageBoot: boot,
 	}
 	im.next = c.startTransition("available", bootDelay)
 	r.images[im.id] = im

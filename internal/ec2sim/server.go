@@ -42,6 +42,7 @@ var ec2Actions = map[string]handler{
 	"RegisterImage":                  registerImage,
 	"ModifyImageAttribute":           modifyImageAttribute,
 	"DescribeImageAttribute":         describeImageAttribute,
+	"DescribeInstanceAttribute":      describeInstanceAttribute,
 	"ImportKeyPair":                  importKeyPair,
 	"CreateKeyPair":                  createKeyPair,
 	"DeleteKeyPair":                  deleteKeyPair,

@@ -80,6 +80,9 @@ type Options struct {
 	// refusal windows are measured on it, so tests can move time. It is
 	// called from several goroutines.
 	Now func() time.Time
+	// InstanceProfiles are the IAM instance profiles that exist, by name,
+	// besides DefaultInstanceProfile; RunInstances refuses any other.
+	InstanceProfiles []string
 	// Faults are in force from the start.
 	Faults []Fault
 	// Log receives one line for each notable event (an SSH server that

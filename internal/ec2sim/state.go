@@ -52,6 +52,7 @@ type Instance struct {
 	SSHError       string            `json:"sshError,omitempty"`
 	SecurityGroups []string          `json:"securityGroups"`
 	HTTPTokens     string            `json:"httpTokens"`
+	Lifecycle      string            `json:"lifecycle,omitempty"` // "spot", or "" on demand
 	Volumes        []string          `json:"volumes"`
 	Dir            string            `json:"dir,omitempty"` // its root filesystem
 	LaunchTime     time.Time         `json:"launchTime"`
@@ -173,7 +174,7 @@ func (c *call) regionState() *RegionState {
 		x := Instance{
 			ID: in.id, State: in.state, ImageID: in.imageID, InstanceType: in.instanceType, KeyName: in.keyName,
 			Address: privateIP(in), SSHError: in.sshErr, SecurityGroups: append([]string{}, in.groups...),
-			HTTPTokens: in.metadata.httpTokens, Volumes: []string{}, LaunchTime: in.launched, Tags: cloneTags(in.tags),
+			HTTPTokens: in.metadata.httpTokens, Lifecycle: in.lifecycle(), Volumes: []string{}, LaunchTime: in.launched, Tags: cloneTags(in.tags),
 		}
 		if in.state != "terminated" {
 			x.Dir = in.dir

@@ -47,7 +47,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeFactor := flags.Float64("time-factor", 0.1, "scale EC2's delays (1: an instance boots in 15s; 0: every transition on the next Describe call)")
 	sshPort := flags.Int("ssh-port", 22, "the `port` of every instance's SSH server (on its own 127.0.0.N address)")
 	dir := flags.String("dir", "", "keep instances' and snapshots' trees in this `directory` (default: a temporary one)")
-	var images, params repeated
+	var images, params, profiles repeated
+	flags.Var(&profiles, "instance-profile", "an IAM instance profile that exists, by `name`, besides "+ec2sim.DefaultInstanceProfile+" (repeatable)")
 	flags.Var(&images, "image", "register a base image owned by amazon: `region:name=ROOTFS_DIR` (repeatable)")
 	flags.Var(&params, "param", "set a public SSM parameter: `region:/name=value`; a value @NAME is the id of the image NAME of that region (repeatable)")
 	if err := flags.Parse(args); err != nil {
@@ -66,7 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	sim, err := ec2sim.New(ec2sim.Options{
 		Addr: *addr, Regions: strings.Split(*regions, ","), TimeFactor: *timeFactor, SSHPort: *sshPort, Dir: *dir,
-		Log: func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) },
+		InstanceProfiles: profiles,
+		Log:              func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) },
 	})
 	if err != nil {
 		return fail(err)
