@@ -55,6 +55,7 @@ type awsImageArgs struct {
 	publishSSM                            optString
 	launchTemplates                       stringList
 	deprecateAfter                        optString
+	net                                   awsNetworkArgs
 }
 
 // params are the parameters for unpack, in the order image() lists them.
@@ -64,6 +65,8 @@ func (a *awsImageArgs) params() []any {
 		"volume_size_gb?", &a.volumeSize, "encrypted?", &a.encrypted, "kms_key?", &a.kmsKey,
 		"subnet?", &a.subnet, "share_with?", &a.shareWith, "publish_ssm?", &a.publishSSM,
 		"launch_templates?", &a.launchTemplates, "deprecate_after?", &a.deprecateAfter,
+		"ssh_interface?", &a.net.sshInterface, "associate_public_ip?", &a.net.associatePublicIP,
+		"security_groups?", &a.net.securityGroups, "subnet_filter?", &a.net.subnetFilter,
 	}
 }
 
@@ -90,6 +93,7 @@ func (a *awsImageArgs) attrs() AWSAttrs {
 	attrs.KMSKey = a.kmsKey.s
 	attrs.Subnet = a.subnet.s
 	attrs.SSHTimeout, _ = time.ParseDuration(a.sshTimeout.s) // checked by checkAWSAttrs
+	attrs.Network = a.net.network()
 	return attrs
 }
 
@@ -151,6 +155,7 @@ func (p *imageProblems) checkAWSAttrs(im *Image, a *awsImageArgs) {
 	if im.AWS.VolumeSizeGB < 1 || im.AWS.VolumeSizeGB > 16384 {
 		p.attr("volume_size_gb", "%d is outside 1 to 16384", im.AWS.VolumeSizeGB)
 	}
+	p.checkAWSNetwork(a)
 	if a.kmsKey.set && !im.AWS.Encrypted {
 		p.attr("kms_key", "set, but encrypted = False")
 	}

@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/imgraph/imgraph/rules"
@@ -19,7 +20,7 @@ func TestAWSAttrsWithDefaults(t *testing.T) {
 		{"set", rules.AWSAttrs{InstanceType: "m5.large", SSHUser: "root", SSHPort: 2222, VolumeSizeGB: 30, Encrypted: true, KMSKey: "alias/k", Subnet: "subnet-1"},
 			rules.AWSAttrs{InstanceType: "m5.large", SSHUser: "root", SSHPort: 2222, VolumeSizeGB: 30, Encrypted: true, KMSKey: "alias/k", Subnet: "subnet-1"}},
 	} {
-		if got := tc.in.WithDefaults(); got != tc.want {
+		if got := tc.in.WithDefaults(); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: WithDefaults() = %+v, want %+v", tc.name, got, tc.want)
 		}
 	}

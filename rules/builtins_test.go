@@ -286,7 +286,7 @@ image(name = "plain", parent = ":api")
 	want := rules.AWSAttrs{InstanceType: rules.DefaultInstanceType, SSHUser: rules.DefaultSSHUser,
 		SSHPort: rules.DefaultSSHPort, VolumeSizeGB: rules.DefaultVolumeSizeGB, Encrypted: true}
 	plain := res.Images[label.Label{Pkg: "apps/api", Name: "plain"}]
-	if plain.AWS != want {
+	if !reflect.DeepEqual(plain.AWS, want) {
 		t.Errorf("defaults = %+v, want %+v", plain.AWS, want)
 	}
 	if plain.Parent != api.Label || plain.Source != nil {

@@ -93,6 +93,10 @@ type AWSAttrs struct {
 	Encrypted    bool
 	KMSKey       string
 	Subnet       string // where the build instance runs; not content
+
+	// How the build instance is reached on the network; none of it is
+	// content (builtins_image_aws_net.go).
+	Network AWSNetwork
 }
 
 // The forms of a share_with entry: an account, an organization, or an
