@@ -32,6 +32,9 @@ var ssmActions = map[string]handler{
 	"GetParameters":   getParameters,
 	"PutParameter":    putParameter,
 	"DeleteParameter": deleteParameter,
+	// session.go
+	"StartSession":     startSession,
+	"TerminateSession": terminateSession,
 }
 
 func (s *Sim) serveSSM(w http.ResponseWriter, r *http.Request, target, requestID string) {
@@ -51,7 +54,7 @@ func (s *Sim) serveSSM(w http.ResponseWriter, r *http.Request, target, requestID
 		return
 	}
 	out, aerr := s.dispatch(regionName, action, true, func(c *call) (any, *apiError) {
-		c.body = body
+		c.body, c.host = body, r.Host
 		h := ssmActions[action]
 		if h == nil {
 			return nil, newError("UnknownOperationException", "The simulator does not serve SSM's %s", action)
