@@ -36,6 +36,9 @@ type bakeState struct {
 	keyName string
 	signer  ssh.Signer
 
+	// step_network, step_session
+	net netState
+
 	// step_security_group
 	groupName   string
 	groupCreate *ec2.CreateSecurityGroupInput
@@ -130,9 +133,11 @@ func bakeSteps() []step[*bakeState] {
 	return []step[*bakeState]{
 		&stepSweepImage{}, // first, so that its cleanup runs last
 		&stepKeyPair{},
+		&stepNetwork{},
 		&stepSecurityGroup{},
 		&stepRunInstance{},
 		&stepAuthorizeSSH{},
+		&stepSession{},
 		&stepConnect{},
 		&stepUpload{},
 		&stepProvision{},
@@ -148,9 +153,11 @@ func bakeSteps() []step[*bakeState] {
 func testSteps() []step[*bakeState] {
 	return []step[*bakeState]{
 		&stepKeyPair{},
+		&stepNetwork{},
 		&stepSecurityGroup{},
 		&stepRunInstance{},
 		&stepAuthorizeSSH{},
+		&stepSession{},
 		&stepConnect{},
 		&stepUpload{},
 		&stepProvision{},
