@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imgraph/imgraph/bake"
+	"github.com/imgraph/imgraph/internal/ec2sim"
 	"github.com/imgraph/imgraph/rules"
 )
 
@@ -194,4 +196,76 @@ func TestSimBakeOwnSecurityGroups(t *testing.T) {
 		}
 	}
 	w.noLeftovers(t, run)
+}
+
+// A session bake that fails or is cancelled at each of its own steps, or
+// whose StartSession is refused, leaves no session connected and nothing
+// else behind.
+func TestSimSessionEndsOnEveryPathOut(t *testing.T) {
+	w := newSimWorld(t, Options{})
+	sessionImage := func() *rules.Image {
+		im := w.image("session", inlineShell("echo one > /etc/one"))
+		im.AWS.Network.SSHInterface = rules.SSHInterfaceSessionManager
+		return im
+	}
+	allEnded := func(t *testing.T) {
+		t.Helper()
+		for id, status := range w.sim.Sessions() {
+			if status != "Terminated" {
+				t.Errorf("session %s is %s after the bake", id, status)
+			}
+		}
+	}
+	for _, phase := range []string{"session", "connect", "provision [0] shell"} {
+		t.Run("cancel at "+phase, func(t *testing.T) {
+			run := newRunID()
+			job := w.job(sessionImage(), run, "")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			job.onPhase = func(p string) {
+				if p == phase {
+					cancel()
+				}
+			}
+			if _, err := w.baker.Bake(ctx, job.Job); !errors.Is(err, context.Canceled) {
+				t.Fatalf("Bake: %v, want it cancelled", err)
+			}
+			allEnded(t)
+			w.noLeftovers(t, run)
+		})
+	}
+	t.Run("StartSession refused", func(t *testing.T) {
+		f, err := w.sim.AddFault(ec2sim.Fault{Kind: ec2sim.FaultError, Action: "StartSession", Code: "AccessDeniedException",
+			Message: "User is not authorized to perform: ssm:StartSession"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.sim.RemoveFault(f.ID)
+		run := newRunID()
+		job := w.job(sessionImage(), run, "")
+		_, err = w.baker.Bake(context.Background(), job.Job)
+		if err == nil || !strings.Contains(err.Error(), "session: starting a Session Manager session to i-") || !strings.Contains(err.Error(), "AccessDeniedException") {
+			t.Fatalf("Bake: %v", err)
+		}
+		allEnded(t)
+		w.noLeftovers(t, run)
+	})
+	// The data channel's own TerminateSession flag ends the session even
+	// when the API call cannot; the image is made, and the call's failure
+	// is a warning.
+	t.Run("TerminateSession refused", func(t *testing.T) {
+		f, err := w.sim.AddFault(ec2sim.Fault{Kind: ec2sim.FaultError, Action: "TerminateSession", Code: "AccessDeniedException",
+			Message: "User is not authorized to perform: ssm:TerminateSession"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.sim.RemoveFault(f.ID)
+		run := newRunID()
+		job := w.job(sessionImage(), run, "")
+		if _, err := w.baker.Bake(context.Background(), job.Job); err != nil {
+			t.Fatalf("Bake: %v\nlog:\n%s", err, job.log)
+		}
+		allEnded(t)
+		w.noLeftovers(t, run)
+	})
 }
