@@ -234,6 +234,33 @@ func TestSimSessionEndsOnEveryPathOut(t *testing.T) {
 			w.noLeftovers(t, run)
 		})
 	}
+	// StartSession made the session and the bake never heard back: the
+	// instance's termination ends it.
+	t.Run("cancel while StartSession is in flight", func(t *testing.T) {
+		run := newRunID()
+		job := w.job(sessionImage(), run, "")
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		hit := false
+		w.hook(func(a string) answer {
+			if a == "StartSession" && !hit {
+				hit = true
+				cancel()
+				return lose
+			}
+			return deliver
+		})
+		defer w.hook(nil)
+		before := len(w.sim.Sessions())
+		if _, err := w.baker.Bake(ctx, job.Job); !hit || !errors.Is(err, context.Canceled) {
+			t.Fatalf("Bake: %v (StartSession called: %v), want it cancelled", err, hit)
+		}
+		if len(w.sim.Sessions()) != before+1 {
+			t.Error("the lost StartSession made no session")
+		}
+		allEnded(t)
+		w.noLeftovers(t, run)
+	})
 	t.Run("StartSession refused", func(t *testing.T) {
 		f, err := w.sim.AddFault(ec2sim.Fault{Kind: ec2sim.FaultError, Action: "StartSession", Code: "AccessDeniedException",
 			Message: "User is not authorized to perform: ssm:StartSession"})

@@ -18,8 +18,8 @@ type netState struct {
 	groups []string // the image's own security groups, by id; none: a temporary one
 
 	// step_session
-	sessionID      string
-	session        *ssmsession.Session
+	sessionID string
+	session   *ssmsession.Session
 }
 
 // sshInterface is how the bake reaches the instance, public_ip by default.

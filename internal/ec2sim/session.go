@@ -149,6 +149,16 @@ func (ses *ssmSession) terminate() {
 	}
 }
 
+// endSessionsOf ends the sessions to an instance that stops or
+// terminates, as its agent goes with it; Sim.mu is held.
+func (s *Sim) endSessionsOf(target string) {
+	for _, ses := range s.sessionTable().byID {
+		if ses.target == target && ses.status == "Connected" {
+			ses.terminate()
+		}
+	}
+}
+
 // closeSessions ends every session's data channel and waits for them, as
 // Close does.
 func (s *Sim) closeSessions() {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"golang.org/x/crypto/ssh"
 
@@ -95,4 +96,18 @@ func TestSessionManagerPortForwarding(t *testing.T) {
 	if _, err := client.TerminateSession(ctx, &ssm.TerminateSessionInput{SessionId: out.SessionId}); err != nil {
 		t.Errorf("TerminateSession again: %v", err)
 	}
+
+	// The instance's end ends its sessions, as its agent goes with it.
+	out, err = start(id, "AWS-StartPortForwardingSession")
+	if err != nil {
+		t.Fatalf("StartSession: %v", err)
+	}
+	if _, err := w.ec2(home).TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.sim.SessionStatus(*out.SessionId); st != "Terminated" {
+		t.Errorf("status %q once the instance is terminated", st)
+	}
+	_, err = start(id, "AWS-StartPortForwardingSession")
+	wantCode(t, err, "TargetNotConnected")
 }

@@ -100,6 +100,7 @@ func (s *Sim) startSSH(in *instance) {
 
 // stopSSH closes a stopping instance's SSH server; its sessions are killed.
 func (s *Sim) stopSSH(in *instance) {
+	s.endSessionsOf(in.id)
 	if in.server == nil {
 		return
 	}
