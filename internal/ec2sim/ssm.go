@@ -32,6 +32,9 @@ var ssmActions = map[string]handler{
 	"GetParameters":   getParameters,
 	"PutParameter":    putParameter,
 	"DeleteParameter": deleteParameter,
+	// ssm_list.go
+	"GetParametersByPath": getParametersByPath,
+	"DescribeParameters":  describeParameters,
 	// session.go
 	"StartSession":     startSession,
 	"TerminateSession": terminateSession,
