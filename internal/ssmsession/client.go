@@ -22,7 +22,7 @@ const ClientVersion = "1.2.707.0"
 // LocalPortForwarding session's connections.
 const muxSince = "3.0.196.0"
 
-// keepaliveFor: agents before this one close a multiplexed session that
+// keepaliveUntil: agents before this one close a multiplexed session that
 // says nothing for 30 seconds.
 const keepaliveUntil = "3.1.1511.0"
 
