@@ -1,6 +1,7 @@
 package ec2sim_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -112,4 +113,53 @@ func fmtList(s []string) string {
 		out += v
 	}
 	return out + "]"
+}
+
+func TestParameterTags(t *testing.T) {
+	w := newWorld(t, ec2sim.Options{})
+	c := w.ssm(home)
+	if _, err := c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/images/api"), Value: aws.String("v"),
+		Type: ssmtypes.ParameterTypeString, Tags: []ssmtypes.Tag{{Key: aws.String("Team"), Value: aws.String("images")}}}); err != nil {
+		t.Fatal(err)
+	}
+	list := func() string {
+		t.Helper()
+		out, err := c.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: aws.String("/images/api")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kv []string
+		for _, tag := range out.TagList {
+			kv = append(kv, *tag.Key+"="+*tag.Value)
+		}
+		return fmtList(kv)
+	}
+	if _, err := c.AddTagsToResource(ctx, &ssm.AddTagsToResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: aws.String("/images/api"),
+		Tags: []ssmtypes.Tag{{Key: aws.String("Stage"), Value: aws.String("prod")}, {Key: aws.String("Team"), Value: aws.String("web")}}}); err != nil {
+		t.Fatal(err)
+	}
+	// Overwriting the value keeps the tags.
+	if _, err := c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/images/api"), Value: aws.String("w"), Overwrite: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(); got != "[Stage=prod Team=web]" {
+		t.Errorf("tags %s", got)
+	}
+	if _, err := c.RemoveTagsFromResource(ctx, &ssm.RemoveTagsFromResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingParameter,
+		ResourceId: aws.String("/images/api"), TagKeys: []string{"Stage"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(); got != "[Team=web]" {
+		t.Errorf("tags after removing Stage: %s", got)
+	}
+	_, err := c.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: aws.String("/nothing")})
+	wantCode(t, err, "InvalidResourceId")
+	_, err = c.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingDocument, ResourceId: aws.String("doc")})
+	wantCode(t, err, "InvalidResourceType")
+	var many []ssmtypes.Tag
+	for i := range 50 {
+		many = append(many, ssmtypes.Tag{Key: aws.String(fmt.Sprint("k", i)), Value: aws.String("v")})
+	}
+	_, err = c.AddTagsToResource(ctx, &ssm.AddTagsToResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: aws.String("/images/api"), Tags: many})
+	wantCode(t, err, "TooManyTagsError")
 }
