@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/imgraph/imgraph/bake"
 	"github.com/imgraph/imgraph/internal/ec2sim"
@@ -295,4 +298,71 @@ func TestSimSessionEndsOnEveryPathOut(t *testing.T) {
 		allEnded(t)
 		w.noLeftovers(t, run)
 	})
+}
+
+// A session that ends under the bake is replaced when SSH dials again,
+// and every session the bake started is terminated in its cleanup.
+func TestSimSessionReplacedWhenItEnds(t *testing.T) {
+	w := newSimWorld(t, Options{})
+	ctx := context.Background()
+	client, err := w.baker.ec2In(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := client.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: awssdk.String(w.base), InstanceType: types.InstanceTypeT3Micro,
+		MinCount: awssdk.Int32(1), MaxCount: awssdk.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := w.image("session")
+	im.AWS.Network.SSHInterface = rules.SSHInterfaceSessionManager
+	s, err := w.baker.newBakeState(w.job(im, newRunID(), "").Job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.instanceID = awssdk.ToString(run.Instances[0].InstanceId)
+	err = waitFor(ctx, time.Millisecond, 30*time.Second, "the instance to run", func(ctx context.Context) (bool, error) {
+		in, err := describeInstance(ctx, client, s.instanceID)
+		return in != nil && in.State.Name == types.InstanceStateNameRunning, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.startSession(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := s.net.sessionIDs[0]
+	ssmClient, err := w.baker.clientsFor(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ssmClient.ssm.TerminateSession(ctx, &ssm.TerminateSessionInput{SessionId: awssdk.String(first)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.net.session.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the session's channel did not end with TerminateSession")
+	}
+	conn, err := s.dialSession(ctx)
+	if err != nil {
+		t.Fatalf("dialing after the session ended: %v", err)
+	}
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	banner := make([]byte, 8)
+	if _, err := io.ReadFull(conn, banner); err != nil || string(banner) != "SSH-2.0-" {
+		t.Errorf("the new session's stream reads %q, %v; want an SSH banner", banner, err)
+	}
+	conn.Close()
+	if len(s.net.sessionIDs) != 2 || w.sim.SessionStatus(s.net.sessionIDs[1]) != "Connected" {
+		t.Fatalf("sessions %v: want a second, connected", s.net.sessionIDs)
+	}
+	if err := (&stepSession{}).Cleanup(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range s.net.sessionIDs {
+		if st := w.sim.SessionStatus(id); st != "Terminated" {
+			t.Errorf("session %s is %s after the cleanup", id, st)
+		}
+	}
 }

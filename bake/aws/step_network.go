@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 
@@ -18,8 +19,9 @@ type netState struct {
 	groups []string // the image's own security groups, by id; none: a temporary one
 
 	// step_session
-	sessionID string
-	session   *ssmsession.Session
+	mu         sync.Mutex // the communicator dials from more than one goroutine
+	sessionIDs []string   // every session started, the last one current
+	session    *ssmsession.Session
 }
 
 // sshInterface is how the bake reaches the instance, public_ip by default.

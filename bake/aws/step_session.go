@@ -2,7 +2,9 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"time"
 
@@ -25,7 +27,8 @@ const sessionOpenTimeout = 30 * time.Second
 // no inbound port is open, and stepConnect's SSH runs over the session's
 // data channel. The agent registers a while after the instance runs:
 // until then SSM answers TargetNotConnected, and the step waits, bounded
-// by ssh_timeout.
+// by ssh_timeout. A session that ends under the bake (the agent
+// restarted, say) is replaced when SSH reconnects.
 type stepSession struct{}
 
 func (*stepSession) Name() string { return "session" }
@@ -35,6 +38,12 @@ func (*stepSession) Run(ctx context.Context, s *bakeState) error {
 		return nil
 	}
 	s.phase("session")
+	return s.startSession(ctx)
+}
+
+// startSession starts a session to the instance's SSH port and opens its
+// data channel.
+func (s *bakeState) startSession(ctx context.Context) error {
 	c, err := s.b.clientsFor(s.region)
 	if err != nil {
 		return err
@@ -65,33 +74,55 @@ func (*stepSession) Run(ctx context.Context, s *bakeState) error {
 	if err != nil {
 		return fmt.Errorf("starting a Session Manager session to %s: %w", s.instanceID, err)
 	}
-	s.net.sessionID = awssdk.ToString(out.SessionId)
-	fmt.Fprintf(s.log, "==> session %s forwards port %d of %s\n", s.net.sessionID, s.attrs.SSHPort, s.instanceID)
+	id := awssdk.ToString(out.SessionId)
+	s.net.sessionIDs = append(s.net.sessionIDs, id)
+	fmt.Fprintf(s.log, "==> session %s forwards port %d of %s\n", id, s.attrs.SSHPort, s.instanceID)
 	octx, cancel := context.WithTimeout(ctx, sessionOpenTimeout)
 	defer cancel()
-	s.net.session, err = ssmsession.Open(octx, awssdk.ToString(out.StreamUrl), awssdk.ToString(out.TokenValue))
+	session, err := ssmsession.Open(octx, awssdk.ToString(out.StreamUrl), awssdk.ToString(out.TokenValue))
 	if err != nil {
-		return fmt.Errorf("session %s to %s: %w", s.net.sessionID, s.instanceID, err)
+		return fmt.Errorf("session %s to %s: %w", id, s.instanceID, err)
 	}
+	s.net.session = session
 	return nil
 }
 
-// Cleanup closes the data channel and terminates the session, on every
-// path out. A StartSession whose answer was lost leaves a session SSM ends
-// itself when the instance, terminated next, goes.
+// dialSession is the communicator's dial: a stream of the session, or of
+// a new one when the session has ended.
+func (s *bakeState) dialSession(ctx context.Context) (net.Conn, error) {
+	s.net.mu.Lock()
+	defer s.net.mu.Unlock()
+	select {
+	case <-s.net.session.Done():
+		fmt.Fprintf(s.log, "==> session %s ended; starting another\n", s.net.sessionIDs[len(s.net.sessionIDs)-1])
+		s.net.session.Close()
+		if err := s.startSession(ctx); err != nil {
+			return nil, err
+		}
+	default:
+	}
+	return s.net.session.Dial(ctx)
+}
+
+// Cleanup closes the data channel and terminates every session the bake
+// started, on every path out. A StartSession whose answer was lost leaves
+// a session that SSM ends when the instance, terminated next, goes.
 func (*stepSession) Cleanup(ctx context.Context, s *bakeState) error {
 	if s.net.session != nil {
 		s.net.session.Close()
 	}
-	if s.net.sessionID == "" {
+	if len(s.net.sessionIDs) == 0 {
 		return nil
 	}
 	c, err := s.b.clientsFor(s.region)
 	if err != nil {
 		return err
 	}
-	if _, err := c.ssm.TerminateSession(ctx, &ssm.TerminateSessionInput{SessionId: awssdk.String(s.net.sessionID)}); err != nil {
-		return fmt.Errorf("terminating session %s to %s: %w", s.net.sessionID, s.instanceID, err)
+	var errs []error
+	for _, id := range s.net.sessionIDs {
+		if _, err := c.ssm.TerminateSession(ctx, &ssm.TerminateSessionInput{SessionId: awssdk.String(id)}); err != nil {
+			errs = append(errs, fmt.Errorf("terminating session %s to %s: %w", id, s.instanceID, err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -112,6 +112,7 @@ func (s *Sim) stopSSH(in *instance) {
 // rebootSSH ends an instance's sessions and connections, as a reboot does;
 // the server listens on.
 func (s *Sim) rebootSSH(in *instance) {
+	s.endSessionsOf(in.id) // the agent restarts with the instance
 	if in.server != nil {
 		in.server.dropSessions()
 	}
