@@ -28,13 +28,18 @@ func pickSubnet(ctx context.Context, client *ec2.Client, filters map[string]stri
 	if len(subnets) == 0 {
 		return types.Subnet{}, fmt.Errorf("no subnet in %s matches subnet_filter %s", region, describeFilters(filters))
 	}
-	slices.SortFunc(subnets, func(a, b types.Subnet) int {
+	return mostFree(subnets), nil
+}
+
+// mostFree is the subnet with the most free addresses; a tie goes to the
+// first id, so the choice does not depend on the order EC2 lists them in.
+func mostFree(subnets []types.Subnet) types.Subnet {
+	return slices.MinFunc(subnets, func(a, b types.Subnet) int {
 		if d := awssdk.ToInt32(b.AvailableIpAddressCount) - awssdk.ToInt32(a.AvailableIpAddressCount); d != 0 {
 			return int(d)
 		}
 		return strings.Compare(awssdk.ToString(a.SubnetId), awssdk.ToString(b.SubnetId))
 	})
-	return subnets[0], nil
 }
 
 func describeFilters(filters map[string]string) string {
