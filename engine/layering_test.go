@@ -44,6 +44,8 @@ func TestLayering(t *testing.T) {
 		"query":           {"rules", "bake", "engine"},
 		"bake":            {"engine", "cache", "bake/aws", "bake/local"},
 		"internal/ec2sim": {"bake", "bake/aws", "bake/local", "engine"},
+		// The data channel is a protocol, for the platform and the simulator alike.
+		"internal/ssmsession": {"rules", "bake", "bake/aws", "engine", "internal/ec2sim"},
 	}
 	all := moduleDeps(t)
 	if !slices.Contains(all["engine"], "bake") {

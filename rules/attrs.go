@@ -29,6 +29,10 @@ func (im *Image) Attrs() map[string]string {
 		"volume_size_gb":   strconv.Itoa(im.AWS.VolumeSizeGB),
 		"encrypted":        starlarkBool(im.AWS.Encrypted),
 		"kms_key":          im.AWS.KMSKey,
+		"subnet":           im.AWS.Subnet,
+		"ssh_interface":    im.AWS.Network.SSHInterface,
+		"security_groups":  "[" + strings.Join(im.AWS.Network.SecurityGroups, ", ") + "]",
+		"subnet_filter":    renderDict(im.AWS.Network.SubnetFilter),
 	}
 	if !im.Parent.IsZero() {
 		attrs["parent"] = im.Parent.String()

@@ -63,6 +63,7 @@ type awsImageArgs struct {
 	volumes                               volumeList
 	bootMode, tpmSupport, imdsSupport     optString
 	enaSupport                            optBool
+	net                                   awsNetworkArgs
 }
 
 // params are the parameters for unpack, in the order image() lists them.
@@ -75,6 +76,8 @@ func (a *awsImageArgs) params() []any {
 		"iam_instance_profile?", &a.iamInstanceProfile, "user_data?", &a.userData, "spot?", &a.spot,
 		"root_volume?", &a.rootVolume, "volumes?", &a.volumes,
 		"boot_mode?", &a.bootMode, "tpm_support?", &a.tpmSupport, "ena_support?", &a.enaSupport, "imds_support?", &a.imdsSupport,
+		"ssh_interface?", &a.net.sshInterface, "associate_public_ip?", &a.net.associatePublicIP,
+		"security_groups?", &a.net.securityGroups, "subnet_filter?", &a.net.subnetFilter,
 	}
 }
 
@@ -103,6 +106,7 @@ func (a *awsImageArgs) attrs() AWSAttrs {
 	attrs.IAMInstanceProfile = a.iamInstanceProfile.s
 	attrs.Spot = a.spot.s
 	attrs.SSHTimeout, _ = time.ParseDuration(a.sshTimeout.s) // checked by checkAWSAttrs
+	attrs.Network = a.net.network()
 	return attrs
 }
 
@@ -164,6 +168,7 @@ func (p *imageProblems) checkAWSAttrs(im *Image, a *awsImageArgs) {
 	if im.AWS.VolumeSizeGB < 1 || im.AWS.VolumeSizeGB > 16384 {
 		p.attr("volume_size_gb", "%d is outside 1 to 16384", im.AWS.VolumeSizeGB)
 	}
+	p.checkAWSNetwork(a)
 	if a.kmsKey.set && !im.AWS.Encrypted {
 		p.attr("kms_key", "set, but encrypted = False")
 	}

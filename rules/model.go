@@ -123,6 +123,10 @@ type AWSAttrs struct {
 	TPMSupport    string
 	ENASupport    *bool
 	IMDSv1Allowed bool
+
+	// How the build instance is reached on the network; none of it is
+	// content (builtins_image_aws_net.go).
+	Network AWSNetwork
 }
 
 // The forms of a share_with entry: an account, an organization, or an

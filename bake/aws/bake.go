@@ -36,6 +36,9 @@ type bakeState struct {
 	keyName string
 	signer  ssh.Signer
 
+	// step_network, step_session
+	net netState
+
 	// step_security_group
 	groupName   string
 	groupCreate *ec2.CreateSecurityGroupInput
@@ -143,9 +146,11 @@ func bakeSteps() []step[*bakeState] {
 	return []step[*bakeState]{
 		&stepSweepImage{}, // first, so that its cleanup runs last
 		&stepKeyPair{},
+		&stepNetwork{},
 		&stepSecurityGroup{},
 		&stepRunInstance{},
 		&stepAuthorizeSSH{},
+		&stepSession{},
 		&stepConnect{},
 		&stepUpload{},
 		&stepProvision{},
@@ -162,9 +167,11 @@ func bakeSteps() []step[*bakeState] {
 func testSteps() []step[*bakeState] {
 	return []step[*bakeState]{
 		&stepKeyPair{},
+		&stepNetwork{},
 		&stepSecurityGroup{},
 		&stepRunInstance{},
 		&stepAuthorizeSSH{},
+		&stepSession{},
 		&stepConnect{},
 		&stepUpload{},
 		&stepProvision{},

@@ -31,6 +31,9 @@ type communicator struct {
 	addr   string // host:port
 	user   string
 	signer ssh.Signer
+	// dialer, when set, makes the connection instead of a TCP dial to
+	// addr (a Session Manager session's stream).
+	dialer func(ctx context.Context) (net.Conn, error)
 
 	dialTimeout, handshakeTimeout, keepalive time.Duration
 
@@ -76,7 +79,11 @@ func (c *communicator) checkHostKey(_ string, _ net.Addr, key ssh.PublicKey) err
 // their own bound, and ctx's end interrupts both.
 func (c *communicator) dial(ctx context.Context, limit time.Duration) (*ssh.Client, error) {
 	d := net.Dialer{Timeout: min(c.dialTimeout, limit)}
-	conn, err := d.DialContext(ctx, "tcp", c.addr)
+	dial := func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", c.addr) }
+	if c.dialer != nil {
+		dial = c.dialer
+	}
+	conn, err := dial(ctx)
 	if err != nil {
 		return nil, err
 	}

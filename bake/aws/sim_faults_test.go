@@ -36,7 +36,7 @@ func TestSimFaultAtEachStep(t *testing.T) {
 		wantToo    string        // elsewhere in the error
 	}{
 		{name: "import key pair", faults: []ec2sim.Fault{errorFault("ImportKeyPair")}, want: "key pair: importing key pair"},
-		{name: "default vpc", faults: []ec2sim.Fault{errorFault("DescribeVpcs")}, want: "security group: looking up the default VPC"},
+		{name: "default vpc", faults: []ec2sim.Fault{errorFault("DescribeVpcs")}, want: "network: looking up the default VPC"},
 		{name: "create security group", faults: []ec2sim.Fault{errorFault("CreateSecurityGroup")}, want: "security group: creating security group"},
 		{name: "describe base image", faults: []ec2sim.Fault{errorFault("DescribeImages")}, want: "launch: looking up image"},
 		{name: "run instances", faults: []ec2sim.Fault{errorFault("RunInstances")}, want: "launch: launching a t3.micro instance"},

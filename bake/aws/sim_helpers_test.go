@@ -91,6 +91,10 @@ func newSimWorldWith(t *testing.T, opts Options, simOpts func(*ec2sim.Options)) 
 	// between the simulator's work and the client's hearing of it.
 	api := sim.Handler()
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/data-channel/") {
+			api.ServeHTTP(rw, r) // a session's WebSocket
+			return
+		}
 		action := ""
 		if target := r.Header.Get("X-Amz-Target"); target != "" {
 			action = target[strings.LastIndexByte(target, '.')+1:]

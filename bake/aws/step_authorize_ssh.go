@@ -13,6 +13,8 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imgraph/imgraph/rules"
 )
 
 // stepAuthorizeSSH opens the SSH port of the temporary group to the caller
@@ -24,6 +26,11 @@ type stepAuthorizeSSH struct{}
 func (*stepAuthorizeSSH) Name() string { return "authorize ssh" }
 
 func (*stepAuthorizeSSH) Run(ctx context.Context, s *bakeState) error {
+	if s.ownGroups() || s.sshInterface() == rules.SSHInterfaceSessionManager {
+		// The image's own groups are never changed; a session needs no
+		// inbound port at all.
+		return nil
+	}
 	s.phase("authorize ssh")
 	port := s.attrs.SSHPort
 	cidr := s.b.sshCIDR

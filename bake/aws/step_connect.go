@@ -20,6 +20,10 @@ func (*stepConnect) Run(ctx context.Context, s *bakeState) error {
 	attrs := s.attrs
 	addr := net.JoinHostPort(s.address, strconv.Itoa(attrs.SSHPort))
 	s.comm = newCommunicator(addr, attrs.SSHUser, s.signer)
+	if s.net.session != nil {
+		addr = fmt.Sprintf("port %d of %s through session %s", attrs.SSHPort, s.instanceID, s.net.sessionIDs[len(s.net.sessionIDs)-1])
+		s.comm.addr, s.comm.dialer = addr, s.dialSession
+	}
 	fmt.Fprintf(s.log, "==> connecting to %s as %s\n", addr, attrs.SSHUser)
 	if err := s.comm.connect(ctx, cmp.Or(attrs.SSHTimeout, s.b.opts.SSHTimeout)); err != nil {
 		return err

@@ -70,12 +70,11 @@ func (*stepRunInstance) Run(ctx context.Context, s *bakeState) error {
 		}
 	}
 	in := &ec2.RunInstancesInput{
-		ImageId:          awssdk.String(from),
-		InstanceType:     types.InstanceType(attrs.InstanceType),
-		MinCount:         awssdk.Int32(1),
-		MaxCount:         awssdk.Int32(1),
-		KeyName:          awssdk.String(s.keyName),
-		SecurityGroupIds: []string{s.groupID},
+		ImageId:      awssdk.String(from),
+		InstanceType: types.InstanceType(attrs.InstanceType),
+		MinCount:     awssdk.Int32(1),
+		MaxCount:     awssdk.Int32(1),
+		KeyName:      awssdk.String(s.keyName),
 		MetadataOptions: &types.InstanceMetadataOptionsRequest{
 			HttpTokens:   types.HttpTokensStateRequired,
 			HttpEndpoint: types.InstanceMetadataEndpointStateEnabled,
@@ -85,9 +84,7 @@ func (*stepRunInstance) Run(ctx context.Context, s *bakeState) error {
 		// The same token makes a retried call launch one instance only.
 		ClientToken: awssdk.String(s.job.RunID + "-" + s.bakeID),
 	}
-	if attrs.Subnet != "" {
-		in.SubnetId = awssdk.String(attrs.Subnet)
-	}
+	s.placeInstance(in)
 	s.launchOptions(in)
 	if err := s.launchVolumes(in, ebs); err != nil {
 		return err
@@ -112,10 +109,7 @@ func (*stepRunInstance) Run(ctx context.Context, s *bakeState) error {
 		case types.InstanceStateNamePending:
 			return false, nil
 		case types.InstanceStateNameRunning:
-			s.address = awssdk.ToString(inst.PublicIpAddress)
-			if s.address == "" {
-				s.address = awssdk.ToString(inst.PrivateIpAddress)
-			}
+			s.address = s.sshAddress(inst)
 			return s.address != "", nil
 		}
 		return false, fmt.Errorf("instance %s is %s instead of running%s", s.instanceID, inst.State.Name, because(inst.StateReason))

@@ -17,15 +17,15 @@ type stepSecurityGroup struct{}
 func (*stepSecurityGroup) Name() string { return "security group" }
 
 func (*stepSecurityGroup) Run(ctx context.Context, s *bakeState) error {
-	s.phase("security group")
-	vpc, err := vpcOf(ctx, s.ec2, s.attrs.Subnet, s.region)
-	if err != nil {
-		return err
+	if s.ownGroups() {
+		return nil // the image's own groups: none is made
 	}
+	s.phase("security group")
+	vpc := s.net.vpc
 	s.groupName = resourceName(s, "sg")
 	s.groupCreate = &ec2.CreateSecurityGroupInput{
 		GroupName:         awssdk.String(s.groupName),
-		Description:       awssdk.String("imgraph: temporary SSH access to the bake of " + s.label + ", run " + s.job.RunID),
+		Description:       awssdk.String("imgraph: temporary group of the bake of " + s.label + ", run " + s.job.RunID),
 		VpcId:             awssdk.String(vpc),
 		TagSpecifications: tagSpecs(s.tempTags(), types.ResourceTypeSecurityGroup),
 	}

@@ -51,6 +51,7 @@ type instance struct {
 	server     *sshServer   // while running
 	closing    []*sshServer // stopped servers whose sessions may still be ending
 	sshErr     string       // why the SSH server could not listen
+	noPublicIP bool         // launched with AssociatePublicIpAddress false
 }
 
 func (in *instance) order() uint64 { return in.seq }
@@ -169,10 +170,7 @@ func runInstances(c *call) (any, *apiError) {
 		}
 		authorized = kp.publicKey
 	}
-	if id := p.get("SubnetId"); id != "" && id != r.subnet.id {
-		return nil, notFound("subnet", []string{id})
-	}
-	groups, err := c.launchGroups()
+	groups, noPublicIP, err := c.launchPlacement()
 	if err != nil {
 		return nil, err
 	}
@@ -245,6 +243,7 @@ func runInstances(c *call) (any, *apiError) {
 		in.keyName, in.authorized, in.groups, in.clientToken = keyName, authorized, groups, token
 		in.metadata, in.profile, in.userData, in.spot = metadata, profile, userData, spot
 		in.bootMode = instanceBootMode(img, img.architecture)
+		in.noPublicIP = noPublicIP
 		launched = append(launched, in)
 	}
 	if token != "" {
@@ -773,7 +772,7 @@ func privateIP(in *instance) string {
 // publicIP is shown while an instance is pending or running, as EC2
 // releases an instance's public address when it stops.
 func publicIP(in *instance) string {
-	if (in.state == "pending" || in.state == "running") && in.addr.IsValid() {
+	if (in.state == "pending" || in.state == "running") && in.addr.IsValid() && !in.noPublicIP {
 		return in.addr.String()
 	}
 	return ""

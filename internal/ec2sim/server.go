@@ -17,6 +17,7 @@ type call struct {
 	action   string
 	params   params // EC2's form; SSM's body is decoded by its handler
 	body     []byte
+	host     string // the Host the request was sent to (SSM): where a session's data channel is
 	seq      uint64 // the request's number
 	now      time.Time
 	describe bool // a Describe call: with TimeFactor 0, transitions happen on these
@@ -102,6 +103,7 @@ func (s *Sim) Handler() http.Handler {
 			"error": "unknown: the simulator serves GET /_sim/state, GET|DELETE /_sim/calls, GET|POST|DELETE /_sim/faults",
 		})
 	})
+	mux.HandleFunc("GET /v1/data-channel/{id}", s.serveDataChannel)
 	mux.HandleFunc("/", s.serveAPI)
 	return mux
 }

@@ -136,6 +136,8 @@ type Sim struct {
 	busy   map[string]int
 	doomed map[string]bool
 	held   chan string // the actions whose answers an answer-lost fault holds
+	// sessions are SSM's Session Manager sessions (session.go).
+	sessions *sessionTable
 
 	srv      *http.Server
 	endpoint string
@@ -315,6 +317,7 @@ func (s *Sim) Close() error {
 		}
 	}
 	s.inflight.Wait()
+	s.closeSessions()
 	s.mu.Lock()
 	var servers []*sshServer
 	for _, r := range s.regions {

@@ -100,6 +100,7 @@ func (s *Sim) startSSH(in *instance) {
 
 // stopSSH closes a stopping instance's SSH server; its sessions are killed.
 func (s *Sim) stopSSH(in *instance) {
+	s.endSessionsOf(in.id)
 	if in.server == nil {
 		return
 	}
@@ -111,6 +112,7 @@ func (s *Sim) stopSSH(in *instance) {
 // rebootSSH ends an instance's sessions and connections, as a reboot does;
 // the server listens on.
 func (s *Sim) rebootSSH(in *instance) {
+	s.endSessionsOf(in.id) // the agent restarts with the instance
 	if in.server != nil {
 		in.server.dropSessions()
 	}

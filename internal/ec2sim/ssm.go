@@ -22,6 +22,7 @@ type parameter struct {
 	version     int64
 	modified    time.Time
 	public      bool // registered from outside (/aws/service/…): read only
+	tags        map[string]string
 }
 
 func (pm *parameter) order() uint64 { return pm.seq }
@@ -32,6 +33,16 @@ var ssmActions = map[string]handler{
 	"GetParameters":   getParameters,
 	"PutParameter":    putParameter,
 	"DeleteParameter": deleteParameter,
+	// ssm_list.go
+	"GetParametersByPath": getParametersByPath,
+	"DescribeParameters":  describeParameters,
+	// ssm_tags.go
+	"AddTagsToResource":      addTagsToResource,
+	"ListTagsForResource":    listTagsForResource,
+	"RemoveTagsFromResource": removeTagsFromResource,
+	// session.go
+	"StartSession":     startSession,
+	"TerminateSession": terminateSession,
 }
 
 func (s *Sim) serveSSM(w http.ResponseWriter, r *http.Request, target, requestID string) {
@@ -51,7 +62,7 @@ func (s *Sim) serveSSM(w http.ResponseWriter, r *http.Request, target, requestID
 		return
 	}
 	out, aerr := s.dispatch(regionName, action, true, func(c *call) (any, *apiError) {
-		c.body = body
+		c.body, c.host = body, r.Host
 		h := ssmActions[action]
 		if h == nil {
 			return nil, newError("UnknownOperationException", "The simulator does not serve SSM's %s", action)
@@ -287,10 +298,20 @@ func putParameter(c *call) (any, *apiError) {
 		description: in.Description, version: 1, modified: c.now,
 	}
 	if old != nil {
-		pm.seq, pm.version = old.seq, old.version+1
+		pm.seq, pm.version, pm.tags = old.seq, old.version+1, old.tags
 		if in.Description == "" {
 			pm.description = old.description
 		}
+	}
+	if len(in.Tags) > 0 {
+		tags := map[string]string{}
+		for _, t := range in.Tags {
+			tags[t.Key] = t.Value
+		}
+		if err := checkParameterTags(nil, tags); err != nil {
+			return nil, err
+		}
+		pm.tags = tags
 	}
 	r.params[in.Name] = pm
 	return map[string]any{"Version": pm.version, "Tier": "Standard"}, nil
