@@ -191,8 +191,10 @@ func appendNew(list []string, s string) []string {
 // the image went away, so that it can be made again.
 //
 // A dead run's image that is available but still temporary was not kept:
-// with adopt it is finished and taken; without (the image has tests,
-// which no one can say it passed) it is removed and made again.
+// with adopt it is finished and taken (a copy, which is done once it is
+// available); without it is removed and made again (a bake's image,
+// which its run may have died before it was tested or given its AMI
+// attributes).
 func claimImage(ctx context.Context, client *ec2.Client, name, key, what string, tags map[string]string, adopt bool, poll, timeout time.Duration) (string, error) {
 	var id string
 	err := waitFor(ctx, poll, timeout, what, func(ctx context.Context) (bool, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -163,6 +164,43 @@ func TestSimAnUntestedImageOfADeadRunIsMadeAgain(t *testing.T) {
 	}
 	if img := w.imageState(home, got); img == nil || img.Tags[bake.TagTemporary] != "" || img.Tags[bake.TagRun] != run {
 		t.Errorf("the image made again: %+v", img)
+	}
+	w.noLeftovers(t, run)
+}
+
+// A RegisterImage whose answer was lost, retried and refused as a name
+// taken, finds the image it registered and goes on with it.
+func TestSimRegisterAgainAfterALostAnswer(t *testing.T) {
+	w := newSimWorld(t, Options{})
+	run := newRunID()
+	im := w.image("uefi", inlineShell("echo built > /etc/built"))
+	im.AWS.BootMode = "uefi"
+	var mu sync.Mutex
+	dropped := false
+	w.hook(func(action string) answer {
+		mu.Lock()
+		defer mu.Unlock()
+		if action == "RegisterImage" && !dropped {
+			dropped = true
+			return drop
+		}
+		return deliver
+	})
+	job := w.job(im, run, "")
+	id, err := w.baker.Bake(context.Background(), job.Job)
+	if err != nil {
+		t.Fatalf("bake: %v\nlog:\n%s", err, job.log)
+	}
+	client, err := w.baker.ec2In(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.DescribeImages(context.Background(), &ec2.DescribeImagesInput{ImageIds: []string{id}})
+	if err != nil || len(out.Images) != 1 || out.Images[0].BootMode != "uefi" || tagValue(out.Images[0].Tags, bake.TagTemporary) != "" {
+		t.Errorf("the image: %+v, %v", out, err)
+	}
+	if !dropped {
+		t.Error("no RegisterImage answer was lost")
 	}
 	w.noLeftovers(t, run)
 }

@@ -61,7 +61,7 @@ func (*stepCreateImage) Run(ctx context.Context, s *bakeState) error {
 		// Another run makes this very image (its name is the key's): it
 		// is this bake's once it is done.
 		what := fmt.Sprintf("waiting for image %s, which another run makes", s.imageName)
-		id, err = claimImage(ctx, s.ec2, s.imageName, s.job.Key, what, s.imageTags(), len(s.job.Image.Tests) == 0, s.b.opts.PollInterval, s.b.waitTimeout(imageWaitTimeout))
+		id, err = claimImage(ctx, s.ec2, s.imageName, s.job.Key, what, s.imageTags(), false, s.b.opts.PollInterval, s.b.waitTimeout(imageWaitTimeout))
 		if err != nil {
 			return err
 		}

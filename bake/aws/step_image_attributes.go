@@ -109,6 +109,15 @@ func (s *bakeState) registerAgain(ctx context.Context) error {
 	s.imageID, s.image = "", nil
 	cctx, unknown := watchAnswers(ctx)
 	out, err := s.ec2.RegisterImage(cctx, in)
+	if errorCode(err) == "InvalidAMIName.Duplicate" {
+		// RegisterImage takes no token: an attempt whose answer was lost
+		// may have registered it, and its retry finds the name taken. If
+		// the image of that name is this run's, it is this bake's.
+		img, lerr := imageOfName(ctx, s.ec2, s.imageName, s.b.opts.PollInterval, s.b.waitTimeout(instanceWaitTimeout))
+		if lerr == nil && tagValue(img.Tags, bake.TagRun) == s.job.RunID {
+			out, err = &ec2.RegisterImageOutput{ImageId: img.ImageId}, nil
+		}
+	}
 	if err != nil {
 		// Lost: the image may exist, and is looked for by its name once
 		// the instance is gone; otherwise the snapshots go by their tags.
