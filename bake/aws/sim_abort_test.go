@@ -22,7 +22,7 @@ func TestSimAbortLeavesOnlyARunningInstance(t *testing.T) {
 	if _, err := w.baker.Bake(ctx, job.Job); err == nil || strings.Contains(err.Error(), "left for debugging") {
 		t.Fatalf("bake whose tests fail: %v", err)
 	}
-	if !strings.Contains(job.log.String(), "no longer runs") {
+	if !strings.Contains(job.log.String(), "was imaged: cleaning up") {
 		t.Errorf("the log does not say why nothing was left:\n%s", job.log)
 	}
 	w.noLeftovers(t, run)

@@ -88,18 +88,26 @@ func (s *bakeState) startSession(ctx context.Context) error {
 }
 
 // dialSession is the communicator's dial: a stream of the session, or of
-// a new one when the session has ended.
+// a new one when the session has ended, or carries no more connections
+// (an agent that does not multiplex forwards one per session).
 func (s *bakeState) dialSession(ctx context.Context) (net.Conn, error) {
 	s.net.mu.Lock()
 	defer s.net.mu.Unlock()
+	why := ""
 	select {
 	case <-s.net.session.Done():
-		fmt.Fprintf(s.log, "==> session %s ended; starting another\n", s.net.sessionIDs[len(s.net.sessionIDs)-1])
+		why = "ended"
+	default:
+		if s.net.session.Exhausted() {
+			why = "carries one connection, which is used"
+		}
+	}
+	if why != "" {
+		fmt.Fprintf(s.log, "==> session %s %s; starting another\n", s.net.sessionIDs[len(s.net.sessionIDs)-1], why)
 		s.net.session.Close()
 		if err := s.startSession(ctx); err != nil {
 			return nil, err
 		}
-	default:
 	}
 	return s.net.session.Dial(ctx)
 }

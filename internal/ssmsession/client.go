@@ -57,7 +57,8 @@ func Open(ctx context.Context, streamURL, token string) (*Session, error) {
 	select {
 	case <-s.ready:
 	case <-s.conn.Done():
-		return nil, fmt.Errorf("session handshake: %w", s.conn.Err())
+		s.conn.Close() // and the WebSocket with it
+		return nil, fmt.Errorf("opening the session: %w", s.conn.Err())
 	case <-ctx.Done():
 		s.conn.Close()
 		return nil, fmt.Errorf("session handshake: %w", ctx.Err())
@@ -151,15 +152,41 @@ func (s *Session) keepalive() {
 }
 
 // Dial opens a connection to the forwarded port. A session the agent does
-// not multiplex carries one connection only.
+// not multiplex carries one connection only (see Exhausted). ctx ends the
+// wait for a channel the agent paused.
 func (s *Session) Dial(ctx context.Context) (net.Conn, error) {
 	select {
 	case <-s.conn.Done():
 		return nil, fmt.Errorf("the session has ended: %w", s.conn.Err())
 	default:
 	}
-	return s.mux.Open()
+	type opened struct {
+		conn net.Conn
+		err  error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		c, err := s.mux.Open()
+		ch <- opened{c, err}
+	}()
+	select {
+	case o := <-ch:
+		return o.conn, o.err
+	case <-ctx.Done():
+		// The open ends with the channel at the latest; what it opens
+		// is no one's.
+		go func() {
+			if o := <-ch; o.conn != nil {
+				o.conn.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
 }
+
+// Exhausted reports whether the session can carry no more connections:
+// an agent that does not multiplex forwards one per session.
+func (s *Session) Exhausted() bool { return s.mux.exhausted() }
 
 // Done is closed when the session's channel ends.
 func (s *Session) Done() <-chan struct{} { return s.conn.Done() }

@@ -68,6 +68,13 @@ func (m *Mux) closedErr() error {
 	return m.err
 }
 
+// exhausted reports whether a raw session's one stream was opened.
+func (m *Mux) exhausted() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.raw && m.next != 1
+}
+
 // Open opens a stream to the port.
 func (m *Mux) Open() (net.Conn, error) {
 	m.mu.Lock()

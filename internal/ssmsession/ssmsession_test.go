@@ -72,9 +72,15 @@ func TestSessionWithoutMultiplexing(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
+	if s.Exhausted() {
+		t.Error("a new session says it can carry no connection")
+	}
 	conn, err := s.Dial(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !s.Exhausted() {
+		t.Error("a session that is not multiplexed does not say its one connection is used")
 	}
 	if _, err := s.Dial(ctx); err == nil {
 		t.Error("a session that is not multiplexed gave a second connection")
