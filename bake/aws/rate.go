@@ -107,10 +107,23 @@ func limitOf(service, action string) limit {
 		return limit{2, 4}
 	case action == "CopyImage":
 		return limit{1, 2}
+	case unfilteredActions[action]:
+		// EC2 gives these a bucket of 50, refilled at 10 a second, when
+		// a call names neither a filter nor pagination, as a call by ids
+		// does (DescribeInstances of one instance, say).
+		return limit{10, 10}
 	case strings.HasPrefix(action, "Describe") || strings.HasPrefix(action, "Get"):
 		return limit{20, 40}
 	}
 	return limit{5, 10}
+}
+
+// unfilteredActions are the EC2 actions throttled harder when called
+// without a filter or pagination.
+var unfilteredActions = map[string]bool{
+	"DescribeInstances": true, "DescribeInstanceStatus": true, "DescribeNetworkInterfaces": true,
+	"DescribeSecurityGroups": true, "DescribeSnapshots": true, "DescribeSpotInstanceRequests": true,
+	"DescribeVolumes": true,
 }
 
 // limiter holds a bucket per region, service and action.

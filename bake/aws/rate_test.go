@@ -124,7 +124,8 @@ func TestLimitOf(t *testing.T) {
 		{"EC2", "CreateImage", 5},
 		{"EC2", "TerminateInstances", 5},
 		{"EC2", "DescribeImages", 20},
-		{"EC2", "DescribeInstances", 20},
+		{"EC2", "DescribeInstances", 10},
+		{"EC2", "DescribeSnapshots", 10},
 		{"SSM", "PutParameter", 3},
 		{"SSM", "GetParameter", 20},
 	} {

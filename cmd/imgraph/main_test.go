@@ -276,7 +276,7 @@ type summaryRow struct{ label, action, id string }
 
 // summary parses the table of a build's stdout, by label, and returns its
 // last line, the counts.
-func summary(t *testing.T, stdout string) (map[string]summaryRow, string) {
+func summary(t testing.TB, stdout string) (map[string]summaryRow, string) {
 	t.Helper()
 	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
 	if len(lines) < 2 || !strings.HasPrefix(lines[0], "IMAGE ") {

@@ -18,7 +18,8 @@ import (
 // Trees are copied with the simulator's lock released: requests that
 // race each other must still get EC2's answers.
 func TestConcurrentRequests(t *testing.T) {
-	w := newWorld(t, ec2sim.Options{})
+	// Six launches at once: more than EC2's RunInstances bucket holds.
+	w := newWorld(t, ec2sim.Options{RateLimitScale: 10})
 	c := w.ec2(home)
 	const n = 6
 	ids := make([]string, n)

@@ -54,6 +54,7 @@ type snapshot struct {
 	dir string
 	// external: dir is a base image's root filesystem, never removed.
 	external bool
+	perms    []volumePermission // createVolumePermission
 }
 
 func (sn *snapshot) order() uint64 { return sn.seq }
@@ -111,6 +112,7 @@ func describeSnapshots(c *call) (any, *apiError) {
 			return nil, err
 		}
 	}
+	restorableBy := p.list("RestorableBy")
 	var candidates []*snapshot
 	if ids := p.list("SnapshotId"); len(ids) > 0 {
 		var missingIDs []string
@@ -138,6 +140,9 @@ func describeSnapshots(c *call) (any, *apiError) {
 	var found []snapshotXML
 	for _, sn := range candidates {
 		if len(owners) > 0 && !ownedBy(owners, sn.owner, sn.alias) {
+			continue
+		}
+		if len(restorableBy) > 0 && !sn.restorableBy(restorableBy) {
 			continue
 		}
 		if matches(fs, sn.tags, snapshotField(sn)) {
@@ -176,7 +181,7 @@ func snapshotField(sn *snapshot) fieldFunc {
 			return []string{snapshotProgress(sn)}, true
 		case "kms-key-id":
 			return []string{sn.kmsKeyID}, true
-		case "storage-tier":
+		case "storage-tier", "transfer-type":
 			return []string{"standard"}, true
 		}
 		return nil, false
@@ -215,7 +220,7 @@ func describeVolumes(c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFilters(fs, volumeField(&volume{})); err != nil {
+	if err := checkFilters(fs, c.volumeField(&volume{})); err != nil {
 		return nil, err
 	}
 	var candidates []*volume
@@ -240,7 +245,7 @@ func describeVolumes(c *call) (any, *apiError) {
 	}
 	var found []volumeXML
 	for _, v := range candidates {
-		if matches(fs, v.tags, volumeField(v)) {
+		if matches(fs, v.tags, c.volumeField(v)) {
 			found = append(found, volumeToXML(v))
 		}
 	}
@@ -251,10 +256,26 @@ func describeVolumes(c *call) (any, *apiError) {
 	return &describeVolumesResponse{Volumes: items(page), NextToken: next}, nil
 }
 
-func volumeField(v *volume) fieldFunc {
+// volumeField gives a volume's values for DescribeVolumes' filters: every
+// one EC2 documents.
+func (c *call) volumeField(v *volume) fieldFunc {
 	return func(name string) ([]string, bool) {
 		att := v.attachment
 		switch name {
+		case "availability-zone-id":
+			if z := c.region.zoneNamed(v.az); z != nil {
+				return []string{z.id}, true
+			}
+			return nil, true
+		case "fast-restored", "multi-attach-enabled", "operator.managed":
+			return []string{"false"}, true
+		case "operator.principal":
+			return nil, true // no managing service
+		case "attachment.attach-time":
+			if att == nil {
+				return nil, true
+			}
+			return []string{formatTime(att.attached)}, true
 		case "volume-id":
 			return []string{v.id}, true
 		case "status":

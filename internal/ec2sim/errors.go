@@ -85,6 +85,8 @@ func notFound(kind string, ids []string) *apiError {
 		return newError("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", list)
 	case "subnet":
 		return newError("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", list)
+	case "network interface":
+		return newError("InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist", list)
 	}
 	return newError("InvalidID", "The ID '%s' is not valid", list)
 }

@@ -108,7 +108,8 @@ func newWorld(t *testing.T, opts ec2sim.Options) *world {
 
 // awsConfig is the configuration a client of the real API would load:
 // static credentials, a region, the simulator as endpoint and the standard
-// retryer (without waiting between attempts).
+// retryer, which waits between attempts only when it was throttled (the
+// simulator's rate limits refill in real time): 50ms, doubling up to 1s.
 func (w *world) awsConfig(region string) aws.Config {
 	w.t.Helper()
 	cfg, err := config.LoadDefaultConfig(context.Background(),
@@ -120,7 +121,12 @@ func (w *world) awsConfig(region string) aws.Config {
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = 10
-				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+				o.Backoff = retry.BackoffDelayerFunc(func(attempt int, err error) (time.Duration, error) {
+					if errorCode(err) != "RequestLimitExceeded" {
+						return 0, nil
+					}
+					return min(50*time.Millisecond<<(attempt-1), time.Second), nil
+				})
 			})
 		}),
 	)

@@ -164,6 +164,26 @@ func (c *call) ownImage(id string) (*image, *apiError) {
 	return im, nil
 }
 
+// attributeImage is the image Describe- or ModifyImageAttribute names:
+// one the caller sees, and owns (AuthFailure otherwise, as EC2 answers for
+// a public image of another account).
+func (c *call) attributeImage(id string) (*image, *apiError) {
+	if id == "" {
+		return nil, missing("ImageId")
+	}
+	if err := checkImageID(id); err != nil {
+		return nil, err
+	}
+	im := c.region.images[id]
+	if im == nil || !im.visible() {
+		return nil, notFound("image", []string{id})
+	}
+	if im.owner != Account {
+		return nil, newError("AuthFailure", "Not authorized for image:%s", id)
+	}
+	return im, nil
+}
+
 // launchableImage is the image RunInstances names.
 func (c *call) launchableImage(id string) (*image, *apiError) {
 	if err := checkImageID(id); err != nil {
@@ -477,7 +497,7 @@ func describeImages(c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFilters(fs, imageField(&image{})); err != nil {
+	if err := checkFilters(fs, c.imageField(&image{})); err != nil {
 		return nil, err
 	}
 	owners := p.list("Owner")
@@ -531,7 +551,7 @@ func describeImages(c *call) (any, *apiError) {
 		if im.deprecated(c.now) && im.owner != Account && !includeDeprecated && len(p.list("ImageId")) == 0 {
 			continue
 		}
-		if matches(fs, im.tags, imageField(im)) {
+		if matches(fs, im.tags, c.imageField(im)) {
 			found = append(found, imageToXML(im))
 		}
 	}
@@ -558,9 +578,18 @@ func executableByAny(im *image, users []string) bool {
 	return false
 }
 
-func imageField(im *image) fieldFunc {
+// imageField gives an image's values for DescribeImages' filters: every
+// one EC2 documents. Those about what the simulator's images never have
+// (kernels, product codes, watermarks, Inspector scans, Windows…) have no
+// value, and match nothing.
+func (c *call) imageField(im *image) fieldFunc {
 	return func(name string) ([]string, bool) {
-		one := func(v string) ([]string, bool) { return []string{v}, true }
+		one := func(v string) ([]string, bool) {
+			if v == "" {
+				return nil, true
+			}
+			return []string{v}, true
+		}
 		each := func(f func(m imageMapping) string) ([]string, bool) {
 			var out []string
 			for _, m := range im.mappings {
@@ -636,6 +665,27 @@ func imageField(im *image) fieldFunc {
 			return each(func(m imageMapping) string { return strconv.FormatBool(m.encrypted) })
 		case "block-device-mapping.delete-on-termination":
 			return each(func(m imageMapping) string { return strconv.FormatBool(m.deleteOnTermination) })
+		case "boot-mode":
+			return one("legacy-bios")
+		case "free-tier-eligible":
+			return one(strconv.FormatBool(im.alias == "amazon"))
+		case "image-allowed":
+			return one("true") // no Allowed AMIs settings
+		case "manifest-location":
+			return one(imageLocation(im))
+		case "sriov-net-support":
+			return one("simple")
+		case "public-ssm-parameter-name":
+			return c.publicParametersOf(im.id), true
+		case "image-watermark.source-image-creation-time", "image-watermark.source-image-id",
+			"image-watermark.source-image-region", "image-watermark.watermark-creation-time",
+			"image-watermark.watermark-key", "instance-type-specification.supported-instance-type",
+			"instance-type-specification.unsupported-instance-type", "kernel-id", "platform", "product-code",
+			"product-code.type", "ramdisk-id", "scan-result.critical-fix-available-since",
+			"scan-result.finding-scan-date", "scan-result.high-fix-available-since",
+			"scan-result.highest-finding-severity-label", "scan-result.informational-fix-available-since",
+			"scan-result.low-fix-available-since", "scan-result.medium-fix-available-since":
+			return nil, true
 		}
 		return nil, false
 	}
@@ -643,7 +693,7 @@ func imageField(im *image) fieldFunc {
 
 func modifyImageAttribute(c *call) (any, *apiError) {
 	p := c.params
-	im, err := c.ownImage(p.get("ImageId"))
+	im, err := c.attributeImage(p.get("ImageId"))
 	if err != nil {
 		return nil, err
 	}
@@ -775,7 +825,7 @@ func describeImageAttribute(c *call) (any, *apiError) {
 	if attr == "" {
 		return nil, missing("Attribute")
 	}
-	im, err := c.ownImage(p.get("ImageId"))
+	im, err := c.attributeImage(p.get("ImageId"))
 	if err != nil {
 		return nil, err
 	}
@@ -903,13 +953,19 @@ type imageAttributeResponse struct {
 	DeregistrationProtection *valueXML                     `xml:"deregistrationProtection,omitempty"`
 }
 
-func imageToXML(im *image) imageXML {
+// imageLocation is where EC2 says an EBS-backed image lies: its owner's
+// alias or id, and its name.
+func imageLocation(im *image) string {
 	owner := im.owner
 	if im.alias != "" {
 		owner = im.alias
 	}
+	return owner + "/" + im.name
+}
+
+func imageToXML(im *image) imageXML {
 	x := imageXML{
-		ImageID: im.id, ImageLocation: owner + "/" + im.name, ImageState: im.state, ImageOwnerID: im.owner,
+		ImageID: im.id, ImageLocation: imageLocation(im), ImageState: im.state, ImageOwnerID: im.owner,
 		CreationDate: formatTime(im.created), IsPublic: im.public(), Architecture: im.architecture,
 		ImageType: "machine", ImageOwnerAlias: im.alias, Name: im.name, Description: im.description,
 		RootDeviceType: "ebs", RootDeviceName: im.rootDevice, VirtualizationType: "hvm", Tags: tagSet(im.tags),
@@ -931,4 +987,17 @@ func imageToXML(im *image) imageXML {
 		}})
 	}
 	return x
+}
+
+// publicParametersOf names the public SSM parameters (/aws/service/…)
+// whose value is the image's id. (EC2 also finds images a parameter named
+// before; the simulator knows the current values only.)
+func (c *call) publicParametersOf(id string) []string {
+	var out []string
+	for _, pm := range byOrder(c.region.params) {
+		if pm.public && pm.value == id {
+			out = append(out, pm.name)
+		}
+	}
+	return out
 }

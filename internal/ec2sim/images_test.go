@@ -164,7 +164,9 @@ func TestImageLifecycle(t *testing.T) {
 	_, err = c.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{ImageId: aws.String(w.base), LaunchPermission: &types.LaunchPermissionModifications{
 		Add: []types.LaunchPermission{{UserId: aws.String("210987654321")}},
 	}})
-	wantCode(t, err, "UnauthorizedOperation")
+	wantCode(t, err, "AuthFailure") // Amazon's image
+	_, err = c.DescribeImageAttribute(ctx, &ec2.DescribeImageAttributeInput{ImageId: aws.String(w.base), Attribute: types.ImageAttributeNameLaunchPermission})
+	wantCode(t, err, "AuthFailure")
 	// The older form: Attribute, OperationType and lists.
 	_, err = c.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{ImageId: aws.String(imageID),
 		Attribute: aws.String("launchPermission"), OperationType: types.OperationTypeRemove, UserIds: []string{"210987654321"}})

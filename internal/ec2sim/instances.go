@@ -4,9 +4,11 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	"maps"
 	"net/netip"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +35,13 @@ type instance struct {
 	next         *transition
 	launched     time.Time
 	terminated   time.Time
-	addr         netip.Addr
+	subnet       *subnet
+	public       netip.Addr // while pending or running
+	private      netip.Addr // until terminated
+	eni          *networkInterface
+	booted       time.Time   // when it last reached running: its console's time
+	checks       *transition // its status checks, under way once it runs
+	checksOK     bool        // its status checks passed
 	metadata     metadataOptions
 	bootMode     string           // currentInstanceBootMode
 	profile      *instanceProfile // IAM's; nil: none
@@ -94,21 +102,9 @@ func stateCode(state string) int {
 const rootDevice = "/dev/xvda"
 
 var (
-	instanceIDPattern   = regexp.MustCompile(`^i-[0-9a-f]{8}([0-9a-f]{9})?$`)
-	instanceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[a-z0-9-]+$`)
-	// armFamily: Graviton families carry a g after their generation
-	// (t4g, m7g, c7gn, is4gen), and a1 is the first.
-	armFamily = regexp.MustCompile(`^(a1|[a-z]+[0-9]+g[a-z]*)$`)
+	instanceIDPattern = regexp.MustCompile(`^i-[0-9a-f]{8}([0-9a-f]{9})?$`)
+	eniIDPattern      = regexp.MustCompile(`^eni-[0-9a-f]{8}([0-9a-f]{9})?$`)
 )
-
-// instanceTypeArch is the architecture an instance type runs.
-func instanceTypeArch(t string) string {
-	family, _, _ := strings.Cut(t, ".")
-	if armFamily.MatchString(family) {
-		return "arm64"
-	}
-	return "x86_64"
-}
 
 func runInstances(c *call) (any, *apiError) {
 	p, r := c.params, c.region
@@ -150,16 +146,8 @@ func runInstances(c *call) (any, *apiError) {
 	if instanceType == "" {
 		instanceType = "m1.small"
 	}
-	if !instanceTypePattern.MatchString(instanceType) {
-		return nil, newError("InvalidParameterValue", "Invalid value '%s' for InstanceType.", instanceType)
-	}
-	imgArch := img.architecture
-	if imgArch == "i386" {
-		imgArch = "x86_64"
-	}
-	if arch := instanceTypeArch(instanceType); arch != imgArch {
-		return nil, newError("InvalidParameterValue", "The architecture '%s' of the specified instance type does not match the architecture '%s' of the specified AMI. "+
-			"Specify an instance type and an AMI that have matching architectures, and try again.", arch, img.architecture)
+	if _, err := launchType(instanceType, img); err != nil {
+		return nil, err
 	}
 	var authorized ssh.PublicKey
 	keyName := p.get("KeyName")
@@ -170,7 +158,7 @@ func runInstances(c *call) (any, *apiError) {
 		}
 		authorized = kp.publicKey
 	}
-	groups, noPublicIP, err := c.launchPlacement()
+	sn, groups, noPublicIP, err := c.launchPlacement()
 	if err != nil {
 		return nil, err
 	}
@@ -227,11 +215,12 @@ func runInstances(c *call) (any, *apiError) {
 	rid := newID("r-")
 	var launched []*instance
 	for i := range ids {
-		in, err := c.launch(ids[i], dirs[i], img, devices, specs)
+		in, err := c.launch(ids[i], dirs[i], img, sn, devices, specs)
 		if err != nil {
 			undo(maxCount)
 			for _, in := range launched {
-				c.sim.freeAddr(in.addr)
+				c.sim.freeAddr(in.public)
+				c.sim.freeAddr(in.private)
 				for _, d := range in.devices {
 					delete(r.volumes, d.volumeID)
 				}
@@ -270,29 +259,34 @@ func (r *region) reservationInstances(rid string) []*instance {
 
 // launch makes one pending instance of img on the tree dir: its volumes,
 // address and host key.
-func (c *call) launch(id, dir string, img *image, devices []devicePlan, specs map[string]map[string]string) (*instance, *apiError) {
+func (c *call) launch(id, dir string, img *image, sn *subnet, devices []devicePlan, specs map[string]map[string]string) (*instance, *apiError) {
 	s, r := c.sim, c.region
 	in := &instance{
 		seq: s.nextSeq(), id: id, dir: dir, imageID: img.id, architecture: img.architecture,
-		state: "pending", launched: c.now, tags: cloneTags(specs["instance"]),
+		state: "pending", launched: c.now, tags: cloneTags(specs["instance"]), subnet: sn,
 	}
-	addr, err := s.allocAddr()
-	if err != nil {
+	var err error
+	if in.private, err = s.allocPrivate(sn); err != nil {
+		return nil, newError("InsufficientFreeAddressesInSubnet", "There are not enough free addresses in subnet '%s' to satisfy the requested number of instances.", sn.id)
+	}
+	if in.public, err = s.allocPublic(); err != nil {
+		s.freeAddr(in.private)
 		return nil, internalError(err)
 	}
-	in.addr = addr
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err == nil {
 		in.hostKey, err = ssh.NewSignerFromKey(key)
 	}
 	if err != nil {
-		s.freeAddr(addr)
+		s.freeAddr(in.public)
+		s.freeAddr(in.private)
 		return nil, internalError(err)
 	}
+	in.eni = newNetworkInterface(in, c.now, specs["network-interface"])
 	for _, d := range devices {
 		v := &volume{
 			seq: s.nextSeq(), id: newID("vol-"), size: d.size, volumeType: d.volumeType,
-			encrypted: d.encrypted, kmsKeyID: d.kmsKeyID, az: r.subnet.az, state: "in-use",
+			encrypted: d.encrypted, kmsKeyID: d.kmsKeyID, az: sn.zone.name, state: "in-use",
 			created: c.now, tags: cloneTags(specs["volume"]), iops: d.iops, throughput: d.throughput,
 			attachment: &volumeAttachment{instanceID: in.id, device: d.device, attached: c.now, deleteOnTermination: d.deleteOnTermination},
 		}
@@ -550,6 +544,9 @@ func (c *call) advanceInstance(in *instance) {
 		delete(c.region.instances, in.id)
 		return
 	}
+	if c.ready(in.checks) {
+		in.checks, in.checksOK = nil, true
+	}
 	if !c.ready(in.next) {
 		return
 	}
@@ -559,9 +556,14 @@ func (c *call) advanceInstance(in *instance) {
 	case "running":
 		in.state = "running"
 		in.metadata.state = "applied"
+		in.booted = c.now
+		in.checks = c.startTransition("ok", statusDelay)
 		c.sim.startSSH(in)
 	case "stopped":
 		in.state = "stopped"
+		// EC2 releases a stopped instance's public address.
+		c.sim.freeAddr(in.public)
+		in.public = netip.Addr{}
 	case "terminated":
 		c.finishTermination(in)
 	}
@@ -578,8 +580,9 @@ func (c *call) finishTermination(in *instance) {
 	}
 	in.closing = nil
 	s.removeTree(in.dir)
-	s.freeAddr(in.addr)
-	in.addr = netip.Addr{}
+	s.freeAddr(in.public)
+	s.freeAddr(in.private)
+	in.public, in.private = netip.Addr{}, netip.Addr{}
 	for _, d := range in.devices {
 		v := r.volumes[d.volumeID]
 		if v == nil {
@@ -635,6 +638,9 @@ func describeInstances(c *call) (any, *apiError) {
 	}()
 	var candidates []*instance
 	if ids := p.list("InstanceId"); len(ids) > 0 {
+		if p.has("MaxResults") {
+			return nil, newError("InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults")
+		}
 		if candidates, err = c.instancesNamed(ids); err != nil {
 			return nil, err
 		}
@@ -676,14 +682,36 @@ func describeInstances(c *call) (any, *apiError) {
 	return out, nil
 }
 
+// instanceField gives an instance's values for DescribeInstances'
+// filters: every one EC2 documents. Those about features the simulator
+// does not have (Elastic IPs, IPv6, Outposts, capacity reservations,
+// dedicated hosts, product codes…) have no value, and match nothing.
 func (c *call) instanceField(in *instance) fieldFunc {
-	return func(name string) ([]string, bool) {
+	r := c.region
+	field := func(name string) ([]string, bool) {
 		one := func(v string) ([]string, bool) {
 			if v == "" {
 				return nil, true
 			}
 			return []string{v}, true
 		}
+		devices := func(f func(attachment) string) ([]string, bool) {
+			var out []string
+			for _, d := range in.devices {
+				out = append(out, f(d))
+			}
+			return out, true
+		}
+		zone, subnetID, eniID, mac, attachID, attached := "", "", "", "", "", ""
+		zoneID := ""
+		if in.subnet != nil {
+			zone, zoneID, subnetID = in.subnet.zone.name, in.subnet.zone.id, in.subnet.id
+		}
+		if in.eni != nil {
+			eniID, mac, attachID, attached = in.eni.id, in.eni.mac, in.eni.attachmentID, formatTime(in.eni.attached)
+		}
+		live := in.state != "terminated" // what a terminated instance no longer shows
+		public := publicIP(in)
 		switch name {
 		case "instance-id":
 			return one(in.id)
@@ -705,22 +733,124 @@ func (c *call) instanceField(in *instance) fieldFunc {
 			return one(in.clientToken)
 		case "owner-id":
 			return one(Account)
-		case "vpc-id":
-			return one(c.region.vpc.id)
-		case "subnet-id":
-			return one(c.region.subnet.id)
-		case "availability-zone", "placement.availability-zone":
-			return one(c.region.subnet.az)
-		case "private-ip-address", "network-interface.addresses.private-ip-address":
-			return one(privateIP(in))
-		case "ip-address", "network-interface.addresses.association.public-ip":
-			return one(publicIP(in))
+		case "launch-index":
+			return one(strconv.Itoa(in.launchIndex))
 		case "launch-time":
 			return one(formatTime(in.launched))
+		case "reason":
+			return one(in.reason)
+		case "state-reason-code":
+			if in.stateReason == nil {
+				return nil, true
+			}
+			return one(in.stateReason.Code)
+		case "state-reason-message":
+			if in.stateReason == nil {
+				return nil, true
+			}
+			return one(in.stateReason.Message)
+		case "vpc-id":
+			if !live {
+				return nil, true
+			}
+			return one(r.vpc.id)
+		case "subnet-id":
+			if !live {
+				return nil, true
+			}
+			return one(subnetID)
+		case "availability-zone", "placement.availability-zone":
+			return one(zone)
+		case "availability-zone-id":
+			return one(zoneID)
+		case "tenancy":
+			return one("default")
+		case "private-ip-address", "network-interface.addresses.private-ip-address", "network-interface.private-ip-address":
+			return one(privateIP(in))
+		case "private-dns-name", "network-interface.addresses.private-dns-name", "network-interface.private-dns-name":
+			return one(privateDNS(r.name, privateIP(in)))
+		case "ip-address", "network-interface.addresses.association.public-ip", "network-interface.association.public-ip":
+			return one(public)
+		case "dns-name", "network-interface.addresses.association.public-dns-name", "network-interface.association.public-dns-name",
+			"network-interface.public-dns-name":
+			return one(publicDNS(r.name, public))
+		case "network-interface.addresses.association.ip-owner-id", "network-interface.association.ip-owner-id":
+			if public == "" {
+				return nil, true
+			}
+			return one("amazon")
+		case "network-interface.addresses.primary":
+			return one("true")
+		case "network-interface.attachment.attach-time":
+			return one(attached)
+		case "network-interface.attachment.attachment-id":
+			return one(attachID)
+		case "network-interface.attachment.delete-on-termination":
+			return one("true")
+		case "network-interface.attachment.device-index", "network-interface.attachment.network-card-index":
+			return one("0")
+		case "network-interface.attachment.instance-id":
+			return one(in.id)
+		case "network-interface.attachment.instance-owner-id", "network-interface.owner-id":
+			return one(Account)
+		case "network-interface.attachment.status":
+			return one("attached")
+		case "network-interface.availability-zone":
+			return one(zone)
+		case "network-interface.deny-all-igw-traffic", "network-interface.ipv6-native",
+			"network-interface.requester-managed", "network-interface.operator.managed":
+			return one("false")
+		case "network-interface.description":
+			return []string{""}, true
+		case "network-interface.group-id":
+			return in.groups, true
+		case "network-interface.group-name":
+			return c.groupNames(in.groups), true
+		case "network-interface.mac-address":
+			return one(mac)
+		case "network-interface.network-interface-id":
+			return one(eniID)
+		case "network-interface.source-dest-check", "source-dest-check":
+			return one("true")
+		case "network-interface.status":
+			return one("in-use")
+		case "network-interface.subnet-id":
+			return one(subnetID)
+		case "network-interface.vpc-id":
+			return one(r.vpc.id)
+		case "network-interface.tag-key":
+			if in.eni == nil {
+				return nil, true
+			}
+			return slices.Sorted(maps.Keys(in.eni.tags)), true
+		case "network-interface.tag-value":
+			if in.eni == nil {
+				return nil, true
+			}
+			return slices.Collect(maps.Values(in.eni.tags)), true
+		case "network-interface.addresses.association.allocation-id", "network-interface.addresses.association.association-id",
+			"network-interface.addresses.association.carrier-ip", "network-interface.addresses.association.customer-owned-ip",
+			"network-interface.association.allocation-id", "network-interface.association.association-id",
+			"network-interface.association.carrier-ip", "network-interface.association.customer-owned-ip",
+			"network-interface.ipv4-prefixes.ipv4-prefix", "network-interface.ipv6-address",
+			"network-interface.ipv6-addresses.ipv6-address", "network-interface.ipv6-addresses.is-primary-ipv6",
+			"network-interface.ipv6-prefixes.ipv6-prefix", "network-interface.operator.principal",
+			"network-interface.outpost-arn", "network-interface.requester-id":
+			return nil, true // no Elastic IP, IPv6, prefix, Outpost or managing service
 		case "root-device-type":
 			return one("ebs")
 		case "root-device-name":
 			return one(rootDevice)
+		case "block-device-mapping.volume-id":
+			return devices(func(d attachment) string { return d.volumeID })
+		case "block-device-mapping.device-name":
+			return devices(func(d attachment) string { return d.device })
+		case "block-device-mapping.attach-time":
+			return devices(func(d attachment) string { return formatTime(d.attached) })
+		case "block-device-mapping.delete-on-termination":
+			return devices(func(d attachment) string { return strconv.FormatBool(d.deleteOnTermination) })
+		case "block-device-mapping.status":
+			return devices(func(attachment) string { return deviceStatus(in) })
 		case "metadata-options.http-tokens":
 			return one(in.metadata.httpTokens)
 		case "metadata-options.http-endpoint":
@@ -734,46 +864,88 @@ func (c *call) instanceField(in *instance) fieldFunc {
 				return nil, true
 			}
 			return one(in.profile.arn())
+		case "metadata-options.http-protocol-ipv4":
+			return one("enabled")
+		case "metadata-options.http-protocol-ipv6":
+			return one(in.metadata.protocolIPv6)
+		case "metadata-options.http-put-response-hop-limit":
+			return one(strconv.Itoa(in.metadata.hopLimit))
+		case "metadata-options.instance-metadata-tags":
+			return one(in.metadata.instanceTags)
+		case "metadata-options.state":
+			return one(in.metadata.state)
 		case "instance.group-id", "group-id":
 			return in.groups, true
 		case "instance.group-name", "group-name":
-			var names []string
-			for _, id := range in.groups {
-				if g := c.region.groups[id]; g != nil {
-					names = append(names, g.name)
-				}
-			}
-			return names, true
-		case "block-device-mapping.volume-id":
-			var ids []string
-			for _, d := range in.devices {
-				ids = append(ids, d.volumeID)
-			}
-			return ids, true
-		case "block-device-mapping.device-name":
-			var names []string
-			for _, d := range in.devices {
-				names = append(names, d.device)
-			}
-			return names, true
+			return c.groupNames(in.groups), true
+		case "boot-mode", "current-instance-boot-mode":
+			return one("legacy-bios")
+		case "capacity-reservation-specification.capacity-reservation-preference":
+			return one("open")
+		case "ebs-optimized", "enclave-options.enabled", "hibernation-options.configured", "operator.managed",
+			"private-dns-name-options.enable-resource-name-dns-a-record",
+			"private-dns-name-options.enable-resource-name-dns-aaaa-record":
+			return one("false")
+		case "ena-support":
+			return one("true")
+		case "hypervisor":
+			return one("xen")
+		case "virtualization-type":
+			return one("hvm")
+		case "maintenance-options.auto-recovery", "network-performance-options.bandwidth-weighting":
+			return one("default")
+		case "monitoring-state":
+			return one("disabled")
+		case "platform-details":
+			return one("Linux/UNIX")
+		case "usage-operation":
+			return one("RunInstances")
+		case "usage-operation-update-time":
+			return one(formatTime(in.launched))
+		case "private-dns-name-options.hostname-type":
+			return one("ip-name")
+		case "affinity", "capacity-reservation-id", "host-id", "iam-instance-profile.id",
+			"ipv6-address", "kernel-id", "operator.principal", "outpost-arn",
+			"placement-group-name", "placement-partition-number", "platform", "product-code", "product-code.type",
+			"ramdisk-id", "requester-id", "tpm-support":
+			// Dedicated hosts, instance profile ids, IPv6, kernels,
+			// Outposts, placement groups, Windows, product codes,
+			// NitroTPM: an instance of the simulator has none of these.
+			return nil, true
 		}
 		return nil, false
 	}
+	return func(name string) ([]string, bool) {
+		values, known := field(name)
+		if known && in.state == "terminated" && strings.HasPrefix(name, "network-interface.") {
+			return nil, true // a terminated instance has no interface
+		}
+		return values, known
+	}
+}
+
+// deviceStatus is how an instance's volumes are attached.
+func deviceStatus(in *instance) string {
+	if in.state == "pending" {
+		return "attaching"
+	}
+	return "attached"
 }
 
 // privateIP is shown until an instance is terminated.
 func privateIP(in *instance) string {
-	if in.state == "terminated" || !in.addr.IsValid() {
+	if in.state == "terminated" || !in.private.IsValid() {
 		return ""
 	}
-	return in.addr.String()
+	return in.private.String()
 }
 
 // publicIP is shown while an instance is pending or running, as EC2
-// releases an instance's public address when it stops.
+// releases an instance's public address when it stops (and gives it
+// another when it starts again).
 func publicIP(in *instance) string {
-	if (in.state == "pending" || in.state == "running") && in.addr.IsValid() && !in.noPublicIP {
-		return in.addr.String()
+	if (in.state == "pending" || in.state == "running") && in.public.IsValid() && !in.noPublicIP {
+		return in.public.String()
 	}
 	return ""
 }
@@ -802,6 +974,7 @@ func stopInstances(c *call) (any, *apiError) {
 		in.reason = fmt.Sprintf("User initiated (%s GMT)", c.now.UTC().Format("2006-01-02 15:04:05"))
 		in.stateReason = &stateReasonXML{Code: "Client.UserInitiatedShutdown", Message: "Client.UserInitiatedShutdown: User initiated shutdown"}
 		c.sim.stopSSH(in)
+		in.checks, in.checksOK = nil, false
 		in.next = c.startTransition("stopped", stopDelay)
 	}), nil
 }
@@ -815,6 +988,16 @@ func startInstances(c *call) (any, *apiError) {
 		switch in.state {
 		case "stopping", "shutting-down", "terminated":
 			return nil, newError("IncorrectInstanceState", "The instance '%s' is not in a state from which it can be started.", in.id)
+		}
+	}
+	// A stopped instance gets a new public address as it starts.
+	for _, in := range ins {
+		if in.state == "stopped" && !in.public.IsValid() {
+			a, err := c.sim.allocPublic()
+			if err != nil {
+				return nil, internalError(err)
+			}
+			in.public = a
 		}
 	}
 	return c.changeStates(ins, func(in *instance) {
@@ -842,6 +1025,7 @@ func terminateInstances(c *call) (any, *apiError) {
 		in.reason = fmt.Sprintf("User initiated (%s GMT)", c.now.UTC().Format("2006-01-02 15:04:05"))
 		in.stateReason = &stateReasonXML{Code: "Client.UserInitiatedShutdown", Message: "Client.UserInitiatedShutdown: User initiated shutdown"}
 		c.sim.stopSSH(in)
+		in.checks, in.checksOK = nil, false
 		in.next = c.startTransition("terminated", terminateDelay)
 	}), nil
 }
@@ -906,53 +1090,44 @@ type metadataXML struct {
 }
 
 type instanceXML struct {
-	InstanceID         string                       `xml:"instanceId"`
-	ImageID            string                       `xml:"imageId"`
-	State              stateXML                     `xml:"instanceState"`
-	PrivateDNSName     string                       `xml:"privateDnsName"`
-	DNSName            string                       `xml:"dnsName"`
-	Reason             string                       `xml:"reason"`
-	KeyName            string                       `xml:"keyName,omitempty"`
-	LaunchIndex        int                          `xml:"amiLaunchIndex"`
-	ProductCodes       itemSet[struct{}]            `xml:"productCodes"`
-	InstanceType       string                       `xml:"instanceType"`
-	LaunchTime         string                       `xml:"launchTime"`
-	Placement          placementXML                 `xml:"placement"`
-	Monitoring         monitoringXML                `xml:"monitoring"`
-	SubnetID           string                       `xml:"subnetId,omitempty"`
-	VpcID              string                       `xml:"vpcId,omitempty"`
-	PrivateIP          string                       `xml:"privateIpAddress,omitempty"`
-	PublicIP           string                       `xml:"ipAddress,omitempty"`
-	SourceDestCheck    bool                         `xml:"sourceDestCheck"`
-	Groups             itemSet[groupXML]            `xml:"groupSet"`
-	StateReason        *stateReasonXML              `xml:"stateReason,omitempty"`
-	Architecture       string                       `xml:"architecture"`
-	RootDeviceType     string                       `xml:"rootDeviceType"`
-	RootDeviceName     string                       `xml:"rootDeviceName"`
-	BlockDevices       itemSet[instanceDeviceXML]   `xml:"blockDeviceMapping"`
-	VirtualizationType string                       `xml:"virtualizationType"`
-	ClientToken        string                       `xml:"clientToken"`
-	Tags               itemSet[tagXML]              `xml:"tagSet"`
-	Hypervisor         string                       `xml:"hypervisor"`
-	EbsOptimized       bool                         `xml:"ebsOptimized"`
-	EnaSupport         bool                         `xml:"enaSupport"`
-	MetadataOptions    metadataXML                  `xml:"metadataOptions"`
-	IamInstanceProfile *instanceProfileXML          `xml:"iamInstanceProfile,omitempty"`
-	InstanceLifecycle  string                       `xml:"instanceLifecycle,omitempty"`
-	SpotRequestID      string                       `xml:"spotInstanceRequestId,omitempty"`
-	PlatformDetails    string                       `xml:"platformDetails"`
-	UsageOperation     string                       `xml:"usageOperation"`
-	BootMode           string                       `xml:"currentInstanceBootMode"`
-	NetworkInterfaces  itemSet[networkInterfaceXML] `xml:"networkInterfaceSet"`
-}
-
-type networkInterfaceXML struct {
-	NetworkInterfaceID string `xml:"networkInterfaceId"`
-	SubnetID           string `xml:"subnetId"`
-	VpcID              string `xml:"vpcId"`
-	OwnerID            string `xml:"ownerId"`
-	Status             string `xml:"status"`
-	PrivateIP          string `xml:"privateIpAddress"`
+	InstanceID         string                        `xml:"instanceId"`
+	ImageID            string                        `xml:"imageId"`
+	State              stateXML                      `xml:"instanceState"`
+	PrivateDNSName     string                        `xml:"privateDnsName"`
+	DNSName            string                        `xml:"dnsName"`
+	Reason             string                        `xml:"reason"`
+	KeyName            string                        `xml:"keyName,omitempty"`
+	LaunchIndex        int                           `xml:"amiLaunchIndex"`
+	ProductCodes       itemSet[struct{}]             `xml:"productCodes"`
+	InstanceType       string                        `xml:"instanceType"`
+	LaunchTime         string                        `xml:"launchTime"`
+	Placement          placementXML                  `xml:"placement"`
+	Monitoring         monitoringXML                 `xml:"monitoring"`
+	SubnetID           string                        `xml:"subnetId,omitempty"`
+	VpcID              string                        `xml:"vpcId,omitempty"`
+	PrivateIP          string                        `xml:"privateIpAddress,omitempty"`
+	PublicIP           string                        `xml:"ipAddress,omitempty"`
+	SourceDestCheck    bool                          `xml:"sourceDestCheck"`
+	Groups             itemSet[groupXML]             `xml:"groupSet"`
+	StateReason        *stateReasonXML               `xml:"stateReason,omitempty"`
+	Architecture       string                        `xml:"architecture"`
+	RootDeviceType     string                        `xml:"rootDeviceType"`
+	RootDeviceName     string                        `xml:"rootDeviceName"`
+	BlockDevices       itemSet[instanceDeviceXML]    `xml:"blockDeviceMapping"`
+	VirtualizationType string                        `xml:"virtualizationType"`
+	ClientToken        string                        `xml:"clientToken"`
+	Tags               itemSet[tagXML]               `xml:"tagSet"`
+	Hypervisor         string                        `xml:"hypervisor"`
+	EbsOptimized       bool                          `xml:"ebsOptimized"`
+	EnaSupport         bool                          `xml:"enaSupport"`
+	MetadataOptions    metadataXML                   `xml:"metadataOptions"`
+	IamInstanceProfile *instanceProfileXML           `xml:"iamInstanceProfile,omitempty"`
+	InstanceLifecycle  string                        `xml:"instanceLifecycle,omitempty"`
+	SpotRequestID      string                        `xml:"spotInstanceRequestId,omitempty"`
+	PlatformDetails    string                        `xml:"platformDetails"`
+	UsageOperation     string                        `xml:"usageOperation"`
+	BootMode           string                        `xml:"currentInstanceBootMode"`
+	NetworkInterfaces  itemSet[instanceInterfaceXML] `xml:"networkInterfaceSet"`
 }
 
 type reservationXML struct {
@@ -991,12 +1166,16 @@ func (c *call) reservation(rid string, ins []*instance) *runInstancesResponse {
 
 func (c *call) instanceXML(in *instance) instanceXML {
 	r := c.region
+	zone := ""
+	if in.subnet != nil {
+		zone = in.subnet.zone.name
+	}
 	x := instanceXML{
 		InstanceID: in.id, ImageID: in.imageID,
 		State:  stateXML{Code: stateCode(in.state), Name: in.state},
 		Reason: in.reason, KeyName: in.keyName, LaunchIndex: in.launchIndex,
 		InstanceType: in.instanceType, LaunchTime: formatTime(in.launched),
-		Placement:   placementXML{AvailabilityZone: r.subnet.az, Tenancy: "default"},
+		Placement:   placementXML{AvailabilityZone: zone, Tenancy: "default"},
 		Monitoring:  monitoringXML{State: "disabled"},
 		StateReason: in.stateReason, Architecture: in.architecture,
 		RootDeviceType: "ebs", RootDeviceName: rootDevice, VirtualizationType: "hvm",
@@ -1010,30 +1189,24 @@ func (c *call) instanceXML(in *instance) instanceXML {
 		},
 	}
 	if in.state != "terminated" {
-		x.SubnetID, x.VpcID, x.SourceDestCheck = r.subnet.id, r.vpc.id, true
+		x.SubnetID, x.VpcID, x.SourceDestCheck = in.subnet.id, r.vpc.id, true
 		for _, id := range in.groups {
 			if g := r.groups[id]; g != nil {
 				x.Groups.Items = append(x.Groups.Items, groupXML{GroupID: g.id, GroupName: g.name})
 			}
 		}
 		if ip := privateIP(in); ip != "" {
-			x.PrivateIP = ip
-			x.PrivateDNSName = "ip-" + dnsLabel(ip) + "." + internalDomain(r.name)
-			x.NetworkInterfaces.Items = []networkInterfaceXML{{
-				NetworkInterfaceID: stableID("eni-", in.id), SubnetID: r.subnet.id, VpcID: r.vpc.id,
-				OwnerID: Account, Status: "in-use", PrivateIP: ip,
-			}}
+			x.PrivateIP, x.PrivateDNSName = ip, privateDNS(r.name, ip)
 		}
 		if ip := publicIP(in); ip != "" {
-			x.PublicIP = ip
-			x.DNSName = "ec2-" + dnsLabel(ip) + "." + publicDomain(r.name)
+			x.PublicIP, x.DNSName = ip, publicDNS(r.name, ip)
+		}
+		if in.eni != nil {
+			x.NetworkInterfaces.Items = []instanceInterfaceXML{c.instanceInterfaceXML(in.eni)}
 		}
 	}
 	for _, d := range in.devices {
-		status := "attached"
-		if in.state == "pending" {
-			status = "attaching"
-		}
+		status := deviceStatus(in)
 		x.BlockDevices.Items = append(x.BlockDevices.Items, instanceDeviceXML{
 			DeviceName: d.device,
 			Ebs:        instanceEbsXML{VolumeID: d.volumeID, Status: status, AttachTime: formatTime(d.attached), DeleteOnTermination: d.deleteOnTermination},

@@ -33,7 +33,7 @@ func TestInstanceLifecycle(t *testing.T) {
 		GroupName: aws.String("bake-sg"), Description: aws.String("temporary"),
 	}))
 	subnets := must[*ec2.DescribeSubnetsOutput](t)(c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{
-		Filters: []types.Filter{{Name: aws.String("default-for-az"), Values: []string{"true"}}},
+		Filters: []types.Filter{{Name: aws.String("default-for-az"), Values: []string{"true"}}, filter("availability-zone", "us-east-1b")},
 	}))
 	if len(subnets.Subnets) != 1 {
 		t.Fatalf("%d default subnets", len(subnets.Subnets))
@@ -73,9 +73,12 @@ func TestInstanceLifecycle(t *testing.T) {
 		*in.SubnetId != subnet || in.VpcId == nil || in.Architecture != types.ArchitectureValuesX8664 {
 		t.Errorf("instance %+v", in)
 	}
-	if in.PublicIpAddress == nil || in.PrivateIpAddress == nil || *in.PublicIpAddress != *in.PrivateIpAddress ||
-		!strings.HasPrefix(*in.PublicIpAddress, "127.") {
-		t.Errorf("addresses: public %v private %v; want one loopback address", aws.ToString(in.PublicIpAddress), aws.ToString(in.PrivateIpAddress))
+	// Two loopback addresses: the public one from 127.0.0.2 up, the
+	// private one in the subnet's range (172.31.16.0/20 moved to 127.31.16.0/20).
+	if aws.ToString(in.PublicIpAddress) != "127.0.0.2" || aws.ToString(in.PrivateIpAddress) != "127.31.16.4" ||
+		*in.Placement.AvailabilityZone != "us-east-1b" {
+		t.Errorf("addresses: public %v private %v in %s; want 127.0.0.2 and 127.31.16.4 in us-east-1b",
+			aws.ToString(in.PublicIpAddress), aws.ToString(in.PrivateIpAddress), *in.Placement.AvailabilityZone)
 	}
 	if len(in.SecurityGroups) != 1 || *in.SecurityGroups[0].GroupId != *sg.GroupId || *in.SecurityGroups[0].GroupName != "bake-sg" {
 		t.Errorf("security groups %+v", in.SecurityGroups)
@@ -173,7 +176,9 @@ func TestInstanceLifecycle(t *testing.T) {
 }
 
 func TestRunInstancesErrors(t *testing.T) {
-	w := newWorld(t, ec2sim.Options{})
+	// A dozen RunInstances at once: more than EC2's bucket (5, then 2 a
+	// second) lets through without waiting.
+	w := newWorld(t, ec2sim.Options{RateLimitScale: 10})
 	c := w.ec2(home)
 	run := func(mod func(*ec2.RunInstancesInput)) error {
 		in := &ec2.RunInstancesInput{ImageId: aws.String(w.base), InstanceType: types.InstanceTypeT3Micro, MinCount: aws.Int32(1), MaxCount: aws.Int32(1)}
@@ -193,6 +198,10 @@ func TestRunInstancesErrors(t *testing.T) {
 		{"unknown group", func(in *ec2.RunInstancesInput) { in.SecurityGroupIds = []string{"sg-0123456789abcdef0"} }, "InvalidGroup.NotFound"},
 		{"unknown subnet", func(in *ec2.RunInstancesInput) { in.SubnetId = aws.String("subnet-0123456789abcdef0") }, "InvalidSubnetID.NotFound"},
 		{"bad type", func(in *ec2.RunInstancesInput) { in.InstanceType = "huge" }, "InvalidParameterValue"},
+		{"unknown type", func(in *ec2.RunInstancesInput) { in.InstanceType = "t3.bogus" }, "InvalidParameterValue"},
+		{"unknown zone", func(in *ec2.RunInstancesInput) {
+			in.Placement = &types.Placement{AvailabilityZone: aws.String("us-east-1z")}
+		}, "InvalidParameterValue"},
 		{"arm type, x86 image", func(in *ec2.RunInstancesInput) { in.InstanceType = types.InstanceTypeT4gMicro }, "InvalidParameterValue"},
 		{"volume smaller than its snapshot", func(in *ec2.RunInstancesInput) {
 			in.BlockDeviceMappings = []types.BlockDeviceMapping{{DeviceName: aws.String("/dev/xvda"), Ebs: &types.EbsBlockDevice{VolumeSize: aws.Int32(4)}}}
@@ -260,15 +269,20 @@ func TestClientTokenAndAddresses(t *testing.T) {
 	}
 	a := *first.Instances[0].InstanceId
 	b := w.run(home, w.base, "")
-	ipA, ipB := *w.instance(home, a).PrivateIpAddress, *w.instance(home, b).PrivateIpAddress
-	if ipA != "127.0.0.2" || ipB != "127.0.0.3" {
-		t.Errorf("addresses %s and %s; want 127.0.0.2 and 127.0.0.3", ipA, ipB)
+	// Launches that name no zone go to each zone in turn.
+	inA, inB := w.instance(home, a), w.instance(home, b)
+	if *inA.PublicIpAddress != "127.0.0.2" || *inB.PublicIpAddress != "127.0.0.3" ||
+		*inA.PrivateIpAddress != "127.31.0.4" || *inB.PrivateIpAddress != "127.31.16.4" ||
+		*inA.Placement.AvailabilityZone != "us-east-1a" || *inB.Placement.AvailabilityZone != "us-east-1b" {
+		t.Errorf("addresses %s (%s, %s) and %s (%s, %s)", *inA.PublicIpAddress, *inA.PrivateIpAddress, *inA.Placement.AvailabilityZone,
+			*inB.PublicIpAddress, *inB.PrivateIpAddress, *inB.Placement.AvailabilityZone)
 	}
 	c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{a}})
-	w.instance(home, a) // terminated: its address is free
-	d := w.run(home, w.base, "")
-	if ip := *w.instance(home, d).PrivateIpAddress; ip != "127.0.0.2" {
-		t.Errorf("a new instance got %s; want the freed 127.0.0.2", ip)
+	w.instance(home, a) // terminated: its addresses are free
+	d := must[*ec2.RunInstancesOutput](t)(c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(w.base), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		Placement: &types.Placement{AvailabilityZone: aws.String("us-east-1a")}}))
+	if in := w.instance(home, *d.Instances[0].InstanceId); *in.PublicIpAddress != "127.0.0.2" || *in.PrivateIpAddress != "127.31.0.4" {
+		t.Errorf("a new instance in us-east-1a got %s and %s; want the freed 127.0.0.2 and 127.31.0.4", *in.PublicIpAddress, *in.PrivateIpAddress)
 	}
 	calls := w.sim.Calls()[home]
 	if calls["RunInstances"] != 4 || calls["TerminateInstances"] != 1 {
@@ -304,9 +318,5 @@ func TestVolumesKeptAfterTermination(t *testing.T) {
 	wantCode(t, err, "InvalidVolume.NotFound")
 	if _, err := c.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: aws.String(root)}); err != nil {
 		t.Fatal(err)
-	}
-	zones := must[*ec2.DescribeAvailabilityZonesOutput](t)(c.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{}))
-	if len(zones.AvailabilityZones) != 1 || *zones.AvailabilityZones[0].ZoneName != "us-east-1a" || zones.AvailabilityZones[0].State != types.AvailabilityZoneStateAvailable {
-		t.Errorf("zones %+v", zones.AvailabilityZones)
 	}
 }

@@ -53,8 +53,8 @@ func TestParams(t *testing.T) {
 
 func TestZoneID(t *testing.T) {
 	for region, want := range map[string]string{"us-east-1": "use1-az1", "eu-central-1": "euc1-az1", "ap-southeast-2": "apse2-az1", "ap-northeast-1": "apne1-az1"} {
-		if got := zoneID(region); got != want {
-			t.Errorf("zoneID(%s) = %s; want %s", region, got, want)
+		if got := zoneIDPrefix(region) + "-az1"; got != want {
+			t.Errorf("zoneIDPrefix(%s) = %s; want %s", region, got, want)
 		}
 	}
 }

@@ -361,7 +361,7 @@ func describeSecurityGroups(c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFilters(fs, groupField(&securityGroup{})); err != nil {
+	if err := checkFilters(fs, c.groupField(&securityGroup{})); err != nil {
 		return nil, err
 	}
 	ids, names := p.list("GroupId"), p.list("GroupName")
@@ -393,7 +393,7 @@ func describeSecurityGroups(c *call) (any, *apiError) {
 	}
 	var found []securityGroupXML
 	for _, g := range candidates {
-		if matches(fs, g.tags, groupField(g)) {
+		if matches(fs, g.tags, c.groupField(g)) {
 			found = append(found, c.groupXML(g))
 		}
 	}
@@ -404,7 +404,10 @@ func describeSecurityGroups(c *call) (any, *apiError) {
 	return &describeSecurityGroupsResponse{Groups: items(page), NextToken: next}, nil
 }
 
-func groupField(g *securityGroup) fieldFunc {
+// groupField gives a group's values for DescribeSecurityGroups' filters:
+// every one EC2 documents (prefix lists, which the simulator does not
+// have, match nothing).
+func (c *call) groupField(g *securityGroup) fieldFunc {
 	return func(name string) ([]string, bool) {
 		each := func(rules []rule, f func(rule) string) ([]string, bool) {
 			var out []string
@@ -416,6 +419,39 @@ func groupField(g *securityGroup) fieldFunc {
 			return out, true
 		}
 		port := func(n int) string { return strconv.Itoa(n) }
+		rules := g.ingress
+		field, egress := strings.CutPrefix(name, "egress.")
+		if egress {
+			rules = g.egress
+		}
+		switch field {
+		case "ip-permission.cidr":
+			return each(rules, func(ru rule) string { return ru.cidr })
+		case "ip-permission.ipv6-cidr":
+			return each(rules, func(ru rule) string { return ru.cidrv6 })
+		case "ip-permission.group-id":
+			return each(rules, func(ru rule) string { return ru.groupID })
+		case "ip-permission.group-name":
+			return each(rules, func(ru rule) string {
+				if other := c.region.groups[ru.groupID]; other != nil {
+					return other.name
+				}
+				return ""
+			})
+		case "ip-permission.user-id":
+			return each(rules, func(ru rule) string { return choose(ru.groupID != "", Account, "") })
+		case "ip-permission.protocol":
+			return each(rules, func(ru rule) string { return ru.protocol })
+		case "ip-permission.from-port":
+			return each(rules, func(ru rule) string { return port(ru.fromPort) })
+		case "ip-permission.to-port":
+			return each(rules, func(ru rule) string { return port(ru.toPort) })
+		case "ip-permission.prefix-list-id":
+			return nil, true
+		}
+		if egress {
+			return nil, false
+		}
 		switch name {
 		case "group-id":
 			return []string{g.id}, true
@@ -427,20 +463,6 @@ func groupField(g *securityGroup) fieldFunc {
 			return []string{g.vpcID}, true
 		case "owner-id":
 			return []string{Account}, true
-		case "ip-permission.cidr":
-			return each(g.ingress, func(ru rule) string { return ru.cidr })
-		case "ip-permission.ipv6-cidr":
-			return each(g.ingress, func(ru rule) string { return ru.cidrv6 })
-		case "ip-permission.group-id":
-			return each(g.ingress, func(ru rule) string { return ru.groupID })
-		case "ip-permission.protocol":
-			return each(g.ingress, func(ru rule) string { return ru.protocol })
-		case "ip-permission.from-port":
-			return each(g.ingress, func(ru rule) string { return port(ru.fromPort) })
-		case "ip-permission.to-port":
-			return each(g.ingress, func(ru rule) string { return port(ru.toPort) })
-		case "egress.ip-permission.cidr":
-			return each(g.egress, func(ru rule) string { return ru.cidr })
 		}
 		return nil, false
 	}

@@ -3,6 +3,7 @@
 package ec2sim_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -103,8 +104,16 @@ func TestNetworkAndRegions(t *testing.T) {
 		t.Errorf("VPCs %+v (home %+v)", vpcs.Vpcs, homeVpcs.Vpcs)
 	}
 	subnets := must[*ec2.DescribeSubnetsOutput](t)(c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []types.Filter{filter("vpc-id", *vpcs.Vpcs[0].VpcId)}}))
-	if len(subnets.Subnets) != 1 || *subnets.Subnets[0].AvailabilityZone != "eu-west-1a" || !*subnets.Subnets[0].MapPublicIpOnLaunch {
-		t.Errorf("subnets %+v", subnets.Subnets)
+	// Three zones, each with its default subnet, their CIDRs distinct.
+	if len(subnets.Subnets) != 3 {
+		t.Fatalf("%d subnets in eu-west-1", len(subnets.Subnets))
+	}
+	for i, sn := range subnets.Subnets {
+		zone, cidr := fmt.Sprintf("eu-west-1%c", 'a'+i), fmt.Sprintf("172.31.%d.0/20", 16*i)
+		if *sn.AvailabilityZone != zone || *sn.AvailabilityZoneId != fmt.Sprintf("euw1-az%d", i+1) || *sn.CidrBlock != cidr ||
+			!*sn.DefaultForAz || !*sn.MapPublicIpOnLaunch || *sn.AvailableIpAddressCount != 4091 {
+			t.Errorf("subnet %d: %s %s %s, %d free; want %s %s", i, *sn.SubnetId, *sn.AvailabilityZone, *sn.CidrBlock, *sn.AvailableIpAddressCount, zone, cidr)
+		}
 	}
 	// A region the simulator does not have.
 	_, err := w.ec2("ap-south-2").DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})

@@ -67,6 +67,15 @@ var ec2Actions = map[string]handler{
 	"DisableImageDeprecation":        disableImageDeprecation,
 	"CreateTags":                     createTags,
 	"DeleteTags":                     deleteTags,
+	"DescribeTags":                   describeTags,
+	"DescribeInstanceTypes":          describeInstanceTypes,
+	"DescribeInstanceStatus":         describeInstanceStatus,
+	"GetConsoleOutput":               getConsoleOutput,
+	"CreateSnapshot":                 createSnapshot,
+	"DescribeSnapshotAttribute":      describeSnapshotAttribute,
+	"ModifySnapshotAttribute":        modifySnapshotAttribute,
+	"DescribeAddresses":              describeAddresses,
+	"DescribeNetworkInterfaces":      describeNetworkInterfaces,
 }
 
 // Handler serves the EC2 and SSM APIs and the /_sim/ inspection and fault
@@ -81,6 +90,13 @@ func (s *Sim) Handler() http.Handler {
 	})
 	mux.HandleFunc("DELETE /_sim/calls", func(w http.ResponseWriter, r *http.Request) {
 		s.ResetCalls()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /_sim/throttled", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Throttled())
+	})
+	mux.HandleFunc("DELETE /_sim/throttled", func(w http.ResponseWriter, r *http.Request) {
+		s.ResetThrottled()
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET /_sim/faults", func(w http.ResponseWriter, r *http.Request) {
@@ -100,7 +116,7 @@ func (s *Sim) Handler() http.Handler {
 	})
 	mux.HandleFunc("/_sim/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{
-			"error": "unknown: the simulator serves GET /_sim/state, GET|DELETE /_sim/calls, GET|POST|DELETE /_sim/faults",
+			"error": "unknown: the simulator serves GET /_sim/state, GET|DELETE /_sim/calls, GET|DELETE /_sim/throttled, GET|POST|DELETE /_sim/faults",
 		})
 	})
 	mux.HandleFunc("GET /v1/data-channel/{id}", s.serveDataChannel)
@@ -109,6 +125,7 @@ func (s *Sim) Handler() http.Handler {
 }
 
 func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	requestID := newRequestID()
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		s.serveSSM(w, r, target, requestID)
@@ -130,7 +147,7 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	p := params{form: r.Form}
 	lost := false
-	body, aerr := s.dispatch(regionName, action, false, func(c *call) (any, *apiError) {
+	body, aerr := s.dispatch(regionName, action, &p, arrived, func(c *call) (any, *apiError) {
 		c.params = p
 		h := ec2Actions[action]
 		if h == nil {
@@ -160,8 +177,9 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 // dispatch serves one request of action in a region: it counts it, applies
-// the faults in force, lets time pass, and runs h.
-func (s *Sim) dispatch(regionName, action string, ssm bool, h handler) (any, *apiError) {
+// the rate limits (to an EC2 request, whose form is p, arrived then; p is
+// nil for SSM) and the faults in force, lets time pass, and runs h.
+func (s *Sim) dispatch(regionName, action string, p *params, arrived time.Time, h handler) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -187,7 +205,12 @@ func (s *Sim) dispatch(regionName, action string, ssm bool, h handler) (any, *ap
 		s.calls[regionName] = map[string]int{}
 	}
 	s.calls[regionName][action]++
-	if err := s.requestFault(regionName, action, ssm); err != nil {
+	if p != nil {
+		if err := s.rateLimit(regionName, action, *p, arrived); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.requestFault(regionName, action, p == nil); err != nil {
 		return nil, err
 	}
 	c := &call{sim: s, region: r, action: action, seq: s.reqSeq, now: s.now(), describe: strings.HasPrefix(action, "Describe")}

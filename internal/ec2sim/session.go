@@ -209,7 +209,7 @@ func (s *Sim) sessionTarget(ses *ssmSession) (netip.AddrPort, error) {
 	case ses.port != s.opts.SSHPort:
 		return netip.AddrPort{}, fmt.Errorf("nothing listens on port %d of %s", ses.port, ses.target)
 	}
-	return netip.AddrPortFrom(in.addr, uint16(s.opts.SSHPort)), nil
+	return netip.AddrPortFrom(in.private, uint16(s.opts.SSHPort)), nil
 }
 
 func randomHex(n int) string {

@@ -5,19 +5,22 @@
 //
 // Its instances are real. An image is backed by a root filesystem (a
 // directory); RunInstances copies it into the instance's own directory,
-// gives the instance a loopback address of its own (127.0.0.2 upward) and,
-// while it runs, an SSH server on that address which runs each command in
-// a sandbox (internal/sandbox) over that directory. CreateImage copies the
+// gives the instance two loopback addresses of its own (a public one from
+// 127.0.0.2 upward, a private one in 127.31.0.0/16, its subnet's range) and,
+// while it runs, an SSH server on both which runs each command in a
+// sandbox (internal/sandbox) over that directory. CreateImage copies the
 // directory into a new snapshot, so a child image carries what was written
 // into its parent's instance.
 //
 // Instances and images move through EC2's states with delays that scale
 // with Options.TimeFactor; with a factor of 0 every transition happens on
-// the next Describe call, never inside the call that started it. Faults
+// the next Describe call, never inside the call that started it. Requests
+// are throttled with EC2's token buckets (RequestLimitExceeded) unless
+// Options say otherwise. Faults
 // (throttling, errors, instances that never boot, failed images and copies,
 // SSH that refuses) are set through Options, the Go API or POST
 // /_sim/faults; GET /_sim/state and /_sim/calls show what the simulator
-// holds and what it was asked.
+// holds and what it was asked, /_sim/throttled what it throttled.
 package ec2sim
 
 import (
@@ -70,8 +73,9 @@ type Options struct {
 	// transition happens on the next Describe call.
 	TimeFactor float64
 	// SSHPort is the port of every instance's SSH server (default 22).
-	// Instances take addresses from 127.0.0.2 up, passing over those
-	// whose port another process (another simulator) holds.
+	// Instances take public addresses from 127.0.0.2 up and private
+	// ones in 127.31.0.0/16, passing over those whose port another
+	// process (another simulator) holds.
 	SSHPort int
 	// Dir holds the instances' and snapshots' trees; by default a
 	// temporary directory, removed by Close.
@@ -88,6 +92,14 @@ type Options struct {
 	// Log receives one line for each notable event (an SSH server that
 	// could not listen, say); nil discards them.
 	Log func(format string, args ...any)
+	// NoRateLimits turns EC2's request rate limits off. They are on by
+	// default: every region has EC2's token buckets, and a request that
+	// finds its bucket short is answered RequestLimitExceeded.
+	NoRateLimits bool
+	// RateLimitScale multiplies every bucket's capacity and refill rate
+	// (0 is 1, EC2's): 10 lets a client call ten times as fast as EC2
+	// would, 0.1 throttles it ten times sooner.
+	RateLimitScale float64
 }
 
 // BaseImage is an image registered from outside the API, as Amazon's own
@@ -127,10 +139,14 @@ type Sim struct {
 	faults   []*Fault
 	faultSeq int
 	calls    map[string]map[string]int
-	closed   bool
-	inflight sync.WaitGroup // requests being served
-	active   int            // requests being served, for Settle
-	idle     *sync.Cond     // signalled when active falls to 0; uses mu
+	limits   *limiter
+	// throttled counts the requests a rate limit answered
+	// RequestLimitExceeded, per region and action.
+	throttled map[string]map[string]int
+	closed    bool
+	inflight  sync.WaitGroup // requests being served
+	active    int            // requests being served, for Settle
+	idle      *sync.Cond     // signalled when active falls to 0; uses mu
 	// busy counts the copies reading each tree; a tree removed meanwhile
 	// is doomed, and goes when its last copy is done.
 	busy   map[string]int
@@ -148,7 +164,9 @@ type Sim struct {
 type region struct {
 	name       string
 	vpc        *vpc
-	subnet     *subnet
+	zones      []*zone
+	subnets    map[string]*subnet // by id
+	launches   int                // RunInstances calls that named no subnet or zone: the next zone's turn
 	instances  map[string]*instance
 	images     map[string]*image
 	snapshots  map[string]*snapshot
@@ -178,6 +196,16 @@ func New(opts Options) (*Sim, error) {
 	if opts.TimeFactor < 0 {
 		return nil, fmt.Errorf("ec2sim: negative time factor %v", opts.TimeFactor)
 	}
+	if opts.RateLimitScale < 0 {
+		return nil, fmt.Errorf("ec2sim: negative rate limit scale %v", opts.RateLimitScale)
+	}
+	scale := opts.RateLimitScale
+	if scale == 0 {
+		scale = 1
+	}
+	if opts.NoRateLimits {
+		scale = 0
+	}
 	if len(opts.Regions) == 0 {
 		opts.Regions = DefaultRegions()
 	}
@@ -193,9 +221,12 @@ func New(opts Options) (*Sim, error) {
 		regions: map[string]*region{},
 		addrs:   map[uint32]bool{},
 		calls:   map[string]map[string]int{},
-		busy:    map[string]int{},
-		doomed:  map[string]bool{},
-		held:    make(chan string, 64),
+		limits:  &limiter{scale: scale, buckets: map[string]*tokenBucket{}},
+
+		throttled: map[string]map[string]int{},
+		busy:      map[string]int{},
+		doomed:    map[string]bool{},
+		held:      make(chan string, 64),
 	}
 	s.idle = sync.NewCond(&s.mu)
 	if s.now == nil {
@@ -252,7 +283,7 @@ func (s *Sim) newRegion(name string) *region {
 		launchTemplateTokens: map[string]launchTemplateToken{},
 	}
 	r.vpc = &vpc{id: stableID("vpc-", name), cidr: "172.31.0.0/16", tags: map[string]string{}}
-	r.subnet = &subnet{id: stableID("subnet-", name), az: name + "a", cidr: "172.31.0.0/20", tags: map[string]string{}}
+	r.addZones()
 	r.addDefaultGroup(s.nextSeq())
 	return r
 }
@@ -514,24 +545,70 @@ const (
 	terminateDelay = 15 * time.Second
 	imageDelay     = 60 * time.Second
 	copyDelay      = 120 * time.Second
+	// statusDelay is how long a running instance's status checks take
+	// to pass.
+	statusDelay = 2 * time.Minute
 	// terminatedVisible is how long a terminated instance is still
 	// described.
 	terminatedVisible = time.Hour
 )
 
-// allocAddr gives an instance the lowest loopback address from 127.0.0.2
-// that is free in this simulator and whose SSH port no other process
-// holds: simulators in other processes (say, two test binaries) hand out
-// the same addresses, and an instance must never answer for another's.
-func (s *Sim) allocAddr() (netip.Addr, error) {
+// Instances' addresses are all on loopback, so that this machine reaches
+// them: public addresses from 127.0.0.2 up, private ones in 127.31.0.0/16,
+// the default VPC's 172.31.0.0/16 moved there (an instance of the subnet
+// 172.31.16.0/20 gets 127.31.16.4 or above, as EC2 keeps a subnet's first
+// four addresses). Both are taken from the addresses free in this
+// simulator whose SSH port no other process holds: simulators in other
+// processes (say, two test binaries) hand out the same addresses, and an
+// instance must never answer for another's.
+
+// privateBlock is where private addresses lie, outside the public range.
+var privateBlock = netip.MustParsePrefix("127.31.0.0/16")
+
+// allocPublic gives an instance the lowest free public address.
+func (s *Sim) allocPublic() (netip.Addr, error) {
 	for n := uint32(2); n < 1<<24-1; n++ {
 		a := netip.AddrFrom4([4]byte{127, byte(n >> 16), byte(n >> 8), byte(n)})
-		if !s.addrs[n] && !s.heldElsewhere(a) {
-			s.addrs[n] = true
+		if privateBlock.Contains(a) {
+			n += 1<<16 - 1
+			continue
+		}
+		if s.takeAddr(a) {
 			return a, nil
 		}
 	}
 	return netip.Addr{}, errors.New("no loopback address left")
+}
+
+// allocPrivate gives an instance of a subnet the lowest free private
+// address of the subnet's range.
+func (s *Sim) allocPrivate(sn *subnet) (netip.Addr, error) {
+	base := sn.cidr.Addr().As4()
+	size := uint32(1) << (32 - sn.cidr.Bits())
+	start := uint32(base[2])<<8 | uint32(base[3])
+	for off := uint32(4); off < size-1; off++ {
+		n := start + off
+		a := netip.AddrFrom4([4]byte{127, 31, byte(n >> 8), byte(n)})
+		if s.takeAddr(a) {
+			return a, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("no address left in subnet %s", sn.id)
+}
+
+// takeAddr takes a if it is free here and elsewhere.
+func (s *Sim) takeAddr(a netip.Addr) bool {
+	key := addrKey(a)
+	if s.addrs[key] || s.heldElsewhere(a) {
+		return false
+	}
+	s.addrs[key] = true
+	return true
+}
+
+func addrKey(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
 // heldElsewhere says whether another process listens on a's SSH port.
@@ -546,9 +623,7 @@ func (s *Sim) heldElsewhere(a netip.Addr) bool {
 }
 
 func (s *Sim) freeAddr(a netip.Addr) {
-	if !a.IsValid() {
-		return
+	if a.IsValid() {
+		delete(s.addrs, addrKey(a))
 	}
-	b := a.As4()
-	delete(s.addrs, uint32(b[1])<<16|uint32(b[2])<<8|uint32(b[3]))
 }

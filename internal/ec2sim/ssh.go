@@ -27,14 +27,15 @@ const handshakeTimeout = 30 * time.Second
 // Linux.
 const sessionPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// sshServer is a running instance's sshd. It accepts the instance's key
+// sshServer is a running instance's sshd, listening on the instance's
+// public and private addresses. It accepts the instance's key
 // pair under any user name (every user is root in the instance) and runs
 // each exec request as /bin/sh -c COMMAND in a sandbox over the instance's
 // tree, with the session's stdin, stdout and stderr, and sends the exit
 // status back. Each command is its own sandbox: nothing it starts outlives
 // it.
 type sshServer struct {
-	ln      net.Listener
+	lns     []net.Listener // on the public address, then the private one
 	config  *ssh.ServerConfig
 	sandbox *sandbox.Sandbox
 	dir     string
@@ -42,38 +43,58 @@ type sshServer struct {
 	started time.Time
 	faults  sshFaults
 
-	// Only the accept loop touches these.
-	attempts int
+	mu       sync.Mutex
+	attempts int // connections accepted on any address, for the faults
 	hung     int
-
-	mu     sync.Mutex
-	ctx    context.Context // the sessions'; a reboot or stop cancels it
-	cancel context.CancelFunc
-	conns  map[net.Conn]bool
-	closed bool
-	wg     sync.WaitGroup
+	ctx      context.Context // the sessions'; a reboot or stop cancels it
+	cancel   context.CancelFunc
+	conns    map[net.Conn]bool
+	closed   bool
+	wg       sync.WaitGroup
 }
 
-// startSSH starts a running instance's SSH server on its address. A
-// server that cannot listen leaves the instance running but unreachable,
-// and says why in the state.
+// startSSH starts a running instance's SSH server on its public and its
+// private address. A server that cannot listen leaves the instance
+// running but unreachable, and says why in the state.
 func (s *Sim) startSSH(in *instance) {
-	addr := netip.AddrPortFrom(in.addr, uint16(s.opts.SSHPort)).String()
-	ln, err := net.Listen("tcp", addr)
-	if errors.Is(err, syscall.EADDRINUSE) {
-		// Another process took the address while the instance booted: it
-		// moves to a free one before anyone is told it runs.
-		var moved netip.Addr
-		if moved, err = s.allocAddr(); err == nil {
-			s.freeAddr(in.addr)
-			in.addr = moved
-			addr = netip.AddrPortFrom(in.addr, uint16(s.opts.SSHPort)).String()
-			ln, err = net.Listen("tcp", addr)
+	var lns []net.Listener
+	fail := func(addr string, err error) {
+		for _, ln := range lns {
+			ln.Close()
 		}
-	}
-	if err != nil {
 		in.sshErr = err.Error()
 		s.log("ec2sim: %s: SSH cannot listen on %s: %v", in.id, addr, err)
+	}
+	for _, a := range []*netip.Addr{&in.public, &in.private} {
+		if !a.IsValid() {
+			continue
+		}
+		addr := netip.AddrPortFrom(*a, uint16(s.opts.SSHPort)).String()
+		ln, err := net.Listen("tcp", addr)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			// Another process took the address while the instance
+			// booted: it moves to a free one before anyone is told it
+			// runs.
+			var moved netip.Addr
+			if a == &in.public {
+				moved, err = s.allocPublic()
+			} else {
+				moved, err = s.allocPrivate(in.subnet)
+			}
+			if err == nil {
+				s.freeAddr(*a)
+				*a = moved
+				addr = netip.AddrPortFrom(*a, uint16(s.opts.SSHPort)).String()
+				ln, err = net.Listen("tcp", addr)
+			}
+		}
+		if err != nil {
+			fail(addr, err)
+			return
+		}
+		lns = append(lns, ln)
+	}
+	if len(lns) == 0 {
 		return
 	}
 	in.sshErr = ""
@@ -89,14 +110,19 @@ func (s *Sim) startSSH(in *instance) {
 	}
 	config.AddHostKey(in.hostKey)
 	srv := &sshServer{
-		ln: ln, config: config, sandbox: s.sandbox, dir: in.dir, now: s.now, started: s.now(),
+		lns: lns, config: config, sandbox: s.sandbox, dir: in.dir, now: s.now, started: s.now(),
 		faults: in.sshFaults, conns: map[net.Conn]bool{},
 	}
 	srv.ctx, srv.cancel = context.WithCancel(context.Background())
-	srv.wg.Add(1)
-	go srv.serve()
+	for _, ln := range lns {
+		srv.wg.Add(1)
+		go srv.serve(ln)
+	}
 	in.server = srv
 }
+
+// addr is where the server listens on the instance's public address.
+func (srv *sshServer) addr() string { return srv.lns[0].Addr().String() }
 
 // stopSSH closes a stopping instance's SSH server; its sessions are killed.
 func (s *Sim) stopSSH(in *instance) {
@@ -118,21 +144,27 @@ func (s *Sim) rebootSSH(in *instance) {
 	}
 }
 
-func (srv *sshServer) serve() {
+func (srv *sshServer) serve(ln net.Listener) {
 	defer srv.wg.Done()
 	for {
-		conn, err := srv.ln.Accept()
+		conn, err := ln.Accept()
 		if err != nil {
 			return
 		}
+		srv.mu.Lock()
 		srv.attempts++
+		refuse := srv.attempts <= srv.faults.refuse ||
+			srv.faults.refuseFor > 0 && srv.now().Before(srv.started.Add(srv.faults.refuseFor))
+		hang := !refuse && srv.hung < srv.faults.hang
+		if hang {
+			srv.hung++
+		}
+		srv.mu.Unlock()
 		switch {
-		case srv.attempts <= srv.faults.refuse,
-			srv.faults.refuseFor > 0 && srv.now().Before(srv.started.Add(srv.faults.refuseFor)):
+		case refuse:
 			reset(conn)
 			continue
-		case srv.hung < srv.faults.hang:
-			srv.hung++
+		case hang:
 			srv.hold(conn)
 			continue
 		}
@@ -206,7 +238,9 @@ func (srv *sshServer) close() {
 		conn.Close()
 	}
 	srv.mu.Unlock()
-	srv.ln.Close()
+	for _, ln := range srv.lns {
+		ln.Close()
+	}
 }
 
 func (srv *sshServer) wait() { srv.wg.Wait() }

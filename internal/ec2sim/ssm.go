@@ -61,7 +61,7 @@ func (s *Sim) serveSSM(w http.ResponseWriter, r *http.Request, target, requestID
 		writeSSMError(w, requestID, newError("SerializationException", "%v", err))
 		return
 	}
-	out, aerr := s.dispatch(regionName, action, true, func(c *call) (any, *apiError) {
+	out, aerr := s.dispatch(regionName, action, nil, time.Time{}, func(c *call) (any, *apiError) {
 		c.body, c.host = body, r.Host
 		h := ssmActions[action]
 		if h == nil {

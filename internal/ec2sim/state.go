@@ -43,10 +43,15 @@ type Instance struct {
 	ImageID      string `json:"imageId"`
 	InstanceType string `json:"instanceType"`
 	KeyName      string `json:"keyName,omitempty"`
-	// Address is its private and public IP; SSH is where its SSH server
-	// listens while it runs, SSHHostKey that server's key (an
-	// authorized_keys line), and SSHError why it could not listen.
+	// Address is its public IP (while it has one) and PrivateAddress its
+	// private IP, both on loopback; Zone and Subnet are where it runs.
+	// SSH is where its SSH server listens on the public address while it
+	// runs (it listens on the private one too), SSHHostKey that server's
+	// key (an authorized_keys line), and SSHError why it could not listen.
 	Address        string            `json:"address,omitempty"`
+	PrivateAddress string            `json:"privateAddress,omitempty"`
+	Zone           string            `json:"zone,omitempty"`
+	Subnet         string            `json:"subnet,omitempty"`
 	SSH            string            `json:"ssh,omitempty"`
 	SSHHostKey     string            `json:"sshHostKey,omitempty"`
 	SSHError       string            `json:"sshError,omitempty"`
@@ -173,15 +178,18 @@ func (c *call) regionState() *RegionState {
 	for _, in := range byOrder(r.instances) {
 		x := Instance{
 			ID: in.id, State: in.state, ImageID: in.imageID, InstanceType: in.instanceType, KeyName: in.keyName,
-			Address: privateIP(in), SSHError: in.sshErr, SecurityGroups: append([]string{}, in.groups...),
+			Address: publicIP(in), PrivateAddress: privateIP(in), SSHError: in.sshErr, SecurityGroups: append([]string{}, in.groups...),
 			HTTPTokens: in.metadata.httpTokens, Lifecycle: in.lifecycle(), Volumes: []string{}, LaunchTime: in.launched, Tags: cloneTags(in.tags),
 		}
 		if in.state != "terminated" {
 			x.Dir = in.dir
 			x.SSHHostKey = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(in.hostKey.PublicKey())))
 		}
+		if in.subnet != nil {
+			x.Zone, x.Subnet = in.subnet.zone.name, in.subnet.id
+		}
 		if in.server != nil {
-			x.SSH = in.server.ln.Addr().String()
+			x.SSH = in.server.addr()
 		}
 		for _, d := range in.devices {
 			x.Volumes = append(x.Volumes, d.volumeID)
@@ -265,14 +273,7 @@ func rulesState(rules []rule) []Rule {
 func (s *Sim) Calls() map[string]map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]map[string]int, len(s.calls))
-	for region, actions := range s.calls {
-		out[region] = make(map[string]int, len(actions))
-		for a, n := range actions {
-			out[region][a] = n
-		}
-	}
-	return out
+	return copyCounts(s.calls)
 }
 
 // ResetCalls forgets the requests counted so far (DELETE /_sim/calls).

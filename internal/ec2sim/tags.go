@@ -1,6 +1,11 @@
 package ec2sim
 
-import "strings"
+import (
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+)
 
 // resourceTags finds the tags of the resource an id names, whatever its
 // kind.
@@ -51,10 +56,15 @@ func (c *call) resourceTags(id string) (map[string]string, *apiError) {
 		}
 		return nil, notFound("vpc", []string{id})
 	case "subnet":
-		if id == r.subnet.id {
-			return r.subnet.tags, nil
+		if sn := r.subnets[id]; sn != nil {
+			return sn.tags, nil
 		}
 		return nil, notFound("subnet", []string{id})
+	case "eni":
+		if n := r.networkInterface(id); n != nil {
+			return n.tags, nil
+		}
+		return nil, notFound("network interface", []string{id})
 	}
 	return nil, newError("InvalidID", "The ID '%s' is not valid", id)
 }
@@ -124,4 +134,114 @@ func deleteTags(c *call) (any, *apiError) {
 		}
 	}
 	return &returnResponse{Return: true}, nil
+}
+
+// tagged is a resource that may carry tags, as DescribeTags lists it.
+type tagged struct {
+	id, kind string
+	tags     map[string]string
+}
+
+// taggedResources are the region's resources the caller owns, in creation
+// order (the VPC and subnets first).
+func (r *region) taggedResources() []tagged {
+	out := []tagged{{r.vpc.id, "vpc", r.vpc.tags}}
+	for _, z := range r.zones {
+		out = append(out, tagged{z.subnet.id, "subnet", z.subnet.tags})
+	}
+	type item struct {
+		seq uint64
+		t   tagged
+	}
+	var all []item
+	for _, in := range r.instances {
+		all = append(all, item{in.seq, tagged{in.id, "instance", in.tags}})
+		if in.eni != nil && in.state != "terminated" {
+			all = append(all, item{in.seq, tagged{in.eni.id, "network-interface", in.eni.tags}})
+		}
+	}
+	for _, im := range r.images {
+		if !im.deregistered && im.owner == Account {
+			all = append(all, item{im.seq, tagged{im.id, "image", im.tags}})
+		}
+	}
+	for _, sn := range r.snapshots {
+		if sn.visible() {
+			all = append(all, item{sn.seq, tagged{sn.id, "snapshot", sn.tags}})
+		}
+	}
+	for _, v := range r.volumes {
+		all = append(all, item{v.seq, tagged{v.id, "volume", v.tags}})
+	}
+	for _, g := range r.groups {
+		all = append(all, item{g.seq, tagged{g.id, "security-group", g.tags}})
+	}
+	for _, kp := range r.keyPairs {
+		all = append(all, item{kp.seq, tagged{kp.id, "key-pair", kp.tags}})
+	}
+	for _, lt := range r.launchTemplates {
+		all = append(all, item{lt.seq, tagged{lt.id, "launch-template", lt.tags}})
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].seq < all[j].seq })
+	for _, it := range all {
+		out = append(out, it.t)
+	}
+	return out
+}
+
+// describeTags lists the tags of the caller's resources, one item a tag.
+// Its filters: key, value, resource-id, resource-type, and tag:K (the
+// tags of resources that carry K with a matching value).
+func describeTags(c *call) (any, *apiError) {
+	p := c.params
+	fs, err := p.filters()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fs {
+		switch {
+		case f.name == "key", f.name == "value", f.name == "resource-id", f.name == "resource-type",
+			strings.HasPrefix(f.name, "tag:"):
+		default:
+			return nil, newError("InvalidParameterValue", "The filter '%s' is invalid", f.name)
+		}
+	}
+	var found []tagDescriptionXML
+	for _, res := range c.region.taggedResources() {
+		for _, k := range slices.Sorted(maps.Keys(res.tags)) {
+			field := func(name string) ([]string, bool) {
+				switch name {
+				case "key":
+					return []string{k}, true
+				case "value":
+					return []string{res.tags[k]}, true
+				case "resource-id":
+					return []string{res.id}, true
+				case "resource-type":
+					return []string{res.kind}, true
+				}
+				return nil, false
+			}
+			if matches(fs, res.tags, field) {
+				found = append(found, tagDescriptionXML{ResourceID: res.id, ResourceType: res.kind, Key: k, Value: res.tags[k]})
+			}
+		}
+	}
+	page, next, err := paginateUpTo(p, found, 5, 1000)
+	if err != nil {
+		return nil, err
+	}
+	return &describeTagsResponse{Tags: items(page), NextToken: next}, nil
+}
+
+type tagDescriptionXML struct {
+	ResourceID   string `xml:"resourceId"`
+	ResourceType string `xml:"resourceType"`
+	Key          string `xml:"key"`
+	Value        string `xml:"value"`
+}
+
+type describeTagsResponse struct {
+	Tags      itemSet[tagDescriptionXML] `xml:"tagSet"`
+	NextToken string                     `xml:"nextToken,omitempty"`
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sync"
 
 	"github.com/imgraph/imgraph/label"
@@ -24,7 +25,14 @@ type Config struct {
 	SharedFiles int    // scripts shared between packages, referenced by label
 	Seed        int64  // seeds every random choice
 	Platform    string // "local" (rootfs sources, the default) or "aws" (ami("ami-...") sources)
+	// BaseAMI is, on the aws platform, the image every root image starts
+	// from, ami(BaseAMI): one that exists, for a build against EC2 or its
+	// simulator. Without it each root names an id made up for it.
+	BaseAMI string
 }
+
+// amiID is an image id as ami() takes it.
+var amiID = regexp.MustCompile(`^ami-[0-9a-f]{8,17}$`)
 
 // Stats describes the workspace Write wrote.
 type Stats struct {
@@ -74,6 +82,9 @@ func (c Config) check() error {
 	}
 	if c.Platform != "local" && c.Platform != "aws" {
 		bad("gen: Platform is %q, want \"local\" or \"aws\"", c.Platform)
+	}
+	if c.BaseAMI != "" && (c.Platform != "aws" || !amiID.MatchString(c.BaseAMI)) {
+		bad("gen: BaseAMI %q: want an image id such as \"ami-0123456789abcdef0\", on the aws platform", c.BaseAMI)
 	}
 	return errors.Join(errs...)
 }

@@ -370,3 +370,31 @@ func same(a, b map[string][]byte) bool {
 	}
 	return true
 }
+
+func TestBaseAMI(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Write(dir, Config{Images: 30, Packages: 5, Seed: 3, Platform: "aws", BaseAMI: "ami-0123456789abcdef0"}); err != nil {
+		t.Fatal(err)
+	}
+	ws := parse(t, dir)
+	if ws.amis == 0 {
+		t.Fatal("no ami sources")
+	}
+	for p, data := range readTree(t, dir) {
+		for _, m := range regexp.MustCompile(`ami\("(ami-[0-9a-f]+)"\)`).FindAllSubmatch(data, -1) {
+			if string(m[1]) != "ami-0123456789abcdef0" {
+				t.Errorf("%s starts from %s", p, m[1])
+			}
+		}
+	}
+	for _, c := range []Config{
+		{Images: 3, BaseAMI: "ami-0123456789abcdef0"},                  // local
+		{Images: 3, Platform: "aws", BaseAMI: "al2023"},                // not an id
+		{Images: 3, Platform: "aws", BaseAMI: "ami-0123456789abcdef0"}, // fine
+	} {
+		_, err := Write(t.TempDir(), c)
+		if (err == nil) != (c.Platform == "aws" && c.BaseAMI == "ami-0123456789abcdef0") {
+			t.Errorf("%+v: %v", c, err)
+		}
+	}
+}

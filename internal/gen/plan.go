@@ -145,6 +145,9 @@ func plan(c Config) *workspacePlan {
 		}
 		if im.parent < 0 && c.Platform == "aws" {
 			im.ami = fmt.Sprintf("ami-0%016x", rng.Uint64())
+			if c.BaseAMI != "" {
+				im.ami = c.BaseAMI
+			}
 		}
 	}
 	return ws

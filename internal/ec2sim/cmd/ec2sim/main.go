@@ -47,6 +47,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeFactor := flags.Float64("time-factor", 0.1, "scale EC2's delays (1: an instance boots in 15s; 0: every transition on the next Describe call)")
 	sshPort := flags.Int("ssh-port", 22, "the `port` of every instance's SSH server (on its own 127.0.0.N address)")
 	dir := flags.String("dir", "", "keep instances' and snapshots' trees in this `directory` (default: a temporary one)")
+	rateLimits := flags.Bool("rate-limits", true, "throttle requests as EC2 does, with its token buckets (RequestLimitExceeded)")
+	rateScale := flags.Float64("rate-scale", 1, "multiply every rate limit bucket's capacity and refill rate by this `factor`")
 	var images, params, profiles repeated
 	flags.Var(&profiles, "instance-profile", "an IAM instance profile that exists, by `name`, besides "+ec2sim.DefaultInstanceProfile+" (repeatable)")
 	flags.Var(&images, "image", "register a base image owned by amazon: `region:name=ROOTFS_DIR` (repeatable)")
@@ -61,14 +63,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ec2sim: unexpected arguments: %s\n", strings.Join(flags.Args(), " "))
 		return 2
 	}
+	if *rateScale <= 0 {
+		fmt.Fprintf(stderr, "ec2sim: -rate-scale %v: want a factor above 0 (-rate-limits=false turns the limits off)\n", *rateScale)
+		return 2
+	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "ec2sim: %v\n", err)
 		return 1
 	}
 	sim, err := ec2sim.New(ec2sim.Options{
 		Addr: *addr, Regions: strings.Split(*regions, ","), TimeFactor: *timeFactor, SSHPort: *sshPort, Dir: *dir,
-		InstanceProfiles: profiles,
-		Log:              func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) },
+		InstanceProfiles: profiles, NoRateLimits: !*rateLimits, RateLimitScale: *rateScale,
+		Log: func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) },
 	})
 	if err != nil {
 		return fail(err)

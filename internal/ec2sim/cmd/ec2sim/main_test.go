@@ -127,6 +127,7 @@ func TestCommandBadFlags(t *testing.T) {
 		{"-image", "no-region"},
 		{"-param", "us-east-1:/x=@missing"},
 		{"extra"},
+		{"-rate-scale", "0"},
 	} {
 		cmd := exec.Command(os.Args[0], args...)
 		cmd.Env = append(os.Environ(), runMainEnv+"=1")
