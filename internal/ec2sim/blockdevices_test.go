@@ -19,7 +19,7 @@ import (
 // mappings, which DescribeImages shows and a launch of the image makes
 // again. Volumes EC2 refuses are refused.
 func TestBlockDeviceMappings(t *testing.T) {
-	w := newWorld(t, ec2sim.Options{})
+	w := newWorld(t, ec2sim.Options{RateLimitScale: 10}) // many launches in a row: not a test of the limits
 	c := w.ec2(home)
 	ebs := func(size, iops, throughput int32, typ types.VolumeType) *types.EbsBlockDevice {
 		e := &types.EbsBlockDevice{VolumeSize: aws.Int32(size), VolumeType: typ, DeleteOnTermination: aws.Bool(true), Encrypted: aws.Bool(true)}

@@ -17,7 +17,7 @@ import (
 // Options.InstanceProfiles), named or by ARN; any other fails the launch
 // as EC2 fails it, and launches nothing.
 func TestInstanceProfiles(t *testing.T) {
-	w := newWorld(t, ec2sim.Options{InstanceProfiles: []string{"builder"}})
+	w := newWorld(t, ec2sim.Options{InstanceProfiles: []string{"builder"}, RateLimitScale: 10}) // many launches in a row
 	c := w.ec2(home)
 	run := func(spec *types.IamInstanceProfileSpecification) (*ec2.RunInstancesOutput, error) {
 		return c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(w.base), InstanceType: types.InstanceTypeT3Micro,

@@ -13,7 +13,7 @@ import (
 // A launch's network interface carries its subnet, groups and public
 // address, never beside the instance-level ones.
 func TestRunInstancesNetworkInterface(t *testing.T) {
-	w := newWorld(t, ec2sim.Options{})
+	w := newWorld(t, ec2sim.Options{RateLimitScale: 10}) // many launches in a row: not a test of the limits
 	c := w.ec2(home)
 	subnets, err := c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{})
 	if err != nil {

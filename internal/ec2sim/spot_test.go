@@ -18,7 +18,7 @@ import (
 // InsufficientInstanceCapacity under a no-spot-capacity fault, which lets
 // on-demand launches through. Options EC2 refuses are refused.
 func TestSpotInstances(t *testing.T) {
-	w := newWorld(t, ec2sim.Options{})
+	w := newWorld(t, ec2sim.Options{RateLimitScale: 10}) // many launches in a row: not a test of the limits
 	c := w.ec2(home)
 	run := func(market *types.InstanceMarketOptionsRequest) (*ec2.RunInstancesOutput, error) {
 		return c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(w.base), InstanceType: types.InstanceTypeT3Micro,

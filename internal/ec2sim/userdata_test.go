@@ -18,7 +18,7 @@ import (
 // DescribeInstanceAttribute as given; anything else fails the launch as
 // EC2 fails it.
 func TestUserData(t *testing.T) {
-	w := newWorld(t, ec2sim.Options{})
+	w := newWorld(t, ec2sim.Options{RateLimitScale: 10}) // many launches in a row: not a test of the limits
 	c := w.ec2(home)
 	run := func(data string) (*ec2.RunInstancesOutput, error) {
 		return c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(w.base), InstanceType: types.InstanceTypeT3Micro,
