@@ -72,4 +72,18 @@ func TestSimImageAttributes(t *testing.T) {
 		t.Errorf("%d ModifyImageAttribute calls, want 1", n)
 	}
 	w.noLeftovers(t, run)
+
+	// imds_support = "" on a child of an image that requires IMDSv2: only
+	// a registration without ImdsSupport allows IMDSv1 again.
+	run = newRunID()
+	open := w.image("imdsv1", inlineShell("true"))
+	open.AWS.IMDSv1Allowed = true
+	v1, err := w.baker.Bake(ctx, w.job(open, run, child).Job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := describe(v1).ImdsSupport; got != "" {
+		t.Errorf("a child asking for imds_support = \"\" of an IMDSv2 image: %q, want none", got)
+	}
+	w.noLeftovers(t, run)
 }

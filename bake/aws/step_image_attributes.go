@@ -51,11 +51,14 @@ func (*stepImageAttributes) Run(ctx context.Context, s *bakeState) error {
 func (*stepImageAttributes) Cleanup(ctx context.Context, s *bakeState) error { return nil }
 
 // wantsRegistration says whether img lacks an attribute a asks for that
-// only a registration sets.
+// only a registration sets: a boot mode, NitroTPM or ENA of its own, or
+// IMDSv1 allowed again (imds_support = "") on an image that inherited
+// IMDSv2 from its source, which nothing but a registration undoes.
 func wantsRegistration(a rules.AWSAttrs, img *types.Image) bool {
 	return a.BootMode != "" && string(img.BootMode) != a.BootMode ||
 		a.TPMSupport != "" && string(img.TpmSupport) != a.TPMSupport ||
-		a.ENASupport != nil && awssdk.ToBool(img.EnaSupport) != *a.ENASupport
+		a.ENASupport != nil && awssdk.ToBool(img.EnaSupport) != *a.ENASupport ||
+		a.IMDSv1Allowed && img.ImdsSupport == types.ImdsSupportValuesV20
 }
 
 // registerAgain deregisters the image CreateImage made, keeping its
@@ -83,7 +86,7 @@ func (s *bakeState) registerAgain(ctx context.Context) error {
 	if a.ENASupport != nil {
 		in.EnaSupport = awssdk.Bool(*a.ENASupport)
 	}
-	if !a.IMDSv1Allowed || old.ImdsSupport == types.ImdsSupportValuesV20 {
+	if !a.IMDSv1Allowed {
 		in.ImdsSupport = types.ImdsSupportValuesV20
 	}
 	for _, m := range old.BlockDeviceMappings {
