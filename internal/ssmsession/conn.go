@@ -1,11 +1,13 @@
 package ssmsession
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,9 +24,10 @@ const (
 )
 
 // Conn is one end of a data channel over a WebSocket: it numbers the
-// stream messages it sends, acknowledges each it receives, drops
-// duplicates, puts early ones back in order, honours pause_publication,
-// and hands each in-order stream message to handle.
+// stream messages it sends, sends again those not acknowledged in time,
+// acknowledges each it receives, drops duplicates, puts early ones back in
+// order, honours pause_publication, and hands each in-order stream message
+// to handle.
 type Conn struct {
 	ws        *websocket.Conn
 	out, in   string
@@ -37,7 +40,13 @@ type Conn struct {
 	resume chan struct{} // closed by start_publication
 
 	mu      sync.Mutex
-	unacked map[ID]int64 // sent and not yet acknowledged: their sequence numbers
+	unacked map[ID]*sent // sent and not yet acknowledged
+	// resendAfter is how long a message waits for its acknowledgement
+	// before it is sent again (a message the service or an agent that
+	// reconnected dropped: the other side waits for it in order).
+	resendAfter time.Duration
+	// drop, in tests, loses a message read before it is acknowledged.
+	drop func(*Message) bool
 
 	expect  int64 // only the reader touches these
 	pending map[int64]*Message
@@ -49,7 +58,7 @@ type Conn struct {
 // NewConn is side's end of the data channel ws. handle gets the stream
 // messages in order; an error from it ends the channel.
 func NewConn(ws *websocket.Conn, side Side, handle func(*Message) error) *Conn {
-	c := &Conn{ws: ws, handle: handle, unacked: map[ID]int64{}, pending: map[int64]*Message{}}
+	c := &Conn{ws: ws, handle: handle, unacked: map[ID]*sent{}, pending: map[int64]*Message{}, resendAfter: defaultResendAfter}
 	c.out, c.in = InputStreamData, OutputStreamData
 	if side == AgentSide {
 		c.out, c.in = OutputStreamData, InputStreamData
@@ -93,7 +102,7 @@ func (c *Conn) Send(ctx context.Context, payloadType uint32, payload []byte) err
 	}
 	m := &Message{Type: c.out, SchemaVersion: 1, Created: time.Now(), Seq: c.seq, ID: NewID(), PayloadType: payloadType, Payload: payload}
 	c.mu.Lock()
-	c.unacked[m.ID] = m.Seq
+	c.unacked[m.ID] = &sent{m: m, at: time.Now()}
 	c.mu.Unlock()
 	if err := c.write(ctx, m); err != nil {
 		return err
@@ -137,11 +146,62 @@ func (c *Conn) ack(m *Message) error {
 	return c.write(c.ctx, &Message{Type: Acknowledge, SchemaVersion: 1, Created: time.Now(), Flags: 3, ID: NewID(), Payload: b})
 }
 
-// Run reads the channel until it ends, and returns why.
+// sent is a stream message sent, and when it last was.
+type sent struct {
+	m  *Message
+	at time.Time
+}
+
+// defaultResendAfter is how long a stream message waits for its
+// acknowledgement before it is sent again.
+const defaultResendAfter = time.Second
+
+// Run reads the channel until it ends, and returns why. Meanwhile it sends
+// again what is not acknowledged in time.
 func (c *Conn) Run() error {
+	go c.resend()
 	err := c.read()
 	c.cancel(err)
 	return context.Cause(c.ctx)
+}
+
+// resend sends again, oldest first, every stream message not acknowledged
+// within resendAfter, until the channel ends; not while the other side
+// has paused publication.
+func (c *Conn) resend() {
+	t := time.NewTicker(c.resendAfter / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+		c.mu.Lock()
+		var due []*sent
+		for _, s := range c.unacked {
+			if time.Since(s.at) >= c.resendAfter {
+				due = append(due, s)
+			}
+		}
+		c.mu.Unlock()
+		slices.SortFunc(due, func(a, b *sent) int { return cmp.Compare(a.m.Seq, b.m.Seq) })
+		for _, s := range due {
+			c.wmu.Lock()
+			if c.paused {
+				c.wmu.Unlock()
+				break
+			}
+			err := c.write(c.ctx, s.m)
+			c.wmu.Unlock()
+			if err != nil {
+				return // write ended the channel
+			}
+			c.mu.Lock()
+			s.at = time.Now()
+			c.mu.Unlock()
+		}
+	}
 }
 
 // ErrChannelClosed is a channel the other side closed (channel_closed).
@@ -159,6 +219,9 @@ func (c *Conn) read() error {
 		m, err := Parse(b)
 		if err != nil {
 			return fmt.Errorf("data channel: %w", err)
+		}
+		if c.drop != nil && c.drop(m) {
+			continue
 		}
 		switch m.Type {
 		case c.in:

@@ -152,3 +152,61 @@ func fakeAgent(ctx context.Context, ws *websocket.Conn) error {
 		return ctx.Err()
 	}
 }
+
+// A stream message lost on the way (by the service, or an agent that
+// reconnected) is sent again once it waits too long for its
+// acknowledgement, and the other side takes every message in order.
+func TestALostMessageIsSentAgain(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	got := make(chan string, 8)
+	agentConn := make(chan *Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		lost := false
+		c := NewConn(ws, AgentSide, func(m *Message) error {
+			got <- string(m.Payload)
+			return nil
+		})
+		c.drop = func(m *Message) bool {
+			if m.Type == InputStreamData && m.Seq == 0 && !lost {
+				lost = true // the first time only
+				return true
+			}
+			return false
+		}
+		agentConn <- c
+		c.Run()
+	}))
+	defer srv.Close()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := NewConn(ws, ClientSide, func(*Message) error { return nil })
+	client.resendAfter = 50 * time.Millisecond
+	go client.Run()
+	defer client.Close()
+	agent := <-agentConn
+	defer agent.Close()
+	for _, p := range []string{"a", "b", "c"} {
+		if err := client.Send(ctx, PayloadOutput, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var order []string
+	for len(order) < 3 {
+		select {
+		case p := <-got:
+			order = append(order, p)
+		case <-ctx.Done():
+			t.Fatalf("the agent took %q, then nothing: the lost message was never sent again", order)
+		}
+	}
+	if strings.Join(order, "") != "abc" {
+		t.Errorf("the agent took %q, want a, b, c in order", order)
+	}
+}
