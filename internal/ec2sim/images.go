@@ -1,6 +1,7 @@
 package ec2sim
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -628,7 +629,7 @@ func (c *call) imageField(im *image) fieldFunc {
 		case "hypervisor":
 			return one("xen")
 		case "ena-support":
-			return one("true")
+			return one(strconv.FormatBool(!im.noENA))
 		case "creation-date":
 			return one(formatTime(im.created))
 		case "imds-support":
@@ -666,7 +667,8 @@ func (c *call) imageField(im *image) fieldFunc {
 		case "block-device-mapping.delete-on-termination":
 			return each(func(m imageMapping) string { return strconv.FormatBool(m.deleteOnTermination) })
 		case "boot-mode":
-			return one("legacy-bios")
+			// Its own, or the one its instances boot in (see README).
+			return one(cmp.Or(im.bootMode, instanceBootMode(im, im.architecture)))
 		case "free-tier-eligible":
 			return one(strconv.FormatBool(im.alias == "amazon"))
 		case "image-allowed":

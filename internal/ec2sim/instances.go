@@ -44,6 +44,8 @@ type instance struct {
 	checksOK     bool        // its status checks passed
 	metadata     metadataOptions
 	bootMode     string           // currentInstanceBootMode
+	tpm          string           // the image's NitroTPM support: "v2.0" or none
+	noENA        bool             // the image does not support ENA
 	profile      *instanceProfile // IAM's; nil: none
 	userData     string           // base64, as given
 	spot         *spotOptions     // nil: on demand
@@ -215,7 +217,7 @@ func runInstances(c *call) (any, *apiError) {
 	rid := newID("r-")
 	var launched []*instance
 	for i := range ids {
-		in, err := c.launch(ids[i], dirs[i], img, sn, devices, specs)
+		in, err := c.launch(ids[i], dirs[i], img, sn, noPublicIP, devices, specs)
 		if err != nil {
 			undo(maxCount)
 			for _, in := range launched {
@@ -231,8 +233,7 @@ func runInstances(c *call) (any, *apiError) {
 		in.reservation, in.launchIndex, in.instanceType = rid, i, instanceType
 		in.keyName, in.authorized, in.groups, in.clientToken = keyName, authorized, groups, token
 		in.metadata, in.profile, in.userData, in.spot = metadata, profile, userData, spot
-		in.bootMode = instanceBootMode(img, img.architecture)
-		in.noPublicIP = noPublicIP
+		in.bootMode, in.tpm, in.noENA = instanceBootMode(img, img.architecture), img.tpm, img.noENA
 		launched = append(launched, in)
 	}
 	if token != "" {
@@ -259,19 +260,21 @@ func (r *region) reservationInstances(rid string) []*instance {
 
 // launch makes one pending instance of img on the tree dir: its volumes,
 // address and host key.
-func (c *call) launch(id, dir string, img *image, sn *subnet, devices []devicePlan, specs map[string]map[string]string) (*instance, *apiError) {
+func (c *call) launch(id, dir string, img *image, sn *subnet, noPublicIP bool, devices []devicePlan, specs map[string]map[string]string) (*instance, *apiError) {
 	s, r := c.sim, c.region
 	in := &instance{
 		seq: s.nextSeq(), id: id, dir: dir, imageID: img.id, architecture: img.architecture,
-		state: "pending", launched: c.now, tags: cloneTags(specs["instance"]), subnet: sn,
+		state: "pending", launched: c.now, tags: cloneTags(specs["instance"]), subnet: sn, noPublicIP: noPublicIP,
 	}
 	var err error
 	if in.private, err = s.allocPrivate(sn); err != nil {
 		return nil, newError("InsufficientFreeAddressesInSubnet", "There are not enough free addresses in subnet '%s' to satisfy the requested number of instances.", sn.id)
 	}
-	if in.public, err = s.allocPublic(); err != nil {
-		s.freeAddr(in.private)
-		return nil, internalError(err)
+	if !noPublicIP {
+		if in.public, err = s.allocPublic(); err != nil {
+			s.freeAddr(in.private)
+			return nil, internalError(err)
+		}
 	}
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err == nil {
@@ -879,7 +882,12 @@ func (c *call) instanceField(in *instance) fieldFunc {
 		case "instance.group-name", "group-name":
 			return c.groupNames(in.groups), true
 		case "boot-mode", "current-instance-boot-mode":
-			return one("legacy-bios")
+			return one(in.bootMode)
+		case "tpm-support":
+			if in.tpm == "" {
+				return nil, true
+			}
+			return one(in.tpm)
 		case "capacity-reservation-specification.capacity-reservation-preference":
 			return one("open")
 		case "ebs-optimized", "enclave-options.enabled", "hibernation-options.configured", "operator.managed",
@@ -887,7 +895,7 @@ func (c *call) instanceField(in *instance) fieldFunc {
 			"private-dns-name-options.enable-resource-name-dns-aaaa-record":
 			return one("false")
 		case "ena-support":
-			return one("true")
+			return one(strconv.FormatBool(!in.noENA))
 		case "hypervisor":
 			return one("xen")
 		case "virtualization-type":
@@ -907,7 +915,7 @@ func (c *call) instanceField(in *instance) fieldFunc {
 		case "affinity", "capacity-reservation-id", "host-id", "iam-instance-profile.id",
 			"ipv6-address", "kernel-id", "operator.principal", "outpost-arn",
 			"placement-group-name", "placement-partition-number", "platform", "product-code", "product-code.type",
-			"ramdisk-id", "requester-id", "tpm-support":
+			"ramdisk-id", "requester-id":
 			// Dedicated hosts, instance profile ids, IPv6, kernels,
 			// Outposts, placement groups, Windows, product codes,
 			// NitroTPM: an instance of the simulator has none of these.
@@ -992,7 +1000,7 @@ func startInstances(c *call) (any, *apiError) {
 	}
 	// A stopped instance gets a new public address as it starts.
 	for _, in := range ins {
-		if in.state == "stopped" && !in.public.IsValid() {
+		if in.state == "stopped" && !in.public.IsValid() && !in.noPublicIP {
 			a, err := c.sim.allocPublic()
 			if err != nil {
 				return nil, internalError(err)
@@ -1180,7 +1188,7 @@ func (c *call) instanceXML(in *instance) instanceXML {
 		StateReason: in.stateReason, Architecture: in.architecture,
 		RootDeviceType: "ebs", RootDeviceName: rootDevice, VirtualizationType: "hvm",
 		ClientToken: in.clientToken, Tags: tagSet(in.tags), Hypervisor: "xen",
-		EnaSupport: true, PlatformDetails: "Linux/UNIX", UsageOperation: "RunInstances",
+		EnaSupport: !in.noENA, PlatformDetails: "Linux/UNIX", UsageOperation: "RunInstances",
 		BootMode: in.bootMode, IamInstanceProfile: in.profile.xml(),
 		InstanceLifecycle: in.lifecycle(), SpotRequestID: in.spotRequestID(),
 		MetadataOptions: metadataXML{

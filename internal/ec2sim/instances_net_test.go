@@ -1,6 +1,7 @@
 package ec2sim_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,4 +60,47 @@ func TestRunInstancesNetworkInterface(t *testing.T) {
 				aws.ToString(in.PublicIpAddress), aws.ToString(in.PrivateIpAddress), aws.ToString(in.SubnetId), in.SecurityGroups)
 		}
 	}
+}
+
+// An instance launched with AssociatePublicIpAddress false has no public
+// address at all: nothing listens on one, before or after a restart.
+func TestNoPublicAddressMeansNone(t *testing.T) {
+	w := newWorld(t, ec2sim.Options{RateLimitScale: 10})
+	c := w.ec2(home)
+	out, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(w.base), InstanceType: types.InstanceTypeT3Micro,
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		NetworkInterfaces: []types.InstanceNetworkInterfaceSpecification{{DeviceIndex: aws.Int32(0), AssociatePublicIpAddress: aws.Bool(false)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(out.Instances[0].InstanceId)
+	// Each describe moves the simulator's instances on (time factor 0).
+	reach := func(want types.InstanceStateName) {
+		t.Helper()
+		for range 10 {
+			if w.instance(home, id).State.Name == want {
+				return
+			}
+		}
+		t.Fatalf("instance %s never reached %s", id, want)
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, in := range w.sim.State().Regions[home].Instances {
+			if in.ID == id && (in.Address != "" || in.SSH == "" || !strings.HasPrefix(in.SSH, in.PrivateAddress+":")) {
+				t.Errorf("%s: address %q, private %q, SSH on %q: want no public address, SSH on the private one", when, in.Address, in.PrivateAddress, in.SSH)
+			}
+		}
+	}
+	reach(types.InstanceStateNameRunning)
+	check("launched")
+	if _, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}); err != nil {
+		t.Fatal(err)
+	}
+	reach(types.InstanceStateNameStopped)
+	if _, err := c.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}}); err != nil {
+		t.Fatal(err)
+	}
+	reach(types.InstanceStateNameRunning)
+	check("started again")
 }

@@ -235,7 +235,7 @@ func describeInstanceAttribute(c *call) (any, *apiError) {
 	case "sriovNetSupport":
 		out.SriovNetSupport = &optionalValueXML{}
 	case "enaSupport":
-		out.EnaSupport = value("true")
+		out.EnaSupport = value(strconv.FormatBool(!in.noENA))
 	case "enclaveOptions":
 		out.EnclaveOptions = &enclaveOptionsXML{Enabled: false}
 	default:

@@ -121,7 +121,8 @@ func (s *Sim) startSSH(in *instance) {
 	in.server = srv
 }
 
-// addr is where the server listens on the instance's public address.
+// addr is where the server listens on the instance's public address, or
+// on its private one when it has no public address.
 func (srv *sshServer) addr() string { return srv.lns[0].Addr().String() }
 
 // stopSSH closes a stopping instance's SSH server; its sessions are killed.
