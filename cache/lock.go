@@ -28,12 +28,34 @@ func (l *Local) Lock(ctx context.Context, key string) (unlock func(), err error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(l.dir, "locks", key+".lock")
+	var waiting func()
+	if l.lockWaiting != nil {
+		waiting = func() { l.lockWaiting(key) }
+	}
+	unlock, err = lockFile(ctx, filepath.Join(l.dir, "locks", key+".lock"), waiting)
+	if err != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("cache: lock %s: %w", key, err)
+	}
+	return unlock, err
+}
+
+// LockFile takes an exclusive flock(2) on the file at path (made if need
+// be), waiting until it has it or ctx ends, as Lock does for a key.
+func LockFile(ctx context.Context, path string) (unlock func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return lockFile(ctx, path, nil)
+}
+
+// lockFile is LockFile; waiting, when set, is told that the lock is held
+// by another before the wait begins.
+func lockFile(ctx context.Context, path string, waiting func()) (unlock func(), err error) {
 	// os.OpenFile sets O_CLOEXEC, so the lock is not inherited by the
 	// provisioners and other processes a build starts.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("cache: lock %s: %w", key, err)
+		return nil, err
 	}
 	fd := int(f.Fd())
 	err = flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
@@ -42,14 +64,13 @@ func (l *Local) Lock(ctx context.Context, key string) (unlock func(), err error)
 	}
 	if !errors.Is(err, syscall.EWOULDBLOCK) {
 		f.Close()
-		return nil, fmt.Errorf("cache: lock %s: %w", key, err)
+		return nil, err
 	}
-
-	if l.lockWaiting != nil {
-		l.lockWaiting(key)
+	if waiting != nil {
+		waiting()
 	}
 	// The channel is unbuffered so that exactly one side owns the outcome:
-	// either Lock receives it, or the goroutine sees ctx end and cleans up.
+	// either lockFile receives it, or the goroutine sees ctx end and cleans up.
 	locked := make(chan error)
 	go func() {
 		err := flock(fd, syscall.LOCK_EX)
@@ -63,7 +84,7 @@ func (l *Local) Lock(ctx context.Context, key string) (unlock func(), err error)
 	case err := <-locked:
 		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("cache: lock %s: %w", key, err)
+			return nil, err
 		}
 		return release(f), nil
 	case <-ctx.Done():

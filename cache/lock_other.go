@@ -16,3 +16,8 @@ func (l *Local) Lock(ctx context.Context, key string) (unlock func(), err error)
 	}
 	return nil, fmt.Errorf("cache: locks are not supported on %s: %w", runtime.GOOS, errors.ErrUnsupported)
 }
+
+// LockFile is not implemented where there is no flock(2).
+func LockFile(ctx context.Context, path string) (unlock func(), err error) {
+	return nil, fmt.Errorf("cache: locks are not supported on %s: %w", runtime.GOOS, errors.ErrUnsupported)
+}

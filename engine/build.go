@@ -568,6 +568,11 @@ func (b *builder) openLog(n *node, action, image string, secrets []string) (log 
 	}, nil
 }
 
+// union is the names in a or b, sorted, each once.
+func union(a, b []string) []string {
+	return slices.Compact(slices.Sorted(slices.Values(slices.Concat(a, b))))
+}
+
 // missingSecrets is the error of an image that needs secret_env variables
 // imgraph's environment lacks.
 func missingSecrets(lbl string, missing []string) error {
@@ -592,7 +597,7 @@ func (b *builder) bakeInSlot(ctx context.Context, n *node) (string, error) {
 	lbl := im.Label.String()
 	env, secrets, missing := bake.Environment(im, b.opt.Secret)
 	testEnv, testSecrets, testMissing := bake.TestEnvironment(im, b.opt.Secret)
-	if missing = slices.Compact(slices.Sorted(slices.Values(slices.Concat(missing, testMissing)))); len(missing) > 0 {
+	if missing = union(missing, testMissing); len(missing) > 0 {
 		return "", missingSecrets(lbl, missing)
 	}
 	log, done, err := b.openLog(n, EventBake, "", slices.Concat(secrets, testSecrets))
@@ -728,7 +733,7 @@ func CheckSecrets(p *Plan, lookup func(string) (string, bool)) error {
 		}
 		if t.Action == ActionBake || t.Action == ActionTest {
 			_, _, tests := bake.TestEnvironment(t.Image, lookup)
-			names = slices.Compact(slices.Sorted(slices.Values(slices.Concat(names, tests))))
+			names = union(names, tests)
 		}
 		for _, name := range names {
 			missing[name] = append(missing[name], t.Image.Label.String())

@@ -141,30 +141,27 @@ func (b *Baker) newBakeState(job *bake.Job) (*bakeState, error) {
 	return s, nil
 }
 
-// bakeSteps are the steps of a bake, in order.
+// bakeSteps are the steps of a bake, in order: an instance's, then the
+// image's.
 func bakeSteps() []step[*bakeState] {
-	return []step[*bakeState]{
-		&stepSweepImage{}, // first, so that its cleanup runs last
-		&stepKeyPair{},
-		&stepNetwork{},
-		&stepSecurityGroup{},
-		&stepRunInstance{},
-		&stepAuthorizeSSH{},
-		&stepSession{},
-		&stepConnect{},
-		&stepUpload{},
-		&stepProvision{},
+	steps := []step[*bakeState]{&stepSweepImage{}} // first, so that its cleanup runs last
+	steps = append(steps, instanceSteps()...)
+	return append(steps,
 		&stepStopInstance{},
 		&stepCreateImage{},
 		&stepImageAttributes{},
 		&stepTestImage{},
 		&stepKeepImage{},
-	}
+	)
 }
 
-// testSteps are the steps of a test of an image: a bake's, up to its
-// provisioners, which are the tests.
-func testSteps() []step[*bakeState] {
+// testSteps are the steps of a test of an image: an instance's, whose
+// provisioners are the tests.
+func testSteps() []step[*bakeState] { return instanceSteps() }
+
+// instanceSteps launch an instance, reach it and run the provisioners on
+// it: what bakes and tests share.
+func instanceSteps() []step[*bakeState] {
 	return []step[*bakeState]{
 		&stepKeyPair{},
 		&stepNetwork{},

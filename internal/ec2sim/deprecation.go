@@ -17,14 +17,9 @@ func (im *image) deprecated(now time.Time) bool {
 }
 
 // deprecationTarget is the image an Enable or DisableImageDeprecation call
-// names: only its owner may set its deprecation.
+// names: only its owner may set its deprecation, as its attributes.
 func (c *call) deprecationTarget() (*image, *apiError) {
-	id := c.params.get("ImageId")
-	im, err := c.ownImage(id)
-	if err != nil && err.Code == unauthorized().Code {
-		return nil, newError("AuthFailure", "Not authorized for image:%s", id)
-	}
-	return im, err
+	return c.attributeImage(c.params.get("ImageId"))
 }
 
 func enableImageDeprecation(c *call) (any, *apiError) {

@@ -169,20 +169,11 @@ func (c *call) ownImage(id string) (*image, *apiError) {
 // one the caller sees, and owns (AuthFailure otherwise, as EC2 answers for
 // a public image of another account).
 func (c *call) attributeImage(id string) (*image, *apiError) {
-	if id == "" {
-		return nil, missing("ImageId")
-	}
-	if err := checkImageID(id); err != nil {
-		return nil, err
-	}
-	im := c.region.images[id]
-	if im == nil || !im.visible() {
-		return nil, notFound("image", []string{id})
-	}
-	if im.owner != Account {
+	im, err := c.ownImage(id)
+	if err != nil && err.Code == unauthorized().Code {
 		return nil, newError("AuthFailure", "Not authorized for image:%s", id)
 	}
-	return im, nil
+	return im, err
 }
 
 // launchableImage is the image RunInstances names.

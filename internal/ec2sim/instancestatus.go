@@ -76,14 +76,9 @@ func (c *call) instanceStatusField(in *instance) fieldFunc {
 // or of every instance with IncludeAllInstances.
 func describeInstanceStatus(c *call) (any, *apiError) {
 	p := c.params
-	fs, err := p.filters()
+	fs, err := p.untaggedFilters()
 	if err != nil {
 		return nil, err
-	}
-	for _, f := range fs {
-		if isTagFilter(f.name) {
-			return nil, newError("InvalidParameterValue", "The filter '%s' is invalid", f.name)
-		}
 	}
 	if err := checkFilters(fs, c.instanceStatusField(&instance{})); err != nil {
 		return nil, err

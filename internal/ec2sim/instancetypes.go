@@ -422,15 +422,9 @@ func launchType(name string, img *image) (*instanceType, *apiError) {
 
 func describeInstanceTypes(c *call) (any, *apiError) {
 	p := c.params
-	fs, err := p.filters()
+	fs, err := p.untaggedFilters()
 	if err != nil {
 		return nil, err
-	}
-	for _, f := range fs {
-		if isTagFilter(f.name) {
-			// Instance types carry no tags: EC2 knows no such filter here.
-			return nil, newError("InvalidParameterValue", "The filter '%s' is invalid", f.name)
-		}
 	}
 	if err := checkFilters(fs, instanceTypeField(instanceTypes["m1.small"])); err != nil {
 		return nil, err

@@ -123,6 +123,21 @@ func (p params) filters() ([]filter, *apiError) {
 // for a filter the resource's Describe call does not have.
 type fieldFunc func(name string) (values []string, known bool)
 
+// untaggedFilters are the request's filters, of a resource that carries
+// no tags: a tag filter is one EC2 does not know there.
+func (p params) untaggedFilters() ([]filter, *apiError) {
+	fs, err := p.filters()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fs {
+		if isTagFilter(f.name) {
+			return nil, newError("InvalidParameterValue", "The filter '%s' is invalid", f.name)
+		}
+	}
+	return fs, nil
+}
+
 // checkFilters rejects filters the resource kind does not have, before any
 // resource is looked at (EC2 rejects them even when nothing would match).
 func checkFilters(fs []filter, field fieldFunc) *apiError {

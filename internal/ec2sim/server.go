@@ -125,7 +125,7 @@ func (s *Sim) Handler() http.Handler {
 }
 
 func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
-	arrived := time.Now()
+	arrived := s.now() // the rate limits' buckets refill on the simulator's clock
 	requestID := newRequestID()
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		s.serveSSM(w, r, target, requestID)

@@ -20,21 +20,25 @@ type tagResourceInput struct {
 	TagKeys      []string `json:"TagKeys"`
 }
 
-// taggedParameter is the parameter a tagging call names. The simulator
-// tags parameters only; another resource type SSM knows is refused as one
-// it does not serve.
-func (c *call) taggedParameter(in *tagResourceInput) (*parameter, *apiError) {
+// taggedParameter decodes a tagging call and finds the parameter it
+// names. The simulator tags parameters only; another resource type SSM
+// knows is refused as one it does not serve.
+func (c *call) taggedParameter() (*tagResourceInput, *parameter, *apiError) {
+	var in tagResourceInput
+	if err := c.decode(&in); err != nil {
+		return nil, nil, err
+	}
 	if in.ResourceType == "" || in.ResourceID == "" {
-		return nil, validation("1 validation error detected: ResourceType and ResourceId must not be null")
+		return nil, nil, validation("1 validation error detected: ResourceType and ResourceId must not be null")
 	}
 	if in.ResourceType != "Parameter" {
-		return nil, newError("InvalidResourceType", "The resource type %s is not valid here (the simulator tags parameters only).", in.ResourceType)
+		return nil, nil, newError("InvalidResourceType", "The resource type %s is not valid here (the simulator tags parameters only).", in.ResourceType)
 	}
 	pm := c.region.params[in.ResourceID]
 	if pm == nil || pm.public {
-		return nil, newError("InvalidResourceId", "The resource ID \"%s\" is not valid. Verify the ID and try again.", in.ResourceID)
+		return nil, nil, newError("InvalidResourceId", "The resource ID \"%s\" is not valid. Verify the ID and try again.", in.ResourceID)
 	}
-	return pm, nil
+	return &in, pm, nil
 }
 
 // checkParameterTags checks the tags a parameter would carry: keys of 1 to
@@ -57,11 +61,7 @@ func checkParameterTags(old, tags map[string]string) *apiError {
 }
 
 func addTagsToResource(c *call) (any, *apiError) {
-	var in tagResourceInput
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	pm, err := c.taggedParameter(&in)
+	in, pm, err := c.taggedParameter()
 	if err != nil {
 		return nil, err
 	}
@@ -83,11 +83,7 @@ func addTagsToResource(c *call) (any, *apiError) {
 }
 
 func listTagsForResource(c *call) (any, *apiError) {
-	var in tagResourceInput
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	pm, err := c.taggedParameter(&in)
+	_, pm, err := c.taggedParameter()
 	if err != nil {
 		return nil, err
 	}
@@ -99,11 +95,7 @@ func listTagsForResource(c *call) (any, *apiError) {
 }
 
 func removeTagsFromResource(c *call) (any, *apiError) {
-	var in tagResourceInput
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	pm, err := c.taggedParameter(&in)
+	in, pm, err := c.taggedParameter()
 	if err != nil {
 		return nil, err
 	}
